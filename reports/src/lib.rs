@@ -1,0 +1,1 @@
+//! Gauntlet reports (work in progress).

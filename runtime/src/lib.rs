@@ -1,0 +1,2 @@
+//! Gauntlet runtime (work in progress).
+pub mod actor;

@@ -1,0 +1,262 @@
+//! [`ActorRef`]: the handle senders hold. Cheap to clone (one `Arc`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use super::address::Address;
+use super::cell::{Cell, Node, Signal};
+use super::lifecycle::StopReason;
+use super::mailbox::Push;
+use super::stats::bump;
+use super::system::DeadLetterReason;
+
+/// Why a message was not queued. The message comes back where it was not consumed.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError<M> {
+    /// The mailbox is full and its policy refuses (`Fail`, or `try_tell` under `Block`).
+    #[error("mailbox full")]
+    Full(M),
+    /// A `Block` send waited longer than its timeout.
+    #[error("timed out waiting for room in the mailbox")]
+    Timeout(M),
+    /// The actor has stopped (or is stopping): the message is a dead letter.
+    #[error("actor stopped: message dead-lettered")]
+    Stopped(M),
+    /// No actor lives at the address: the message is a dead letter.
+    #[error("no actor at that address: message dead-lettered")]
+    NotFound(M),
+}
+
+impl<M> fmt::Debug for SendError<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SendError::Full(_) => "Full(..)",
+            SendError::Timeout(_) => "Timeout(..)",
+            SendError::Stopped(_) => "Stopped(..)",
+            SendError::NotFound(_) => "NotFound(..)",
+        })
+    }
+}
+
+impl<M> SendError<M> {
+    /// The message that was not queued.
+    pub fn into_inner(self) -> M {
+        match self {
+            SendError::Full(m)
+            | SendError::Timeout(m)
+            | SendError::Stopped(m)
+            | SendError::NotFound(m) => m,
+        }
+    }
+}
+
+/// Why an ask got no reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AskError {
+    /// No reply within the timeout.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The request was refused by a full mailbox (`Fail` policy).
+    #[error("mailbox full: request refused")]
+    Full,
+    /// The request was dropped on arrival by a full `DropNewest` mailbox.
+    #[error("mailbox full: request dropped by policy")]
+    Dropped,
+    /// The actor has stopped: the request is a dead letter.
+    #[error("actor stopped: request dead-lettered")]
+    Stopped,
+    /// The request was taken but its `ReplyTo` was dropped without a reply: the handler
+    /// did not answer, failed, or the request was evicted (`DropOldest`) or discarded.
+    #[error("request dropped without a reply")]
+    NoReply,
+}
+
+/// The reply half of an ask, carried inside the request message.
+#[derive(Debug)]
+pub struct ReplyTo<R>(oneshot::Sender<R>);
+
+impl<R> ReplyTo<R> {
+    /// Answers the ask. If the asker already gave up, the reply is dropped.
+    pub fn send(self, reply: R) {
+        let _ = self.0.send(reply);
+    }
+
+    /// Whether the asker has given up (timed out or was cancelled).
+    pub fn is_closed(&self) -> bool {
+        self.0.is_closed()
+    }
+}
+
+/// A typed handle to an actor that accepts messages of type `M`.
+pub struct ActorRef<M: Send + 'static> {
+    cell: Arc<Cell<M>>,
+}
+
+impl<M: Send + 'static> Clone for ActorRef<M> {
+    fn clone(&self) -> Self {
+        Self {
+            cell: self.cell.clone(),
+        }
+    }
+}
+
+impl<M: Send + 'static> fmt::Debug for ActorRef<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ActorRef({})", self.cell.core.address)
+    }
+}
+
+impl<M: Send + 'static> PartialEq for ActorRef<M> {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.cell, &other.cell)
+    }
+}
+
+impl<M: Send + 'static> Eq for ActorRef<M> {}
+
+impl<M: Send + 'static> ActorRef<M> {
+    pub(crate) fn from_cell(cell: Arc<Cell<M>>) -> Self {
+        Self { cell }
+    }
+
+    /// The actor's address.
+    pub fn address(&self) -> &Address {
+        &self.cell.core.address
+    }
+
+    /// Whether the actor has terminated.
+    pub fn is_terminated(&self) -> bool {
+        self.cell.core.is_terminated()
+    }
+
+    /// Messages in the mailbox right now.
+    pub fn queued(&self) -> usize {
+        self.cell.mailbox.len()
+    }
+
+    /// Counts the outcome and turns it into the caller's result.
+    fn account(&self, outcome: Push<M>) -> Result<(), SendError<M>> {
+        let system = &self.cell.core.system;
+        let stripe = system.counters.local();
+        bump(&stripe.sent);
+        match outcome {
+            Push::Queued => Ok(()),
+            Push::DroppedNewest => {
+                bump(&stripe.dropped_newest);
+                Ok(())
+            }
+            Push::DroppedOldest => {
+                bump(&stripe.dropped_oldest);
+                Ok(())
+            }
+            Push::Full(m) => {
+                bump(&stripe.rejected);
+                Err(SendError::Full(m))
+            }
+            Push::Closed(m) => {
+                bump(&stripe.dead_lettered);
+                system.publish_dead_letters(
+                    &self.cell.core.address,
+                    std::any::type_name::<M>(),
+                    DeadLetterReason::Stopped,
+                    1,
+                );
+                Err(SendError::Stopped(m))
+            }
+        }
+    }
+
+    /// Sends `msg`, obeying the mailbox policy: under `Block` this waits for room (with
+    /// no time limit: use [`tell_timeout`](Self::tell_timeout) to bound it); under every
+    /// other policy it returns at once.
+    pub async fn tell(&self, msg: M) -> Result<(), SendError<M>> {
+        let outcome = self.cell.mailbox.push(msg).await;
+        self.account(outcome)
+    }
+
+    /// Like [`tell`](Self::tell), but a `Block` wait longer than `timeout` gives up with
+    /// [`SendError::Timeout`] (counted as rejected) and hands the message back.
+    pub async fn tell_timeout(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        match self.cell.mailbox.push_until(msg, Some(deadline)).await {
+            Push::Full(m) if self.cell.mailbox.policy() == super::mailbox::Policy::Block => {
+                match self.account(Push::Full(m)) {
+                    Err(SendError::Full(m)) => Err(SendError::Timeout(m)),
+                    other => other,
+                }
+            }
+            outcome => self.account(outcome),
+        }
+    }
+
+    /// Sends `msg` without ever waiting: a full mailbox answers per its policy, and a
+    /// `Block` mailbox answers [`SendError::Full`].
+    pub fn try_tell(&self, msg: M) -> Result<(), SendError<M>> {
+        let outcome = self.cell.mailbox.try_push(msg);
+        self.account(outcome)
+    }
+
+    /// Sends the request built by `make` and waits up to `timeout` for the reply. The
+    /// timeout covers both waiting for room (`Block`) and waiting for the reply.
+    pub async fn ask<R>(
+        &self,
+        make: impl FnOnce(ReplyTo<R>) -> M,
+        timeout: Duration,
+    ) -> Result<R, AskError> {
+        let (tx, rx) = oneshot::channel();
+        let msg = make(ReplyTo(tx));
+        let stripe = self.cell.core.system.counters.local();
+        bump(&stripe.asks_started);
+        let _in_flight = AskGuard(&self.cell.core.system);
+        let exchange = async {
+            let outcome = self.cell.mailbox.push(msg).await;
+            match self.account(outcome) {
+                Ok(()) => {}
+                Err(SendError::Full(_) | SendError::Timeout(_)) => return Err(AskError::Full),
+                Err(SendError::Stopped(_) | SendError::NotFound(_)) => {
+                    return Err(AskError::Stopped);
+                }
+            }
+            rx.await.map_err(|_| AskError::NoReply)
+        };
+        match tokio::time::timeout(timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => {
+                bump(&self.cell.core.system.counters.local().asks_timed_out);
+                Err(AskError::Timeout(timeout))
+            }
+        }
+    }
+
+    /// Stops the actor gracefully: its mailbox closes (later sends are dead letters),
+    /// queued messages are drained or discarded per its [`OnStop`](super::OnStop), then
+    /// `stopping`, children, `stopped`. Returns at once; see
+    /// [`wait_terminated`](Self::wait_terminated).
+    pub fn stop(&self) {
+        self.cell.signal(Signal::Stop(StopReason::Normal));
+    }
+
+    /// Stops the actor at once: no hooks run, its children are killed, queued messages
+    /// become dead letters. A handler that never yields cannot be interrupted (it is
+    /// killed at its next `.await`).
+    pub fn kill(&self) {
+        Node::kill(&*self.cell);
+    }
+
+    /// Waits until the actor has terminated.
+    pub async fn wait_terminated(&self) {
+        self.cell.core.wait_terminated().await;
+    }
+}
+
+/// Counts an ask as finished however it ends, cancellation included.
+struct AskGuard<'a>(&'a super::system::SystemShared);
+
+impl Drop for AskGuard<'_> {
+    fn drop(&mut self) {
+        bump(&self.0.counters.local().asks_finished);
+    }
+}

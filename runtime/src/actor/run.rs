@@ -1,0 +1,329 @@
+//! The task that runs one actor: receive, handle, supervise, stop.
+
+use std::future::{Future, poll_fn};
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+
+use super::cell::{Cell, Core, Node, Signal, finalize, lock};
+use super::context::Context;
+use super::lifecycle::{Actor, HandlerError, StopReason};
+use super::props::{OnStop, Props};
+use super::stats::bump;
+use super::supervision::{Decision, Directive, Failure};
+
+/// Runs a hook or handler, turning an error or a panic into a [`Failure`].
+async fn guarded<F>(fut: F) -> Result<(), Failure>
+where
+    F: Future<Output = Result<(), HandlerError>>,
+{
+    match AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(Failure::Error(Arc::from(e.to_string()))),
+        Err(panic) => Err(Failure::from_panic(panic)),
+    }
+}
+
+fn guarded_sync(f: impl FnOnce()) -> Result<(), Failure> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(Failure::from_panic)
+}
+
+enum Next<M> {
+    Msg(M),
+    Signals(Vec<Signal>),
+    Killed,
+}
+
+/// The next thing for the actor to do: signals first, then one message.
+fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_ {
+    poll_fn(move |cx| {
+        let core = &cell.core;
+        if core.is_killed() {
+            return Poll::Ready(Next::Killed);
+        }
+        if core.has_signals() {
+            return Poll::Ready(Next::Signals(core.take_signals()));
+        }
+        // Take part in tokio's cooperative budget so a flooded actor yields its worker.
+        let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
+        if let Some(msg) = cell.mailbox.pop() {
+            coop.made_progress();
+            return Poll::Ready(Next::Msg(msg));
+        }
+        cell.mailbox.register(cx.waker());
+        if core.is_killed() {
+            return Poll::Ready(Next::Killed);
+        }
+        if core.has_signals() {
+            return Poll::Ready(Next::Signals(core.take_signals()));
+        }
+        match cell.mailbox.pop() {
+            Some(msg) => {
+                coop.made_progress();
+                Poll::Ready(Next::Msg(msg))
+            }
+            None => Poll::Pending,
+        }
+    })
+}
+
+/// Finalizes the actor if its task ends without the graceful path (kill, abort, panic
+/// in a stop hook, or the runtime shutting down).
+struct Finalizer(Arc<dyn Node>);
+
+impl Drop for Finalizer {
+    fn drop(&mut self) {
+        finalize(&self.0, &StopReason::Killed);
+    }
+}
+
+/// How a restart ended.
+enum Restarted {
+    /// Running again (with the failure of the new `started`, if it failed).
+    Running(Option<Failure>),
+    /// A stop arrived during the backoff.
+    Stop(StopReason),
+    Killed,
+}
+
+pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, props: Props<A>) {
+    let node: Arc<dyn Node> = cell.clone();
+    let _finalizer = Finalizer(node.clone());
+    let mut ctx = Context::new(cell.clone());
+    let mut actor = (props.factory)();
+    let mut failure = guarded(actor.started(&mut ctx)).await.err();
+    let reason = 'life: loop {
+        if let Some(f) = failure.take() {
+            let Decision { directive, delay } = decide(&cell.core, &f);
+            match directive {
+                Directive::Resume => {}
+                Directive::Restart => {
+                    match restart(&mut actor, &mut ctx, &props, &cell, &f, delay).await {
+                        Restarted::Running(again) => failure = again,
+                        Restarted::Stop(reason) => break 'life reason,
+                        Restarted::Killed => return,
+                    }
+                    continue 'life;
+                }
+                Directive::Stop => break 'life StopReason::Failed(f),
+                Directive::Escalate => {
+                    if let Some(parent) = &cell.core.parent {
+                        parent.signal(Signal::Escalated(Failure::Escalated {
+                            from: cell.core.address.clone(),
+                            cause: Arc::new(f.clone()),
+                        }));
+                    }
+                    break 'life StopReason::Escalated(f);
+                }
+            }
+        }
+        if ctx.stop_requested {
+            break 'life StopReason::Normal;
+        }
+        match next(&cell).await {
+            Next::Msg(msg) => {
+                bump(&cell.core.system.counters.local().delivered);
+                failure = guarded(actor.handle(msg, &mut ctx)).await.err();
+            }
+            Next::Signals(signals) => {
+                for signal in signals {
+                    match signal {
+                        Signal::Stop(reason) => break 'life reason,
+                        Signal::Escalated(f) => failure = Some(f),
+                        Signal::Restart(cause) => {
+                            let delay = std::time::Duration::ZERO;
+                            match restart(&mut actor, &mut ctx, &props, &cell, &cause, delay).await
+                            {
+                                Restarted::Running(again) => failure = again,
+                                Restarted::Stop(reason) => break 'life reason,
+                                Restarted::Killed => return,
+                            }
+                        }
+                    }
+                }
+            }
+            Next::Killed => return,
+        }
+    };
+    stop(&mut actor, &mut ctx, &cell, &reason).await;
+    finalize(&node, &reason);
+}
+
+/// Asks the parent's strategy (or the root guardian's) what to do, and applies the
+/// decision to the siblings the strategy's scope names.
+fn decide(core: &Core, failure: &Failure) -> Decision {
+    use super::supervision::RestartScope;
+    let system = &core.system;
+    let (strategy, family) = match &core.parent {
+        Some(p) => (
+            p.core()
+                .strategy
+                .clone()
+                .unwrap_or_else(|| system.default_strategy.clone()),
+            &p.core().family,
+        ),
+        None => (system.guardian_strategy.clone(), &system.guardian),
+    };
+    let mut fam = lock(family);
+    let mut decision = strategy.decide(failure, &mut fam.restarts, Instant::now());
+    if decision.directive == Directive::Escalate && core.parent.is_none() {
+        decision.directive = Directive::Stop;
+    }
+    let siblings: Vec<Arc<dyn Node>> = match strategy.scope {
+        RestartScope::OneForOne => Vec::new(),
+        RestartScope::OneForAll => fam
+            .children
+            .iter()
+            .filter(|c| c.core().id != core.id)
+            .cloned()
+            .collect(),
+        RestartScope::RestForOne => fam
+            .children
+            .iter()
+            .skip_while(|c| c.core().id != core.id)
+            .skip(1)
+            .cloned()
+            .collect(),
+    };
+    drop(fam);
+    for sibling in siblings {
+        match decision.directive {
+            Directive::Resume => {}
+            Directive::Restart => sibling.signal(Signal::Restart(failure.clone())),
+            Directive::Stop | Directive::Escalate => {
+                sibling.signal(Signal::Stop(StopReason::SiblingFailed))
+            }
+        }
+    }
+    tracing::warn!(
+        address = %core.address,
+        kind = core.kind.name,
+        %failure,
+        directive = ?decision.directive,
+        delay_ms = decision.delay.as_millis() as u64,
+        "actor failed"
+    );
+    decision
+}
+
+/// Replaces the actor's state with a fresh one from the factory. The mailbox is kept.
+async fn restart<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    props: &Props<A>,
+    cell: &Cell<A::Msg>,
+    cause: &Failure,
+    delay: std::time::Duration,
+) -> Restarted {
+    if let Err(f) = guarded_sync(|| actor.before_restart(ctx, cause)) {
+        tracing::warn!(address = %cell.core.address, failure = %f, "before_restart failed");
+    }
+    ctx.cancel_timers();
+    stop_children(&cell.core, StopReason::ParentStopping).await;
+    if !delay.is_zero() {
+        let sleep = tokio::time::sleep(delay);
+        let mut sleep = std::pin::pin!(sleep);
+        // Keep obeying stop and kill while backing off.
+        let interrupted = poll_fn(|cx| {
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            cell.mailbox.register(cx.waker());
+            if cell.core.is_killed() {
+                return Poll::Ready(Some(Restarted::Killed));
+            }
+            if cell.core.has_signals() {
+                for s in cell.core.take_signals() {
+                    if let Signal::Stop(reason) = s {
+                        return Poll::Ready(Some(Restarted::Stop(reason)));
+                    }
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        if let Some(outcome) = interrupted {
+            return outcome;
+        }
+    }
+    *actor = (props.factory)();
+    cell.core
+        .kind
+        .restarted
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(address = %cell.core.address, kind = cell.core.kind.name, "actor restarted");
+    Restarted::Running(guarded(actor.started(ctx)).await.err())
+}
+
+/// The graceful stop: close, drain or discard, `stopping`, children, `stopped`.
+async fn stop<A: Actor>(
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    cell: &Cell<A::Msg>,
+    reason: &StopReason,
+) {
+    let core = &cell.core;
+    cell.mailbox.close();
+    ctx.cancel_timers();
+    let deadline = tokio::time::Instant::now() + core.stop_timeout;
+    if core.on_stop == OnStop::Drain {
+        while tokio::time::Instant::now() < deadline {
+            let Some(msg) = cell.mailbox.pop_closed() else {
+                break;
+            };
+            let stripe = core.system.counters.local();
+            bump(&stripe.delivered);
+            bump(&stripe.drained);
+            match tokio::time::timeout_at(deadline, guarded(actor.handle(msg, ctx))).await {
+                Ok(Ok(())) => {}
+                Ok(Err(f)) => {
+                    tracing::warn!(address = %core.address, failure = %f, "handler failed while draining")
+                }
+                Err(_) => break,
+            }
+        }
+    }
+    // Whatever is left (Discard, or the deadline ran out) becomes dead letters.
+    let node: &dyn Node = cell;
+    node.close_and_discard();
+    match tokio::time::timeout_at(deadline, guarded(actor.stopping(ctx, reason))).await {
+        Ok(Ok(())) => {}
+        Ok(Err(f)) => tracing::warn!(address = %core.address, failure = %f, "stopping hook failed"),
+        Err(_) => {
+            tracing::warn!(address = %core.address, "stopping hook ran past the stop deadline")
+        }
+    }
+    stop_children(core, StopReason::ParentStopping).await;
+    if let Err(f) = guarded_sync(|| actor.stopped(reason)) {
+        tracing::warn!(address = %core.address, failure = %f, "stopped hook failed");
+    }
+}
+
+/// Stops every child (each stops its own children first, so the deepest go first) and
+/// waits for them up to this actor's stop timeout; children still running then are
+/// killed and reported as aborted.
+pub(crate) async fn stop_children(core: &Core, reason: StopReason) {
+    let children = core.children();
+    if children.is_empty() {
+        return;
+    }
+    for child in children.iter().rev() {
+        child.signal(Signal::Stop(reason.clone()));
+    }
+    let all = futures_util::future::join_all(children.iter().map(|c| c.core().wait_terminated()));
+    if tokio::time::timeout(core.stop_timeout, all).await.is_err() {
+        for child in &children {
+            if !child.core().is_terminated() {
+                core.system.record_aborted(&child.core().address);
+                child.kill();
+            }
+        }
+        let all =
+            futures_util::future::join_all(children.iter().map(|c| c.core().wait_terminated()));
+        // A killed task finalizes when tokio drops it; that cannot block, but bound the wait anyway.
+        let _ = tokio::time::timeout(core.stop_timeout, all).await;
+    }
+}

@@ -1,0 +1,290 @@
+//! Statistics: striped atomic counters on the message path, snapshots off it.
+//!
+//! Message counters are *striped*: each thread adds to its own cache-line-sized stripe,
+//! so senders on different cores never contend on one counter, and a snapshot sums the
+//! stripes. Counters are never reset or folded, so a snapshot taken at a quiescent point
+//! (no send, handler or stop in progress) balances exactly:
+//!
+//! `sent = delivered + dropped_newest + dropped_oldest + rejected + dead_lettered + queued`
+//!
+//! where `queued` is read from the live mailboxes themselves, not derived. Each side of
+//! the equation is counted independently, so [`MessageCounts::lost`] is a real check.
+
+use std::cell::Cell as StdCell;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use crossbeam_utils::CachePadded;
+
+/// One stripe of message counters, written by (mostly) one thread.
+#[derive(Default)]
+pub(crate) struct Stripe {
+    pub(crate) sent: AtomicU64,
+    pub(crate) delivered: AtomicU64,
+    pub(crate) dropped_newest: AtomicU64,
+    pub(crate) dropped_oldest: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) dead_lettered: AtomicU64,
+    pub(crate) asks_started: AtomicU64,
+    pub(crate) asks_finished: AtomicU64,
+    pub(crate) asks_timed_out: AtomicU64,
+    pub(crate) drained: AtomicU64,
+    pub(crate) discarded: AtomicU64,
+}
+
+/// Adds one. Relaxed: counters order nothing, snapshots sum them.
+#[inline]
+pub(crate) fn bump(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Adds `n`.
+#[inline]
+pub(crate) fn add(c: &AtomicU64, n: u64) {
+    if n != 0 {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+static NEXT_THREAD: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    static THREAD_SLOT: StdCell<usize> = const { StdCell::new(usize::MAX) };
+}
+
+#[inline]
+fn thread_slot() -> usize {
+    THREAD_SLOT.with(|slot| {
+        let v = slot.get();
+        if v != usize::MAX {
+            return v;
+        }
+        let v = NEXT_THREAD.fetch_add(1, Ordering::Relaxed);
+        slot.set(v);
+        v
+    })
+}
+
+/// System-wide striped message counters.
+pub(crate) struct Counters {
+    stripes: Box<[CachePadded<Stripe>]>,
+    mask: usize,
+}
+
+impl Counters {
+    pub(crate) fn new() -> Self {
+        let cores = std::thread::available_parallelism().map_or(4, |n| n.get());
+        let n = (cores * 2).next_power_of_two().clamp(2, 64);
+        Self {
+            stripes: (0..n)
+                .map(|_| CachePadded::new(Stripe::default()))
+                .collect(),
+            mask: n - 1,
+        }
+    }
+
+    /// This thread's stripe.
+    #[inline]
+    pub(crate) fn local(&self) -> &Stripe {
+        &self.stripes[thread_slot() & self.mask]
+    }
+
+    fn sum(&self, f: impl Fn(&Stripe) -> &AtomicU64) -> u64 {
+        self.stripes
+            .iter()
+            .map(|s| f(s).load(Ordering::Relaxed))
+            .sum()
+    }
+
+    pub(crate) fn messages(&self, queued: u64) -> MessageCounts {
+        MessageCounts {
+            sent: self.sum(|s| &s.sent),
+            delivered: self.sum(|s| &s.delivered),
+            dropped_newest: self.sum(|s| &s.dropped_newest),
+            dropped_oldest: self.sum(|s| &s.dropped_oldest),
+            rejected: self.sum(|s| &s.rejected),
+            dead_lettered: self.sum(|s| &s.dead_lettered),
+            queued,
+        }
+    }
+
+    pub(crate) fn asks(&self) -> AskCounts {
+        let started = self.sum(|s| &s.asks_started);
+        let finished = self.sum(|s| &s.asks_finished);
+        AskCounts {
+            started,
+            in_flight: started.saturating_sub(finished),
+            timed_out: self.sum(|s| &s.asks_timed_out),
+        }
+    }
+
+    pub(crate) fn drained(&self) -> u64 {
+        self.sum(|s| &s.drained)
+    }
+
+    pub(crate) fn discarded(&self) -> u64 {
+        self.sum(|s| &s.discarded)
+    }
+}
+
+/// Lifecycle counters of one actor kind.
+#[derive(Debug, Default)]
+pub(crate) struct KindStats {
+    pub(crate) name: &'static str,
+    pub(crate) spawned: AtomicU64,
+    pub(crate) stopped: AtomicU64,
+    pub(crate) restarted: AtomicU64,
+}
+
+impl KindStats {
+    pub(crate) fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> ActorCounts {
+        let spawned = self.spawned.load(Ordering::Relaxed);
+        let stopped = self.stopped.load(Ordering::Relaxed);
+        ActorCounts {
+            alive: spawned.saturating_sub(stopped),
+            spawned,
+            stopped,
+            restarted: self.restarted.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Actor lifecycle counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActorCounts {
+    /// Spawned and not yet terminated.
+    pub alive: u64,
+    /// Spawned since the system started.
+    pub spawned: u64,
+    /// Terminated (stopped, killed or failed) since the system started.
+    pub stopped: u64,
+    /// Restarts by supervision (the actor's state re-created from its factory).
+    pub restarted: u64,
+}
+
+impl std::ops::AddAssign for ActorCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.alive += o.alive;
+        self.spawned += o.spawned;
+        self.stopped += o.stopped;
+        self.restarted += o.restarted;
+    }
+}
+
+/// Message accounting. See the [module docs](self) for the equation.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MessageCounts {
+    /// Every message offered by `tell`, `try_tell`, `ask` or a timer, whatever became of it.
+    pub sent: u64,
+    /// Taken from a mailbox by its actor (including ones drained at stop).
+    pub delivered: u64,
+    /// Dropped on arrival by a full `DropNewest` mailbox.
+    pub dropped_newest: u64,
+    /// Evicted from a full `DropOldest` mailbox to make room.
+    pub dropped_oldest: u64,
+    /// Refused with an error (`Fail` policy, `try_tell` on a full `Block` mailbox, a `Block`
+    /// send that timed out).
+    pub rejected: u64,
+    /// Sent to a stopped or unknown actor, or discarded from a mailbox at stop.
+    pub dead_lettered: u64,
+    /// In mailboxes right now.
+    pub queued: u64,
+}
+
+impl MessageCounts {
+    /// Dropped by policy, both kinds.
+    pub fn dropped(&self) -> u64 {
+        self.dropped_newest + self.dropped_oldest
+    }
+
+    /// Messages that are neither delivered, dropped, rejected, dead-lettered nor queued.
+    /// Zero at any quiescent point; non-zero means a bug. Negative means counted twice.
+    pub fn lost(&self) -> i64 {
+        let accounted =
+            self.delivered + self.dropped() + self.rejected + self.dead_lettered + self.queued;
+        self.sent as i64 - accounted as i64
+    }
+}
+
+/// Ask counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AskCounts {
+    /// Asks issued since the system started.
+    pub started: u64,
+    /// Asks waiting for their reply right now.
+    pub in_flight: u64,
+    /// Asks that ran out of time.
+    pub timed_out: u64,
+}
+
+/// Mailbox depth across live actors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailboxDepth {
+    /// Messages queued in all live mailboxes.
+    pub total: u64,
+    /// The deepest live mailbox right now.
+    pub deepest: u64,
+    /// The deepest any mailbox has been since the system started.
+    pub peak: u64,
+}
+
+/// A snapshot of the system's counters, from [`System::stats`](super::System::stats).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SystemStats {
+    /// All actors.
+    pub actors: ActorCounts,
+    /// Actors by kind ([`Actor::kind`](super::Actor::kind)).
+    pub by_kind: BTreeMap<String, ActorCounts>,
+    /// Message accounting.
+    pub messages: MessageCounts,
+    /// Mailbox depth.
+    pub mailboxes: MailboxDepth,
+    /// Asks.
+    pub asks: AskCounts,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_is_computed_from_independent_counts() {
+        let mut m = MessageCounts {
+            sent: 10,
+            delivered: 5,
+            dropped_newest: 1,
+            dropped_oldest: 1,
+            rejected: 1,
+            dead_lettered: 1,
+            queued: 1,
+        };
+        assert_eq!(m.lost(), 0);
+        m.queued = 0;
+        assert_eq!(m.lost(), 1);
+        m.delivered = 7;
+        assert_eq!(m.lost(), -1);
+    }
+
+    #[test]
+    fn stripes_sum_across_threads() {
+        let c = std::sync::Arc::new(Counters::new());
+        let hs: Vec<_> = (0..4)
+            .map(|_| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        bump(&c.local().sent);
+                    }
+                })
+            })
+            .collect();
+        hs.into_iter().for_each(|h| h.join().unwrap());
+        assert_eq!(c.messages(0).sent, 4000);
+    }
+}

@@ -1,0 +1,450 @@
+//! [`System`]: the root of an actor tree, its registry, stats and shutdown.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use dashmap::mapref::entry::Entry;
+use tokio::sync::broadcast;
+
+use super::actor_ref::{ActorRef, SendError};
+use super::address::{Address, AddressError};
+use super::cell::{Cell, Core, Family, Node, Signal, lock};
+use super::lifecycle::{Actor, StopReason};
+use super::mailbox::{Mailbox, MailboxConfig};
+use super::props::{OnStop, Props};
+use super::stats::{Counters, KindStats, MailboxDepth, SystemStats, bump};
+use super::supervision::SupervisorStrategy;
+
+/// System-wide defaults.
+#[derive(Debug, Clone)]
+pub struct SystemConfig {
+    /// Mailbox of actors whose [`Props`] set none.
+    pub default_mailbox: MailboxConfig,
+    /// How actors supervise their children when their [`Props`] set no strategy.
+    pub default_supervisor: SupervisorStrategy,
+    /// How the root guardian supervises top-level actors. Escalation from a top-level
+    /// actor stops it.
+    pub guardian: SupervisorStrategy,
+    /// Stop deadline of actors whose [`Props`] set none.
+    pub stop_timeout: Duration,
+    /// What stopping actors do with queued messages, unless their [`Props`] say.
+    pub on_stop: OnStop,
+    /// Dead letters buffered per subscriber before the slowest one misses some.
+    pub dead_letter_buffer: usize,
+}
+
+impl Default for SystemConfig {
+    fn default() -> Self {
+        Self {
+            default_mailbox: MailboxConfig::default(),
+            default_supervisor: SupervisorStrategy::default(),
+            guardian: SupervisorStrategy::default(),
+            stop_timeout: Duration::from_secs(5),
+            on_stop: OnStop::Drain,
+            dead_letter_buffer: 1024,
+        }
+    }
+}
+
+/// Why a system could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum SystemError {
+    /// The name is not a valid address authority.
+    #[error("invalid system name: {0}")]
+    Name(#[from] AddressError),
+    /// `System::new` was called outside a tokio runtime.
+    #[error("a System must be created inside a tokio runtime (no runtime is running here)")]
+    NoRuntime,
+}
+
+/// Why an actor could not be spawned.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpawnError {
+    /// The name is not valid in an address.
+    #[error("invalid actor name: {0}")]
+    Name(#[from] AddressError),
+    /// A live actor already has this address.
+    #[error("an actor named {0} already exists")]
+    Duplicate(Address),
+    /// The system (or the parent) is shutting down.
+    #[error("cannot spawn {0}: the system is shutting down")]
+    ShuttingDown(Address),
+}
+
+/// Why a message became a dead letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetterReason {
+    /// Sent to an actor that had stopped or was stopping.
+    Stopped,
+    /// Sent to an address where no actor lives.
+    NotFound,
+    /// Still queued when its actor stopped with `OnStop::Discard`, past its stop
+    /// deadline, or was killed.
+    DiscardedOnStop,
+}
+
+/// A message that could not be delivered. Published to [`System::dead_letters`]
+/// subscribers; the message itself is dropped.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// Where it was going.
+    pub to: Address,
+    /// The message type's name.
+    pub message_type: &'static str,
+    /// Why it was not delivered.
+    pub reason: DeadLetterReason,
+    /// How many messages this event stands for (a discarded mailbox is one event).
+    pub count: u64,
+}
+
+/// What [`System::shutdown`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Actors that terminated during the shutdown.
+    pub actors_stopped: u64,
+    /// Queued messages handled while stopping.
+    pub messages_drained: u64,
+    /// Queued messages discarded as dead letters while stopping.
+    pub messages_discarded: u64,
+    /// Actors that did not stop within their deadline and were killed.
+    pub aborted: Vec<Address>,
+    /// Whether everything stopped gracefully within the deadline.
+    pub graceful: bool,
+    /// How long the shutdown took.
+    pub elapsed: Duration,
+}
+
+/// The shared state behind every [`System`] handle and every actor cell.
+pub(crate) struct SystemShared {
+    pub(crate) root: Address,
+    pub(crate) counters: Counters,
+    pub(crate) guardian: Mutex<Family>,
+    pub(crate) guardian_strategy: Arc<SupervisorStrategy>,
+    pub(crate) default_strategy: Arc<SupervisorStrategy>,
+    config: SystemConfig,
+    registry: DashMap<Arc<str>, Arc<dyn Node>>,
+    kinds: DashMap<&'static str, Arc<KindStats>>,
+    next_id: AtomicU64,
+    peak: AtomicUsize,
+    shutting_down: AtomicBool,
+    aborted: Mutex<Vec<Address>>,
+    dead_letters: broadcast::Sender<DeadLetter>,
+    runtime: tokio::runtime::Handle,
+}
+
+impl SystemShared {
+    pub(crate) fn deregister(&self, node: &Arc<dyn Node>) {
+        let core = node.core();
+        self.registry
+            .remove_if(core.address.shared(), |_, n| n.core().id == core.id);
+    }
+
+    pub(crate) fn note_peak(&self, depth: usize) {
+        self.peak.fetch_max(depth, Ordering::Relaxed);
+    }
+
+    pub(crate) fn record_aborted(&self, address: &Address) {
+        tracing::warn!(%address, "actor did not stop within its deadline: killed");
+        lock(&self.aborted).push(address.clone());
+    }
+
+    pub(crate) fn publish_dead_letters(
+        &self,
+        to: &Address,
+        message_type: &'static str,
+        reason: DeadLetterReason,
+        count: u64,
+    ) {
+        tracing::debug!(%to, message_type, ?reason, count, "dead letter");
+        if self.dead_letters.receiver_count() > 0 {
+            let _ = self.dead_letters.send(DeadLetter {
+                to: to.clone(),
+                message_type,
+                reason,
+                count,
+            });
+        }
+    }
+
+    fn kind_stats(&self, name: &'static str) -> Arc<KindStats> {
+        if let Some(k) = self.kinds.get(name) {
+            return k.clone();
+        }
+        self.kinds
+            .entry(name)
+            .or_insert_with(|| Arc::new(KindStats::new(name)))
+            .clone()
+    }
+}
+
+/// An actor system: a tree of actors under one root address, `actor://<name>`.
+/// Cheap to clone; every clone is the same system.
+///
+/// Actors run as tasks on the tokio runtime the system was created in.
+#[derive(Clone)]
+pub struct System {
+    shared: Arc<SystemShared>,
+}
+
+impl std::fmt::Debug for System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "System({})", self.shared.root)
+    }
+}
+
+impl System {
+    /// A system with default settings. Must be called inside a tokio runtime.
+    pub fn new(name: &str) -> Result<Self, SystemError> {
+        Self::with_config(name, SystemConfig::default())
+    }
+
+    /// A system with `config`. Must be called inside a tokio runtime.
+    pub fn with_config(name: &str, config: SystemConfig) -> Result<Self, SystemError> {
+        let root = Address::root(name)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| SystemError::NoRuntime)?;
+        let (dead_letters, _) = broadcast::channel(config.dead_letter_buffer.max(1));
+        tracing::debug!(system = %root, "actor system started");
+        Ok(Self {
+            shared: Arc::new(SystemShared {
+                root,
+                counters: Counters::new(),
+                guardian: Mutex::new(Family::default()),
+                guardian_strategy: Arc::new(config.guardian.clone()),
+                default_strategy: Arc::new(config.default_supervisor.clone()),
+                config,
+                registry: DashMap::new(),
+                kinds: DashMap::new(),
+                next_id: AtomicU64::new(1),
+                peak: AtomicUsize::new(0),
+                shutting_down: AtomicBool::new(false),
+                aborted: Mutex::new(Vec::new()),
+                dead_letters,
+                runtime,
+            }),
+        })
+    }
+
+    pub(crate) fn from_shared(shared: Arc<SystemShared>) -> Self {
+        Self { shared }
+    }
+
+    /// The system's root address, `actor://<name>`.
+    pub fn address(&self) -> &Address {
+        &self.shared.root
+    }
+
+    /// The system's configuration.
+    pub fn config(&self) -> &SystemConfig {
+        &self.shared.config
+    }
+
+    /// Spawns a top-level actor at `actor://<system>/<name>`, supervised by the root
+    /// guardian.
+    pub fn spawn<A: Actor>(
+        &self,
+        name: &str,
+        props: Props<A>,
+    ) -> Result<ActorRef<A::Msg>, SpawnError> {
+        spawn_under(&self.shared, None, name, props)
+    }
+
+    /// The live actor at `address`, if there is one and it takes messages of type `M`.
+    pub fn lookup<M: Send + 'static>(&self, address: &Address) -> Option<ActorRef<M>> {
+        let node = self.shared.registry.get(address.as_str())?.clone();
+        let cell = node.into_any().downcast::<Cell<M>>().ok()?;
+        Some(ActorRef::from_cell(cell))
+    }
+
+    /// Sends `msg` to whatever actor lives at `address` (see [`ActorRef::tell`]). With no
+    /// actor there, or one of another message type, the message is a dead letter.
+    pub async fn tell_at<M: Send + 'static>(
+        &self,
+        address: &Address,
+        msg: M,
+    ) -> Result<(), SendError<M>> {
+        match self.lookup::<M>(address) {
+            Some(r) => r.tell(msg).await,
+            None => {
+                let stripe = self.shared.counters.local();
+                bump(&stripe.sent);
+                bump(&stripe.dead_lettered);
+                self.shared.publish_dead_letters(
+                    address,
+                    std::any::type_name::<M>(),
+                    DeadLetterReason::NotFound,
+                    1,
+                );
+                Err(SendError::NotFound(msg))
+            }
+        }
+    }
+
+    /// Subscribes to dead letters from now on. A subscriber that falls more than
+    /// `dead_letter_buffer` behind misses the oldest (the receiver reports how many);
+    /// the counts in [`stats`](Self::stats) are always complete.
+    pub fn dead_letters(&self) -> broadcast::Receiver<DeadLetter> {
+        self.shared.dead_letters.subscribe()
+    }
+
+    /// The addresses of all live actors.
+    pub fn addresses(&self) -> Vec<Address> {
+        self.shared
+            .registry
+            .iter()
+            .map(|e| e.value().core().address.clone())
+            .collect()
+    }
+
+    /// A snapshot of the counters. Reads every live mailbox's depth; costs O(actors), so
+    /// call it per tick, not per message.
+    pub fn stats(&self) -> SystemStats {
+        let mut by_kind = BTreeMap::new();
+        let mut actors = Default::default();
+        for k in self.shared.kinds.iter() {
+            let snap = k.value().snapshot();
+            actors += snap;
+            by_kind.insert(k.key().to_string(), snap);
+        }
+        let (mut total, mut deepest, mut peak) = (0u64, 0u64, 0u64);
+        for e in self.shared.registry.iter() {
+            let q = e.value().queued() as u64;
+            total += q;
+            deepest = deepest.max(q);
+            peak = peak.max(e.value().peak() as u64);
+        }
+        peak = peak.max(self.shared.peak.load(Ordering::Relaxed) as u64);
+        SystemStats {
+            actors,
+            by_kind,
+            messages: self.shared.counters.messages(total),
+            mailboxes: MailboxDepth {
+                total,
+                deepest,
+                peak,
+            },
+            asks: self.shared.counters.asks(),
+        }
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shared.shutting_down.load(Ordering::Acquire)
+    }
+
+    /// Stops every actor and waits at most `deadline`. Top-level actors are stopped in
+    /// reverse spawn order; each stops its children first (deepest first). Actors still
+    /// running at the deadline are killed and listed in the report. Always returns, and
+    /// when it does every actor task has finished. Spawning is refused from now on.
+    pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
+        let started = Instant::now();
+        let shared = &self.shared;
+        shared.shutting_down.store(true, Ordering::Release);
+        let stopped_before = self.stats().actors.stopped;
+        let (drained_before, discarded_before) =
+            (shared.counters.drained(), shared.counters.discarded());
+        let aborted_before = lock(&shared.aborted).len();
+
+        // Every live actor's task, so that we can wait for the tasks themselves to end.
+        let everyone: Vec<Arc<dyn Node>> =
+            shared.registry.iter().map(|e| e.value().clone()).collect();
+        let top = lock(&shared.guardian).children.clone();
+        for node in top.iter().rev() {
+            node.signal(Signal::Stop(StopReason::Shutdown));
+        }
+        let all = futures_util::future::join_all(top.iter().map(|n| n.core().wait_terminated()));
+        let graceful = tokio::time::timeout(deadline, all).await.is_ok();
+        if !graceful {
+            for node in shared.registry.iter() {
+                shared.record_aborted(&node.value().core().address);
+            }
+            for node in &everyone {
+                node.kill();
+            }
+        }
+        // Wait for the tasks to be gone, not just finalized. Killed tasks end at their
+        // next await; a task stuck in blocking code cannot be forced, so bound the wait.
+        let tasks: Vec<_> = everyone
+            .iter()
+            .filter_map(|n| n.core().take_task())
+            .collect();
+        let grace = if graceful {
+            deadline
+        } else {
+            Duration::from_secs(1)
+        };
+        let _ = tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await;
+
+        let aborted = lock(&shared.aborted)[aborted_before..].to_vec();
+        let report = ShutdownReport {
+            actors_stopped: self.stats().actors.stopped - stopped_before,
+            messages_drained: shared.counters.drained() - drained_before,
+            messages_discarded: shared.counters.discarded() - discarded_before,
+            graceful: graceful && aborted.is_empty(),
+            aborted,
+            elapsed: started.elapsed(),
+        };
+        tracing::info!(
+            system = %shared.root,
+            stopped = report.actors_stopped,
+            drained = report.messages_drained,
+            discarded = report.messages_discarded,
+            aborted = report.aborted.len(),
+            elapsed_ms = report.elapsed.as_millis() as u64,
+            "actor system shut down"
+        );
+        report
+    }
+}
+
+/// Spawns an actor under `parent` (`None`: the root guardian).
+pub(crate) fn spawn_under<A: Actor>(
+    shared: &Arc<SystemShared>,
+    parent: Option<Arc<dyn Node>>,
+    name: &str,
+    props: Props<A>,
+) -> Result<ActorRef<A::Msg>, SpawnError> {
+    let parent_address = parent.as_ref().map_or(&shared.root, |p| &p.core().address);
+    let address = parent_address.child(name)?;
+    if shared.shutting_down.load(Ordering::Acquire) {
+        return Err(SpawnError::ShuttingDown(address));
+    }
+    let config = &shared.config;
+    let core = Core::new(
+        shared.next_id.fetch_add(1, Ordering::Relaxed),
+        address.clone(),
+        shared.kind_stats(A::kind()),
+        shared.clone(),
+        parent.clone(),
+        props.supervisor.clone().map(Arc::new),
+        props.stop_timeout.unwrap_or(config.stop_timeout),
+        props.on_stop.unwrap_or(config.on_stop),
+    );
+    let cell = Arc::new(Cell {
+        mailbox: Mailbox::new(props.mailbox.unwrap_or(config.default_mailbox)),
+        core,
+    });
+    let node: Arc<dyn Node> = cell.clone();
+    match shared.registry.entry(address.shared().clone()) {
+        Entry::Occupied(_) => return Err(SpawnError::Duplicate(address)),
+        Entry::Vacant(v) => {
+            v.insert(node.clone());
+        }
+    }
+    let family = parent
+        .as_ref()
+        .map_or(&shared.guardian, |p| &p.core().family);
+    lock(family).children.push(node.clone());
+    cell.core.kind.spawned.fetch_add(1, Ordering::Relaxed);
+    let task = shared.runtime.spawn(super::run::run(cell.clone(), props));
+    cell.core.set_task(task);
+    if shared.shutting_down.load(Ordering::Acquire) {
+        // Lost a race with shutdown: do not leave an actor behind it.
+        node.kill();
+        return Err(SpawnError::ShuttingDown(address));
+    }
+    tracing::debug!(%address, kind = A::kind(), "actor spawned");
+    Ok(ActorRef::from_cell(cell))
+}

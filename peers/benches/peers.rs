@@ -32,7 +32,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use gauntlet_peers::contender::{Kameo, Ractor, TokioMpsc};
+use gauntlet_peers::contender::{Gauntlet, Kameo, Ractor, TokioMpsc};
 use gauntlet_peers::{Contender, workload};
 use std::future::Future;
 use std::hint::black_box;
@@ -215,7 +215,7 @@ macro_rules! every_contender {
         for flavor in Flavor::ALL {
             let rt = flavor.runtime();
             $case(&mut group, &rt, flavor, || TokioMpsc);
-            // GAUNTLET_PENDING $case(&mut group, &rt, flavor, Gauntlet::new);
+            $case(&mut group, &rt, flavor, Gauntlet::new);
             $case(&mut group, &rt, flavor, || Kameo);
             $case(&mut group, &rt, flavor, || Ractor);
         }

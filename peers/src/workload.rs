@@ -43,7 +43,7 @@ pub async fn spawn_stop<C: Contender>(contender: &C, capacity: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contender::{Kameo, Ractor, TokioMpsc};
+    use crate::contender::{Gauntlet, Kameo, Ractor, TokioMpsc};
 
     async fn all_workloads_count_correctly<C: Contender>(contender: C) {
         let one = contender.spawn(64).await;
@@ -70,6 +70,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_contender_does_the_same_work() {
         all_workloads_count_correctly(TokioMpsc).await;
+        all_workloads_count_correctly(Gauntlet::new()).await;
         all_workloads_count_correctly(Kameo).await;
         all_workloads_count_correctly(Ractor).await;
     }

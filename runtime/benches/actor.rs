@@ -131,7 +131,7 @@ impl Gauntlet {
     fn start(rt: &Runtime) -> Arc<Self> {
         let _guard = rt.enter();
         Arc::new(Self {
-            system: System::new("bench"),
+            system: System::new("bench").expect("actor system"),
             next: AtomicU64::new(0),
         })
     }

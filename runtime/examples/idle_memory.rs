@@ -71,7 +71,7 @@ async fn gauntlet_case(
     count: usize,
     one_message: bool,
 ) -> Result<usize, Box<dyn std::error::Error>> {
-    let system = System::new("idle");
+    let system = System::new("idle")?;
     let started = Arc::new((AtomicUsize::new(0), Notify::new()));
     let before = rss_bytes()?;
     let mut actors: Vec<ActorRef<u64>> = Vec::with_capacity(count);

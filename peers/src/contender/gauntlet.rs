@@ -1,0 +1,105 @@
+//! gauntlet-runtime: actors spawned under one `System` with a bounded `Policy::Block`
+//! mailbox (the default policy), `tell(..).await` (waits for room, like a bounded mpsc
+//! send), `ask` with a generous timeout (gauntlet's ask always carries one), and
+//! `stop` + `wait_terminated` for stop.
+
+use crate::Contender;
+use gauntlet_runtime::actor::{
+    Actor, ActorRef, Context, HandlerError, MailboxConfig, Policy, Props, ReplyTo, System,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Ask timeout: never reached in the benches; gauntlet's `ask` requires one.
+const ASK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// gauntlet-runtime, holding the `System` its actors live in.
+#[derive(Debug)]
+pub struct Gauntlet {
+    system: System,
+    /// Source of unique actor names (the registry refuses duplicates).
+    next_name: AtomicU64,
+}
+
+impl Gauntlet {
+    /// Starts a system named `bench`. Call inside a tokio runtime.
+    pub fn new() -> Self {
+        Self {
+            system: System::new("bench").expect("actor system"),
+            next_name: AtomicU64::new(0),
+        }
+    }
+}
+
+impl Default for Gauntlet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Messages of the gauntlet counter.
+#[derive(Debug)]
+pub enum Msg {
+    /// Tell: add `n`.
+    Add(u64),
+    /// Ask: add `n`, reply with the total.
+    AddAndGet(u64, ReplyTo<u64>),
+}
+
+/// The gauntlet counter actor.
+#[derive(Debug, Default)]
+pub struct GauntletCounter {
+    total: u64,
+}
+
+impl Actor for GauntletCounter {
+    type Msg = Msg;
+
+    async fn handle(&mut self, msg: Msg, _: &mut Context<Self>) -> Result<(), HandlerError> {
+        match msg {
+            Msg::Add(n) => self.total += n,
+            Msg::AddAndGet(n, reply) => {
+                self.total += n;
+                reply.send(self.total);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Contender for Gauntlet {
+    const NAME: &'static str = "gauntlet";
+    type Counter = ActorRef<Msg>;
+
+    async fn spawn(&self, capacity: usize) -> ActorRef<Msg> {
+        let id = self.next_name.fetch_add(1, Ordering::Relaxed);
+        let props = Props::new(GauntletCounter::default)
+            .mailbox(MailboxConfig::new(capacity, Policy::Block));
+        self.system
+            .spawn(&format!("counter-{id}"), props)
+            .expect("gauntlet spawn failed")
+    }
+
+    async fn tell(counter: &ActorRef<Msg>, n: u64) {
+        counter
+            .tell(Msg::Add(n))
+            .await
+            .expect("gauntlet tell failed");
+    }
+
+    async fn ask(counter: &ActorRef<Msg>, n: u64) -> u64 {
+        counter
+            .ask(|reply| Msg::AddAndGet(n, reply), ASK_TIMEOUT)
+            .await
+            .expect("gauntlet ask failed")
+    }
+
+    async fn stop(counter: ActorRef<Msg>) {
+        counter.stop();
+        counter.wait_terminated().await;
+    }
+
+    async fn shutdown(self) {
+        self.system.shutdown(Duration::from_secs(10)).await;
+    }
+}

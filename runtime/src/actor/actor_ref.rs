@@ -213,7 +213,9 @@ impl<M: Send + 'static> ActorRef<M> {
         let _in_flight = AskGuard(&self.cell.core.system);
         let exchange = async {
             let outcome = self.cell.mailbox.push(msg).await;
+            let dropped = matches!(outcome, Push::DroppedNewest);
             match self.account(outcome) {
+                Ok(()) if dropped => return Err(AskError::Dropped),
                 Ok(()) => {}
                 Err(SendError::Full(_) | SendError::Timeout(_)) => return Err(AskError::Full),
                 Err(SendError::Stopped(_) | SendError::NotFound(_)) => {

@@ -87,27 +87,46 @@
 //! `tracing` events carrying the actor's address and kind. Nothing is logged per
 //! delivered message.
 
+// Under `--cfg gauntlet_loom` only the model-checked pieces are built.
+#[cfg(not(gauntlet_loom))]
 mod actor_ref;
+#[cfg(not(gauntlet_loom))]
 pub mod address;
+#[cfg(not(gauntlet_loom))]
 mod cell;
+#[cfg(not(gauntlet_loom))]
 mod context;
+#[cfg(not(gauntlet_loom))]
 mod lifecycle;
 pub mod mailbox;
+#[cfg(not(gauntlet_loom))]
 mod props;
+#[cfg(not(gauntlet_loom))]
 mod run;
+#[cfg(not(gauntlet_loom))]
 pub mod stats;
+#[cfg(not(gauntlet_loom))]
 pub mod supervision;
 mod sync;
+#[cfg(not(gauntlet_loom))]
 mod system;
 
+#[cfg(not(gauntlet_loom))]
 pub use actor_ref::{ActorRef, AskError, ReplyTo, SendError};
+#[cfg(not(gauntlet_loom))]
 pub use address::{Address, AddressError};
+#[cfg(not(gauntlet_loom))]
 pub use context::{Context, TimerHandle};
+#[cfg(not(gauntlet_loom))]
 pub use lifecycle::{Actor, HandlerError, StopReason};
 pub use mailbox::{MailboxConfig, Policy};
+#[cfg(not(gauntlet_loom))]
 pub use props::{OnStop, Props};
+#[cfg(not(gauntlet_loom))]
 pub use stats::{ActorCounts, AskCounts, MailboxDepth, MessageCounts, SystemStats};
+#[cfg(not(gauntlet_loom))]
 pub use supervision::{Backoff, Directive, Failure, RestartScope, SupervisorStrategy};
+#[cfg(not(gauntlet_loom))]
 pub use system::{
     DeadLetter, DeadLetterReason, ShutdownReport, SpawnError, System, SystemConfig, SystemError,
 };

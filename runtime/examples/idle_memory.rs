@@ -19,7 +19,7 @@ use gauntlet_runtime::actor::{Actor, ActorRef, Context, HandlerError, Props, Sys
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 
 const DEFAULT_COUNT: usize = 100_000;
@@ -74,6 +74,11 @@ async fn gauntlet_case(
     let system = System::new("idle")?;
     let started = Arc::new((AtomicUsize::new(0), Notify::new()));
     let before = rss_bytes()?;
+    let case_label = if one_message {
+        "gauntlet/after-1-msg"
+    } else {
+        "gauntlet/fresh"
+    };
     let mut actors: Vec<ActorRef<u64>> = Vec::with_capacity(count);
     for i in 0..count {
         let started = Arc::clone(&started);
@@ -94,11 +99,13 @@ async fn gauntlet_case(
         }
     }
     let after = rss_bytes()?;
-    let shutdown_started = Instant::now();
     let report = system.shutdown(Duration::from_secs(30)).await;
     eprintln!(
-        "  gauntlet shutdown of {count} actors took {:?}: {report:?}",
-        shutdown_started.elapsed()
+        "  {case_label}: shutdown took {:.2?}, graceful: {}, stopped {}, aborted {}",
+        report.elapsed,
+        report.graceful,
+        report.actors_stopped,
+        report.aborted.len()
     );
     Ok(after.saturating_sub(before))
 }

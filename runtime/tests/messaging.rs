@@ -79,7 +79,10 @@ async fn policy_block_makes_the_sender_wait_for_room() {
     for _ in 0..20 {
         tokio::task::yield_now().await;
     }
-    assert!(!blocked.is_finished(), "a full Block mailbox must hold the sender");
+    assert!(
+        !blocked.is_finished(),
+        "a full Block mailbox must hold the sender"
+    );
     assert!(matches!(r.try_tell(Msg::Work(9)), Err(SendError::Full(_))));
     assert!(matches!(
         r.tell_timeout(Msg::Work(9), Duration::from_millis(5)).await,
@@ -89,7 +92,10 @@ async fn policy_block_makes_the_sender_wait_for_room() {
     blocked.await.unwrap().unwrap();
     assert_eq!(seen(&r).await, vec![1, 2, 3]);
     let m = sys.stats().messages;
-    assert_eq!(m.rejected, 2, "try_tell and the timed-out tell are rejected");
+    assert_eq!(
+        m.rejected, 2,
+        "try_tell and the timed-out tell are rejected"
+    );
     sys.shutdown(T).await;
 }
 
@@ -195,7 +201,10 @@ async fn ask_returns_a_typed_reply() {
 async fn ask_times_out_with_a_typed_error() {
     let sys = system("asktimeout");
     let (r, gate) = parked(&sys, MailboxConfig::default()).await;
-    let err = r.ask(Msg::Get, Duration::from_millis(50)).await.unwrap_err();
+    let err = r
+        .ask(Msg::Get, Duration::from_millis(50))
+        .await
+        .unwrap_err();
     assert_eq!(err, AskError::Timeout(Duration::from_millis(50)));
     assert_eq!(sys.stats().asks.timed_out, 1);
     assert_eq!(sys.stats().asks.in_flight, 0);
@@ -265,7 +274,9 @@ async fn messages_to_stopped_or_unknown_actors_are_dead_letters() {
 async fn addresses_nest_and_resolve_through_the_registry() {
     let sys = system("home");
     let log = Log::default();
-    let kitchen = sys.spawn("kitchen", Recorder::props("kitchen", &log)).unwrap();
+    let kitchen = sys
+        .spawn("kitchen", Recorder::props("kitchen", &log))
+        .unwrap();
     assert_eq!(kitchen.address().as_str(), "actor://home/kitchen");
     let lamp = kitchen
         .ask(|r| Msg::SpawnChild("lamp".into(), r), T)
@@ -279,10 +290,15 @@ async fn addresses_nest_and_resolve_through_the_registry() {
     // Wrong message type: not found.
     assert!(sys.lookup::<u32>(&lamp_addr).is_none());
     // Duplicate names are errors, at the top and under a parent.
-    let dup = sys.spawn("kitchen", Recorder::props("k2", &log)).unwrap_err();
+    let dup = sys
+        .spawn("kitchen", Recorder::props("k2", &log))
+        .unwrap_err();
     assert!(dup.to_string().contains("actor://home/kitchen"), "{dup}");
     let dup_child = kitchen.ask(|r| Msg::SpawnChild("lamp".into(), r), T).await;
-    assert!(dup_child.is_err(), "the handler fails, so the ask gets no reply");
+    assert!(
+        dup_child.is_err(),
+        "the handler fails, so the ask gets no reply"
+    );
     // Invalid names are refused with the reason.
     let bad = sys.spawn("a/b", Recorder::props("x", &log)).unwrap_err();
     assert!(bad.to_string().contains('/'), "{bad}");
@@ -291,6 +307,7 @@ async fn addresses_nest_and_resolve_through_the_registry() {
     kitchen.wait_terminated().await;
     assert!(sys.lookup::<Msg>(&lamp_addr).is_none());
     assert!(sys.lookup::<Msg>(kitchen.address()).is_none());
-    sys.spawn("kitchen", Recorder::props("kitchen", &log)).unwrap();
+    sys.spawn("kitchen", Recorder::props("kitchen", &log))
+        .unwrap();
     sys.shutdown(T).await;
 }

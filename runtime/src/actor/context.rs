@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::AbortHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 use super::actor_ref::ActorRef;
 use super::address::Address;
@@ -17,7 +17,7 @@ use super::system::{SpawnError, System};
 pub struct Context<A: Actor> {
     cell: Arc<Cell<A::Msg>>,
     pub(crate) stop_requested: bool,
-    timers: Vec<AbortHandle>,
+    timers: Vec<JoinHandle<()>>,
 }
 
 /// Cancels a timer started with [`Context::send_after`] or [`Context::interval`].
@@ -112,22 +112,29 @@ impl<A: Actor> Context<A> {
         }))
     }
 
-    fn track(&mut self, task: tokio::task::JoinHandle<()>) -> TimerHandle {
+    fn track(&mut self, task: JoinHandle<()>) -> TimerHandle {
         self.timers.retain(|t| !t.is_finished());
         let handle = task.abort_handle();
-        self.timers.push(handle.clone());
+        self.timers.push(task);
         TimerHandle(handle)
     }
 
-    pub(crate) fn cancel_timers(&mut self) {
-        for t in self.timers.drain(..) {
+    /// Cancels every timer and waits until their tasks are gone.
+    pub(crate) async fn cancel_timers(&mut self) {
+        for t in &self.timers {
             t.abort();
+        }
+        for t in self.timers.drain(..) {
+            let _ = t.await;
         }
     }
 }
 
 impl<A: Actor> Drop for Context<A> {
     fn drop(&mut self) {
-        self.cancel_timers();
+        // Killed or dropped without a graceful stop: cancel, cannot wait.
+        for t in &self.timers {
+            t.abort();
+        }
     }
 }

@@ -125,8 +125,12 @@ impl MailboxConfig {
 
 const CLOSED: usize = 1 << (usize::BITS - 1);
 const COUNT: usize = !CLOSED;
-/// How often a `DropOldest` sender retries before pushing over the bound.
+/// How often a `DropOldest` sender retries before pushing over the bound. (Under loom,
+/// two attempts cover both paths without multiplying the interleavings to explore.)
+#[cfg(not(gauntlet_loom))]
 const EVICT_ATTEMPTS: usize = 64;
+#[cfg(gauntlet_loom)]
+const EVICT_ATTEMPTS: usize = 2;
 
 /// What happened to a message offered to a mailbox.
 #[derive(Debug)]
@@ -344,7 +348,10 @@ impl<M> Mailbox<M> {
     /// Registers the consumer's waker; senders wake it after every push.
     #[inline]
     pub(crate) fn register(&self, waker: &Waker) {
+        #[cfg(not(gauntlet_loom))]
         self.rx.register(waker);
+        #[cfg(gauntlet_loom)]
+        self.rx.register_by_ref(waker);
     }
 
     /// Wakes the consumer (also used by the system lane, which shares the waker).
@@ -571,10 +578,10 @@ mod tests {
                                 Push::Full(_) => out.2 += 1,
                                 Push::Closed(_) => unreachable!(),
                             }
-                            if i % 3 == 0 {
-                                if let Some(m) = mb.pop() {
-                                    out.3.push(m);
-                                }
+                            if i % 3 == 0
+                                && let Some(m) = mb.pop()
+                            {
+                                out.3.push(m);
                             }
                         }
                         out

@@ -221,7 +221,7 @@ async fn restart<A: Actor>(
     if let Err(f) = guarded_sync(|| actor.before_restart(ctx, cause)) {
         tracing::warn!(address = %cell.core.address, failure = %f, "before_restart failed");
     }
-    ctx.cancel_timers();
+    ctx.cancel_timers().await;
     stop_children(&cell.core, StopReason::ParentStopping).await;
     if !delay.is_zero() {
         let sleep = tokio::time::sleep(delay);
@@ -267,7 +267,7 @@ async fn stop<A: Actor>(
 ) {
     let core = &cell.core;
     cell.mailbox.close();
-    ctx.cancel_timers();
+    ctx.cancel_timers().await;
     let deadline = tokio::time::Instant::now() + core.stop_timeout;
     if core.on_stop == OnStop::Drain {
         while tokio::time::Instant::now() < deadline {
@@ -296,6 +296,8 @@ async fn stop<A: Actor>(
             tracing::warn!(address = %core.address, "stopping hook ran past the stop deadline")
         }
     }
+    // Handlers run while draining, and `stopping`, may have started timers.
+    ctx.cancel_timers().await;
     stop_children(core, StopReason::ParentStopping).await;
     if let Err(f) = guarded_sync(|| actor.stopped(reason)) {
         tracing::warn!(address = %core.address, failure = %f, "stopped hook failed");

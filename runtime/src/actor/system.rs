@@ -337,7 +337,9 @@ impl System {
     /// Stops every actor and waits at most `deadline`. Top-level actors are stopped in
     /// reverse spawn order; each stops its children first (deepest first). Actors still
     /// running at the deadline are killed and listed in the report. Always returns, and
-    /// when it does every actor task has finished. Spawning is refused from now on.
+    /// when it does every actor task (and timer task) has completed; tokio releases a
+    /// completed task from its alive count an instant later, on the worker that ran it.
+    /// Spawning is refused from now on.
     pub async fn shutdown(&self, deadline: Duration) -> ShutdownReport {
         let started = Instant::now();
         let shared = &self.shared;
@@ -376,7 +378,6 @@ impl System {
             Duration::from_secs(1)
         };
         let _ = tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await;
-
         let aborted = lock(&shared.aborted)[aborted_before..].to_vec();
         let report = ShutdownReport {
             actors_stopped: self.stats().actors.stopped - stopped_before,

@@ -1,1 +1,20 @@
-//! Gauntlet reports (work in progress).
+//! Gauntlet reports: the results schema and the tools that read it.
+//!
+//! `reports` is pure: no tokio, no clock. It reads a `results.json` written by
+//! `gauntlet run` on any machine. [`schema`] holds the types of that file;
+//! [`histogram`] the portable encoding of latency histograms inside it.
+//!
+//! ```
+//! use gauntlet_reports::schema::{RunResult, SCHEMA_VERSION};
+//!
+//! // A file from a future schema version is refused rather than misread.
+//! let err = RunResult::from_json(r#"{"schema_version": 999}"#).unwrap_err();
+//! assert!(err.to_string().contains("999"));
+//! assert_eq!(SCHEMA_VERSION, 1);
+//! ```
+
+pub mod histogram;
+pub mod schema;
+
+pub use histogram::EncodedHistogram;
+pub use schema::{RunResult, SCHEMA_VERSION};

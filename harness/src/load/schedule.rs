@@ -1,0 +1,425 @@
+//! Schedules: when each op of an open-loop load is meant to start, and how many
+//! workers a closed-loop load runs at a given moment.
+//!
+//! An arrival-rate schedule is a piecewise-linear rate `r(t)`; its integral `N(t)` is
+//! the number of ops due by `t`, and op `i` is intended to start at the `t` where
+//! `N(t) = i`. Both directions are closed-form (a quadratic per stage), so an op's
+//! intended time costs a few floating-point operations and no state.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::scenario::{Executor, Stage};
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Segment {
+    t0: f64,
+    dur: f64,
+    r0: f64,
+    r1: f64,
+    c0: f64,
+    c1: f64,
+}
+
+impl Segment {
+    fn count_at(&self, t: f64) -> f64 {
+        let tau = (t - self.t0).clamp(0.0, self.dur);
+        self.c0 + self.r0 * tau + (self.r1 - self.r0) * tau * tau / (2.0 * self.dur)
+    }
+
+    fn time_of(&self, x: f64) -> f64 {
+        let rem = (x - self.c0).max(0.0);
+        let a = (self.r1 - self.r0) / (2.0 * self.dur);
+        let disc = (self.r0 * self.r0 + 4.0 * a * rem).max(0.0);
+        let denom = self.r0 + disc.sqrt();
+        // Stable form of the quadratic's root for rising and falling rates alike.
+        let tau = if denom > 0.0 { 2.0 * rem / denom } else { 0.0 };
+        self.t0 + tau.min(self.dur)
+    }
+}
+
+/// The intended start times of an open-loop load.
+#[derive(Debug)]
+pub struct RateSchedule {
+    segments: Vec<Segment>,
+    total: u64,
+    next: AtomicU64,
+}
+
+/// One op claimed from a schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Claim {
+    /// The op's sequence number within its load.
+    pub seq: u64,
+    /// Its intended start, seconds from the load's start.
+    pub at_s: f64,
+    /// Ops skipped (dropped) to make this claim.
+    pub dropped: u64,
+}
+
+impl RateSchedule {
+    /// A schedule for an arrival-rate executor, cut off at `length_s` seconds.
+    /// Returns `None` for closed-loop executors.
+    pub fn for_executor(e: &Executor, length_s: f64) -> Option<Self> {
+        let stages: Vec<(f64, f64, f64)> = match e {
+            Executor::ConstantArrivalRate { rate, duration } => {
+                vec![(duration.as_secs_f64(), *rate, *rate)]
+            }
+            Executor::RampingArrivalRate { start_rate, stages } => ramp(*start_rate, stages),
+            _ => return None,
+        };
+        let mut segments = Vec::new();
+        let (mut t, mut c) = (0.0, 0.0);
+        for (dur, r0, r1) in stages {
+            if t >= length_s {
+                break;
+            }
+            let seg_full = Segment {
+                t0: t,
+                dur,
+                r0,
+                r1,
+                c0: c,
+                c1: 0.0,
+            };
+            let dur_cut = dur.min(length_s - t);
+            let r1_cut = r0 + (r1 - r0) * dur_cut / dur;
+            let c_end = seg_full.count_at(t + dur_cut);
+            segments.push(Segment {
+                t0: t,
+                dur: dur_cut,
+                r0,
+                r1: r1_cut,
+                c0: c,
+                c1: c_end,
+            });
+            t += dur_cut;
+            c = c_end;
+        }
+        // Ops with intended time strictly before the end.
+        let total = if c > 0.0 {
+            (c - 1e-9).ceil().max(0.0) as u64
+        } else {
+            0
+        };
+        Some(Self {
+            segments,
+            total,
+            next: AtomicU64::new(0),
+        })
+    }
+
+    /// Number of ops the schedule calls for.
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// Ops due by `t_s` seconds (fractional).
+    pub fn count_at(&self, t_s: f64) -> f64 {
+        match self.segments.iter().rev().find(|s| s.t0 <= t_s) {
+            Some(s) => s.count_at(t_s),
+            None => 0.0,
+        }
+    }
+
+    /// Intended start of op `i`, in seconds from the load's start.
+    pub fn time_of(&self, i: u64) -> f64 {
+        let x = i as f64;
+        let idx = self.segments.partition_point(|s| s.c1 <= x);
+        match self.segments.get(idx) {
+            Some(s) => s.time_of(x),
+            None => self.segments.last().map_or(0.0, |s| s.t0 + s.dur),
+        }
+    }
+
+    /// Claims the next op for a free slot at `now_s`. Ops whose intended time is more
+    /// than `drop_after_s` in the past were not issued in time because every slot was
+    /// busy: they are skipped and reported as dropped. Returns `None` when the
+    /// schedule is exhausted (the skipped tail, if any, is still reported through
+    /// `on_drop`).
+    pub fn claim(&self, now_s: f64, drop_after_s: f64, on_drop: impl FnOnce(u64)) -> Option<Claim> {
+        let mut cur = self.next.load(Ordering::Relaxed);
+        loop {
+            if cur >= self.total {
+                return None;
+            }
+            let mut seq = cur;
+            let mut at = self.time_of(cur);
+            let late = now_s - drop_after_s;
+            if at < late {
+                let first_ok = (self.count_at(late) - 1e-9).ceil().max(0.0) as u64;
+                seq = first_ok.max(cur + 1);
+                if seq >= self.total {
+                    match self.next.compare_exchange_weak(
+                        cur,
+                        self.total,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    ) {
+                        Ok(_) => {
+                            on_drop(self.total - cur);
+                            return None;
+                        }
+                        Err(c) => {
+                            cur = c;
+                            continue;
+                        }
+                    }
+                }
+                at = self.time_of(seq);
+            }
+            match self.next.compare_exchange_weak(
+                cur,
+                seq + 1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => {
+                    let dropped = seq - cur;
+                    if dropped > 0 {
+                        on_drop(dropped);
+                    }
+                    return Some(Claim {
+                        seq,
+                        at_s: at,
+                        dropped,
+                    });
+                }
+                Err(c) => cur = c,
+            }
+        }
+    }
+}
+
+fn ramp(start: f64, stages: &[Stage]) -> Vec<(f64, f64, f64)> {
+    let mut from = start;
+    stages
+        .iter()
+        .map(|s| {
+            let seg = (s.duration.as_secs_f64(), from, s.target);
+            from = s.target;
+            seg
+        })
+        .collect()
+}
+
+/// The number of active workers of a closed-loop load over time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConcurrencySchedule {
+    segments: Vec<(f64, f64, f64, f64)>, // (t0, dur, level0, level1)
+    length_s: f64,
+}
+
+impl ConcurrencySchedule {
+    /// The schedule of a concurrency executor, cut off at `length_s` seconds.
+    pub fn for_executor(e: &Executor, length_s: f64) -> Option<Self> {
+        let stages = match e {
+            Executor::ConstantConcurrency {
+                concurrency,
+                duration,
+            } => vec![(
+                duration.as_secs_f64(),
+                *concurrency as f64,
+                *concurrency as f64,
+            )],
+            Executor::RampingConcurrency {
+                start_concurrency,
+                stages,
+            } => ramp(*start_concurrency as f64, stages),
+            _ => return None,
+        };
+        let mut segments = Vec::new();
+        let mut t = 0.0;
+        for (dur, l0, l1) in stages {
+            segments.push((t, dur, l0, l1));
+            t += dur;
+        }
+        Some(Self {
+            segments,
+            length_s: t.min(length_s),
+        })
+    }
+
+    /// How long the load runs, in seconds.
+    pub fn length_s(&self) -> f64 {
+        self.length_s
+    }
+
+    /// Workers that should be active at `t_s`.
+    pub fn level_at(&self, t_s: f64) -> u64 {
+        if t_s >= self.length_s {
+            return 0;
+        }
+        let Some(&(t0, dur, l0, l1)) = self.segments.iter().rev().find(|s| s.0 <= t_s) else {
+            return 0;
+        };
+        let f = ((t_s - t0) / dur).clamp(0.0, 1.0);
+        (l0 + (l1 - l0) * f + 1e-9).floor().max(0.0) as u64
+    }
+
+    /// The first time at or after `t_s` when at least `need` workers are active, or
+    /// `None` if that never happens before the end.
+    pub fn next_at_least(&self, need: u64, t_s: f64) -> Option<f64> {
+        let need = need as f64;
+        for &(t0, dur, l0, l1) in &self.segments {
+            let end = t0 + dur;
+            if end <= t_s || t0 >= self.length_s {
+                continue;
+            }
+            let from = t_s.max(t0);
+            let level_from = l0 + (l1 - l0) * ((from - t0) / dur);
+            if level_from + 1e-9 >= need {
+                return Some(from).filter(|&t| t < self.length_s);
+            }
+            if l1 + 1e-9 >= need && l1 > l0 {
+                let t = t0 + (need - l0) / (l1 - l0) * dur;
+                return Some(t.max(from)).filter(|&t| t < self.length_s);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn constant(rate: f64, secs: u64) -> RateSchedule {
+        RateSchedule::for_executor(
+            &Executor::ConstantArrivalRate {
+                rate,
+                duration: Duration::from_secs(secs),
+            },
+            secs as f64,
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn constant_rate_spaces_ops_evenly() {
+        let s = constant(100.0, 2);
+        assert_eq!(s.total(), 200);
+        assert!((s.time_of(0) - 0.0).abs() < 1e-12);
+        assert!((s.time_of(1) - 0.01).abs() < 1e-12);
+        assert!((s.time_of(150) - 1.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn ramp_from_zero_follows_the_integral() {
+        // 0 -> 100 ops/s over 10 s: N(t) = 5 t^2, 500 ops in total.
+        let s = RateSchedule::for_executor(
+            &Executor::RampingArrivalRate {
+                start_rate: 0.0,
+                stages: vec![Stage {
+                    target: 100.0,
+                    duration: Duration::from_secs(10),
+                }],
+            },
+            10.0,
+        )
+        .unwrap();
+        assert_eq!(s.total(), 500);
+        assert!((s.time_of(5) - 1.0).abs() < 1e-9);
+        assert!((s.time_of(125) - 5.0).abs() < 1e-9);
+        assert!((s.count_at(5.0) - 125.0).abs() < 1e-9);
+        // Monotonic.
+        let mut last = -1.0;
+        for i in 0..s.total() {
+            let t = s.time_of(i);
+            assert!(t >= last && t < 10.0, "op {i} at {t}");
+            last = t;
+        }
+    }
+
+    #[test]
+    fn ramp_down_and_plateau() {
+        let stages = vec![
+            Stage {
+                target: 100.0,
+                duration: Duration::from_secs(1),
+            },
+            Stage {
+                target: 0.0,
+                duration: Duration::from_secs(1),
+            },
+            Stage {
+                target: 0.0,
+                duration: Duration::from_secs(5),
+            },
+        ];
+        let s = RateSchedule::for_executor(
+            &Executor::RampingArrivalRate {
+                start_rate: 100.0,
+                stages,
+            },
+            7.0,
+        )
+        .unwrap();
+        assert_eq!(s.total(), 150);
+        let last = s.time_of(149);
+        assert!(last > 1.0 && last < 2.0, "{last}");
+    }
+
+    #[test]
+    fn schedules_are_cut_at_the_run_end() {
+        let s = RateSchedule::for_executor(
+            &Executor::ConstantArrivalRate {
+                rate: 10.0,
+                duration: Duration::from_secs(100),
+            },
+            3.0,
+        )
+        .unwrap();
+        assert_eq!(s.total(), 30);
+    }
+
+    #[test]
+    fn claims_are_in_order_and_late_ones_are_dropped() {
+        let s = constant(1000.0, 1);
+        let c = s.claim(0.0, 0.010, |_| panic!("nothing is late")).unwrap();
+        assert_eq!((c.seq, c.dropped), (0, 0));
+        let c = s.claim(0.0, 0.010, |_| ()).unwrap();
+        assert_eq!(c.seq, 1);
+        // A slot frees up at 0.5 s: everything due before 0.49 s was never issued.
+        let mut dropped = 0;
+        let c = s.claim(0.5, 0.010, |n| dropped = n).unwrap();
+        assert_eq!(c.seq, 490);
+        assert_eq!(dropped, 488);
+        assert_eq!(c.dropped, 488);
+        // At the end the rest is dropped and the schedule is exhausted.
+        let mut tail = 0;
+        assert!(s.claim(5.0, 0.010, |n| tail = n).is_none());
+        assert_eq!(tail, 1000 - 491);
+        assert!(s.claim(5.0, 0.010, |_| panic!("already counted")).is_none());
+    }
+
+    #[test]
+    fn concurrency_ramps() {
+        let s = ConcurrencySchedule::for_executor(
+            &Executor::RampingConcurrency {
+                start_concurrency: 0,
+                stages: vec![
+                    Stage {
+                        target: 10.0,
+                        duration: Duration::from_secs(10),
+                    },
+                    Stage {
+                        target: 0.0,
+                        duration: Duration::from_secs(10),
+                    },
+                ],
+            },
+            20.0,
+        )
+        .unwrap();
+        assert_eq!(s.level_at(0.0), 0);
+        assert_eq!(s.level_at(5.0), 5);
+        assert_eq!(s.level_at(10.0), 10);
+        assert_eq!(s.level_at(15.0), 5);
+        assert_eq!(s.level_at(20.0), 0);
+        assert!((s.next_at_least(3, 0.0).unwrap() - 3.0).abs() < 1e-9);
+        assert!((s.next_at_least(3, 4.0).unwrap() - 4.0).abs() < 1e-9);
+        assert_eq!(s.next_at_least(11, 0.0), None);
+        assert_eq!(s.next_at_least(6, 15.0), None);
+    }
+}

@@ -1,0 +1,68 @@
+//! The seam between the harness and a system under test.
+//!
+//! A workload implements [`Target`]: the harness calls [`Target::call`] once per op
+//! from its load-generator threads and measures it; it samples [`Target::sample`]
+//! every tick; at the end it calls [`Target::shutdown`] and reads
+//! [`Target::messages`]. The target itself lives on its own tokio runtime (its
+//! actors' tasks are spawned there), so the runtime probes see only the target's
+//! tasks. Built-in workloads are in [`crate::workload`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+
+/// Index of an operation in a workload's op list (see `TargetSpec::ops`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpId(pub usize);
+
+/// Why an op failed. Deliberately small and allocation-free: the harness counts
+/// failures per op, it does not store them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// The target refused the op (full mailbox under `fail`, stopped actor, ...).
+    #[error("rejected by the target")]
+    Rejected,
+    /// The target's own timeout fired (e.g. an ask timed out).
+    #[error("timed out inside the target")]
+    Timeout,
+    /// The op ran and failed.
+    #[error("failed")]
+    Failed,
+}
+
+/// What a target's shutdown reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownOutcome {
+    /// Whether everything stopped gracefully within the budget.
+    pub clean: bool,
+    /// A one-line description for the summary (actors stopped, messages drained, ...).
+    pub detail: String,
+}
+
+/// Why a target could not be built.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build target: {0}")]
+pub struct BuildError(pub String);
+
+/// A system under test, driven by the harness.
+pub trait Target: Send + Sync + 'static {
+    /// Issues one op and resolves when it is complete. `seq` numbers the ops of one
+    /// load (for round-robin choices). Called concurrently from several threads; the
+    /// future runs on a load-generator thread, not on the target's runtime.
+    fn call(&self, op: OpId, seq: u64) -> impl Future<Output = Result<(), OpError>>;
+
+    /// A snapshot of the target's own statistics; cheap, called once per tick.
+    fn sample(&self) -> TargetSample;
+
+    /// The target's view of what is busy, recorded when the watchdog sees a stall.
+    fn stall_detail(&self) -> String {
+        String::new()
+    }
+
+    /// Shuts the target down gracefully within `timeout`. Runs on the target's runtime.
+    fn shutdown(&self, timeout: Duration) -> impl Future<Output = ShutdownOutcome> + Send;
+
+    /// Message accounting, read after shutdown.
+    fn messages(&self) -> MessageAccounting;
+}

@@ -1,0 +1,349 @@
+//! The `actors` workload: gauntlet-runtime actors in a chosen topology.
+//!
+//! | topology           | what an op does                                                        |
+//! |--------------------|------------------------------------------------------------------------|
+//! | `one`              | one actor receives every op                                            |
+//! | `round-robin`      | op `i` goes to actor `i mod actors`                                    |
+//! | `fan-out`          | a router forwards each op to `fan_out` children (an ask waits for all) |
+//! | `ask-chain`        | the head forwards to the next actor, `chain_length` deep; an ask is a chain of asks, replied from the tail |
+//! | `supervision-tree` | `breadth` supervisors per level, `depth` levels; ops go round-robin to the leaves |
+//!
+//! Ops: `tell` (obeys the mailbox policy; completes when the message is queued) and
+//! `ask` (completes when the reply arrives). Every handler can spin for
+//! `handler_work` (CPU), sleep for `handler_sleep` (an awaited timer, like I/O), and
+//! fail every `fail_every`-th message, which makes its supervisor restart it (a failed
+//! ask is never answered, so the op fails).
+//!
+//! Mailbox capacity and policy come from the scenario's `[runtime]` table. The
+//! supervisors restart failed children one-for-one with no intensity limit to speak
+//! of (1,000,000 restarts per second), so a `fail_every` scenario measures restarts,
+//! not escalation.
+
+mod roles;
+
+use std::time::Duration;
+
+use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use gauntlet_runtime::actor::{
+    ActorRef, AskError, MailboxConfig, Policy, Props, SendError, SupervisorStrategy, System,
+    SystemConfig,
+};
+use serde::Deserialize;
+
+use self::roles::{Msg, Router, Supervisor, Worker, WorkerConfig};
+use crate::scenario::{MailboxPolicy, RuntimeSettings};
+use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
+use crate::units::DurationSpec;
+
+/// Ops of the actors workload.
+pub const OPS: &[&str] = &["tell", "ask"];
+const OP_TELL: usize = 0;
+
+/// How the actors are arranged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Topology {
+    /// One actor.
+    #[default]
+    One,
+    /// `actors` actors, ops spread round-robin.
+    RoundRobin,
+    /// A router with `fan_out` children.
+    FanOut,
+    /// A chain of `chain_length` actors.
+    AskChain,
+    /// A supervision tree of `depth` levels of `breadth` children.
+    SupervisionTree,
+}
+
+/// The `[target]` table for `workload = "actors"`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActorsSpec {
+    /// The arrangement of actors.
+    #[serde(default)]
+    pub topology: Topology,
+    /// Pool size for `round-robin` (default 8).
+    pub actors: Option<i64>,
+    /// Children of the router for `fan-out` (default 4).
+    pub fan_out: Option<i64>,
+    /// Actors in the chain for `ask-chain` (default 4).
+    pub chain_length: Option<i64>,
+    /// Levels of supervisors for `supervision-tree` (default 2).
+    pub depth: Option<i64>,
+    /// Children per supervisor for `supervision-tree` (default 3).
+    pub breadth: Option<i64>,
+    /// CPU spin per handled message.
+    pub handler_work: Option<DurationSpec>,
+    /// Awaited sleep per handled message.
+    pub handler_sleep: Option<DurationSpec>,
+    /// Every N-th message a worker handles fails (0: never).
+    #[serde(default)]
+    pub fail_every: u64,
+    /// Timeout of each ask, including the asks inside a chain or fan-out (default 5s).
+    pub ask_timeout: Option<DurationSpec>,
+}
+
+const MAX_ACTORS: i64 = 100_000;
+
+impl ActorsSpec {
+    /// Problems with the spec, as (field, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        let mut range = |field: &'static str, v: Option<i64>, max: i64, used_by: Topology| {
+            if let Some(v) = v {
+                if self.topology != used_by {
+                    p.push((
+                        field,
+                        format!(
+                            "`{field}` is only used by topology `{}`, not `{}`",
+                            topology_name(used_by),
+                            topology_name(self.topology)
+                        ),
+                    ));
+                } else if !(1..=max).contains(&v) {
+                    p.push((field, format!("must be between 1 and {max} (got {v})")));
+                }
+            }
+        };
+        range("actors", self.actors, MAX_ACTORS, Topology::RoundRobin);
+        range("fan_out", self.fan_out, 10_000, Topology::FanOut);
+        range(
+            "chain_length",
+            self.chain_length,
+            10_000,
+            Topology::AskChain,
+        );
+        range("depth", self.depth, 8, Topology::SupervisionTree);
+        range("breadth", self.breadth, 1_000, Topology::SupervisionTree);
+        if p.is_empty() && self.topology == Topology::SupervisionTree {
+            let leaves = (self.breadth.unwrap_or(3) as f64).powi(self.depth.unwrap_or(2) as i32);
+            if leaves > MAX_ACTORS as f64 {
+                p.push((
+                    "breadth",
+                    format!("breadth^depth = {leaves} leaves; at most {MAX_ACTORS}"),
+                ));
+            }
+        }
+        if self
+            .handler_work
+            .is_some_and(|w| w.0 > Duration::from_secs(1))
+        {
+            p.push((
+                "handler_work",
+                "must be at most 1s (it spins a CPU)".to_owned(),
+            ));
+        }
+        if self.ask_timeout.is_some_and(|t| t.0.is_zero()) {
+            p.push(("ask_timeout", "must be longer than 0s".to_owned()));
+        }
+        p
+    }
+}
+
+fn topology_name(t: Topology) -> &'static str {
+    match t {
+        Topology::One => "one",
+        Topology::RoundRobin => "round-robin",
+        Topology::FanOut => "fan-out",
+        Topology::AskChain => "ask-chain",
+        Topology::SupervisionTree => "supervision-tree",
+    }
+}
+
+fn policy(p: MailboxPolicy) -> Policy {
+    match p {
+        MailboxPolicy::Block => Policy::Block,
+        MailboxPolicy::Fail => Policy::Fail,
+        MailboxPolicy::DropNewest => Policy::DropNewest,
+        MailboxPolicy::DropOldest => Policy::DropOldest,
+        MailboxPolicy::Unbounded => Policy::Unbounded,
+    }
+}
+
+/// The actors target: a [`System`] and the refs ops are sent to.
+#[derive(Debug)]
+pub struct ActorsTarget {
+    system: System,
+    entries: Vec<ActorRef<Msg>>,
+    ask_timeout: Duration,
+}
+
+fn restart_everything() -> SupervisorStrategy {
+    SupervisorStrategy::one_for_one().intensity(1_000_000, Duration::from_secs(1))
+}
+
+impl ActorsTarget {
+    /// Builds the system and its actors. Must run on the target's runtime.
+    pub async fn build(
+        spec: ActorsSpec,
+        settings: RuntimeSettings,
+        _seed: u64,
+    ) -> Result<Self, BuildError> {
+        let mailbox = match settings.mailbox_policy {
+            MailboxPolicy::Unbounded => MailboxConfig::unbounded(),
+            p => MailboxConfig::new(settings.mailbox_capacity, policy(p)),
+        };
+        let config = SystemConfig {
+            default_mailbox: mailbox,
+            default_supervisor: restart_everything(),
+            guardian: restart_everything(),
+            ..SystemConfig::default()
+        };
+        let system =
+            System::with_config("gauntlet", config).map_err(|e| BuildError(e.to_string()))?;
+        let ask_timeout = spec.ask_timeout.map_or(Duration::from_secs(5), |d| d.0);
+        let worker = WorkerConfig {
+            work: spec.handler_work.map_or(Duration::ZERO, |d| d.0),
+            sleep: spec.handler_sleep.map_or(Duration::ZERO, |d| d.0),
+            fail_every: spec.fail_every,
+            ask_timeout,
+        };
+        let spawn_err = |e: gauntlet_runtime::actor::SpawnError| BuildError(e.to_string());
+        let worker_props = |next: Option<ActorRef<Msg>>| {
+            let cfg = worker.clone();
+            Props::new(move || Worker::new(cfg.clone(), next.clone()))
+        };
+        let entries = match spec.topology {
+            Topology::One => vec![
+                system
+                    .spawn("worker", worker_props(None))
+                    .map_err(spawn_err)?,
+            ],
+            Topology::RoundRobin => (0..spec.actors.unwrap_or(8))
+                .map(|i| system.spawn(&format!("worker-{i}"), worker_props(None)))
+                .collect::<Result<_, _>>()
+                .map_err(spawn_err)?,
+            Topology::FanOut => {
+                let n = spec.fan_out.unwrap_or(4) as usize;
+                let (cfg, timeout) = (worker.clone(), ask_timeout);
+                vec![
+                    system
+                        .spawn(
+                            "router",
+                            Props::new(move || Router::new(n, cfg.clone(), timeout))
+                                .supervisor(restart_everything()),
+                        )
+                        .map_err(spawn_err)?,
+                ]
+            }
+            Topology::AskChain => {
+                let n = spec.chain_length.unwrap_or(4);
+                let mut next = None;
+                for i in (0..n).rev() {
+                    next = Some(
+                        system
+                            .spawn(&format!("chain-{i}"), worker_props(next.take()))
+                            .map_err(spawn_err)?,
+                    );
+                }
+                next.into_iter().collect()
+            }
+            Topology::SupervisionTree => {
+                let (depth, breadth) = (
+                    spec.depth.unwrap_or(2) as u32,
+                    spec.breadth.unwrap_or(3) as usize,
+                );
+                let cfg = worker.clone();
+                let root = system
+                    .spawn(
+                        "tree",
+                        Props::new(move || Supervisor::new(depth, breadth, cfg.clone()))
+                            .supervisor(restart_everything()),
+                    )
+                    .map_err(spawn_err)?;
+                root.ask(Msg::Leaves, Duration::from_secs(30))
+                    .await
+                    .map_err(|e| {
+                        BuildError(format!("supervision tree did not report its leaves: {e}"))
+                    })?
+            }
+        };
+        if entries.is_empty() {
+            return Err(BuildError("the topology has no actors".to_owned()));
+        }
+        Ok(Self {
+            system,
+            entries,
+            ask_timeout,
+        })
+    }
+
+    /// The actor system (for tests and tools).
+    pub fn system(&self) -> &System {
+        &self.system
+    }
+}
+
+impl Target for ActorsTarget {
+    async fn call(&self, op: OpId, seq: u64) -> Result<(), OpError> {
+        let to = &self.entries[(seq % self.entries.len() as u64) as usize];
+        if op.0 == OP_TELL {
+            return to.tell(Msg::Work(seq)).await.map_err(|e| match e {
+                SendError::Timeout(_) => OpError::Timeout,
+                _ => OpError::Rejected,
+            });
+        }
+        match to.ask(|r| Msg::Ask(seq, r), self.ask_timeout).await {
+            Ok(_) => Ok(()),
+            Err(AskError::Timeout(_)) => Err(OpError::Timeout),
+            Err(AskError::NoReply) => Err(OpError::Failed),
+            Err(_) => Err(OpError::Rejected),
+        }
+    }
+
+    fn sample(&self) -> TargetSample {
+        let s = self.system.stats();
+        TargetSample {
+            actors_alive: Some(s.actors.alive),
+            mailbox_depth: Some(s.mailboxes.total),
+            messages_sent: Some(s.messages.sent),
+            messages_delivered: Some(s.messages.delivered),
+            messages_dropped: Some(s.messages.dropped()),
+            messages_rejected: Some(s.messages.rejected),
+            messages_dead_lettered: Some(s.messages.dead_lettered),
+            restarts: Some(s.actors.restarted),
+            // Not reported by gauntlet-runtime yet.
+            passivations: None,
+            deadlocks: None,
+            stalls: None,
+        }
+    }
+
+    fn stall_detail(&self) -> String {
+        let s = self.system.stats();
+        format!(
+            "actors alive {}, messages queued {} (deepest mailbox {}), asks in flight {}",
+            s.actors.alive, s.mailboxes.total, s.mailboxes.deepest, s.asks.in_flight
+        )
+    }
+
+    async fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {
+        let r = self.system.shutdown(timeout).await;
+        ShutdownOutcome {
+            clean: r.graceful && r.aborted.is_empty(),
+            detail: format!(
+                "{} actors stopped, {} messages drained, {} discarded, {} killed, in {:.0?}",
+                r.actors_stopped,
+                r.messages_drained,
+                r.messages_discarded,
+                r.aborted.len(),
+                r.elapsed
+            ),
+        }
+    }
+
+    fn messages(&self) -> MessageAccounting {
+        let m = self.system.stats().messages;
+        MessageAccounting {
+            measured: true,
+            sent: Some(m.sent),
+            delivered: Some(m.delivered),
+            dropped: Some(m.dropped()),
+            rejected: Some(m.rejected),
+            dead_lettered: Some(m.dead_lettered),
+            queued: Some(m.queued),
+            lost: Some(m.lost()),
+        }
+    }
+}

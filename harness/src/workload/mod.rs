@@ -1,0 +1,20 @@
+//! Built-in workloads: systems under test the harness can build from a scenario.
+//!
+//! Each workload has a spec (the `[target]` table of a scenario), a list of ops and a
+//! [`Target`](crate::target::Target) implementation. The device-runtime and graph
+//! workloads plug in here the same way.
+
+pub mod actors;
+pub mod synthetic;
+
+/// Built-in workloads with one line of help each (for `gauntlet list`).
+pub const WORKLOADS: &[(&str, &str)] = &[
+    (
+        "actors",
+        "gauntlet-runtime actors: one, round-robin pool, fan-out, ask chain or supervision tree; ops tell, ask",
+    ),
+    (
+        "synthetic",
+        "harness self-test target: ops complete after an optional delay, can fail or hang on purpose; op call",
+    ),
+];

@@ -1,0 +1,105 @@
+//! The `synthetic` workload: a target with no runtime behind it, for testing and
+//! benchmarking the harness itself.
+//!
+//! Its one op, `call`, completes immediately, or after `delay` (an async sleep, which
+//! on tokio's timer rounds up to whole milliseconds), or after spinning for `work`.
+//! `fail_every = N` makes every N-th op fail; `hang_after = "2s"` makes every op
+//! started after that point (measured from the first op) never complete, which
+//! exercises the watchdog, op timeouts and the hard deadline.
+
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use serde::Deserialize;
+
+use crate::target::{OpError, OpId, ShutdownOutcome, Target};
+use crate::units::DurationSpec;
+
+/// Ops of the synthetic workload.
+pub const OPS: &[&str] = &["call"];
+
+/// The `[target]` table for `workload = "synthetic"`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyntheticSpec {
+    /// Async sleep inside each op.
+    #[serde(default)]
+    pub delay: Option<DurationSpec>,
+    /// Busy-spin inside each op.
+    #[serde(default)]
+    pub work: Option<DurationSpec>,
+    /// Every N-th op fails (0: never).
+    #[serde(default)]
+    pub fail_every: u64,
+    /// Ops started this long after the first op never complete.
+    #[serde(default)]
+    pub hang_after: Option<DurationSpec>,
+}
+
+impl SyntheticSpec {
+    /// Problems with the spec, as (field, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        if self.work.is_some_and(|w| w.0 > Duration::from_secs(1)) {
+            p.push(("work", "must be at most 1s (it spins a CPU)".to_owned()));
+        }
+        p
+    }
+}
+
+/// The synthetic target.
+#[derive(Debug)]
+pub struct SyntheticTarget {
+    spec: SyntheticSpec,
+    first_op: OnceLock<Instant>,
+}
+
+impl SyntheticTarget {
+    /// Builds the target.
+    pub fn new(spec: SyntheticSpec) -> Self {
+        Self {
+            spec,
+            first_op: OnceLock::new(),
+        }
+    }
+}
+
+impl Target for SyntheticTarget {
+    async fn call(&self, _op: OpId, seq: u64) -> Result<(), OpError> {
+        if let Some(h) = self.spec.hang_after {
+            let first = *self.first_op.get_or_init(Instant::now);
+            if first.elapsed() >= h.0 {
+                std::future::pending::<()>().await;
+            }
+        }
+        if let Some(w) = self.spec.work {
+            let until = Instant::now() + w.0;
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        }
+        if let Some(d) = self.spec.delay {
+            tokio::time::sleep(d.0).await;
+        }
+        if self.spec.fail_every > 0 && (seq + 1).is_multiple_of(self.spec.fail_every) {
+            return Err(OpError::Failed);
+        }
+        Ok(())
+    }
+
+    fn sample(&self) -> TargetSample {
+        TargetSample::default()
+    }
+
+    async fn shutdown(&self, _timeout: Duration) -> ShutdownOutcome {
+        ShutdownOutcome {
+            clean: true,
+            detail: "synthetic target: nothing to stop".to_owned(),
+        }
+    }
+
+    fn messages(&self) -> MessageAccounting {
+        MessageAccounting::default()
+    }
+}

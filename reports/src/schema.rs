@@ -1,0 +1,464 @@
+//! The `results.json` schema: what one `gauntlet run` measured.
+//!
+//! This is the contract between the harness, the report generators, CI gates and any
+//! tool a user writes. Every field is documented here; units are in the field name
+//! (`_ns`, `_s`, `_bytes`, `_per_s`). A value that could not be measured is `null`,
+//! never a made-up zero. Readers must check [`RunResult::schema_version`] and refuse
+//! versions they do not know ([`RunResult::from_json`] does).
+//!
+//! Compatibility rule: adding an optional field keeps the version; renaming, removing
+//! or changing the meaning of a field bumps [`SCHEMA_VERSION`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::histogram::EncodedHistogram;
+
+/// The schema version this crate writes and reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything one run measured, and its verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Version of this schema ([`SCHEMA_VERSION`] when written by this crate).
+    pub schema_version: u32,
+    /// Version of the `gauntlet` binary that produced the file.
+    pub gauntlet_version: String,
+    /// The scenario that was run, as resolved after CLI overrides.
+    pub scenario: ScenarioInfo,
+    /// Wall-clock start of the run, milliseconds since the Unix epoch.
+    pub started_at_unix_ms: u64,
+    /// Measured wall-clock time from the first op to the end of shutdown, in seconds.
+    pub elapsed_s: f64,
+    /// Whether the run completed or was aborted.
+    pub status: RunStatus,
+    /// Why the run was aborted (`null` when it completed).
+    pub abort_reason: Option<String>,
+    /// The machine and runtime configuration the run used.
+    pub environment: Environment,
+    /// Per-operation results over the measured window (after warm-up).
+    pub ops: Vec<OpResult>,
+    /// Per-load (executor) accounting over the whole run.
+    pub loads: Vec<LoadResult>,
+    /// One entry per probe tick, warm-up included.
+    pub timeline: Vec<Tick>,
+    /// Injected faults with their windows and measured recovery (empty when the
+    /// scenario injects none).
+    pub faults: Vec<FaultRecord>,
+    /// Message accounting reported by the target runtime.
+    pub messages: MessageAccounting,
+    /// Deadlocks the runtime detected.
+    pub deadlocks: Vec<DeadlockRecord>,
+    /// Stalls the watchdog detected.
+    pub stalls: Vec<StallRecord>,
+    /// Task and memory leak check around the target's lifetime.
+    pub leaks: LeakCheck,
+    /// Every threshold of the scenario with its observed value.
+    pub thresholds: Vec<ThresholdOutcome>,
+    /// Pass or fail, and why.
+    pub verdict: Verdict,
+}
+
+/// Identification of the scenario a run executed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScenarioInfo {
+    /// The scenario's `name`.
+    pub name: String,
+    /// The scenario's `description` (empty when it has none).
+    pub description: String,
+    /// Path of the scenario file as given on the command line.
+    pub file: String,
+    /// The seed every random choice of the run derives from.
+    pub seed: u64,
+    /// Planned duration of the load, in seconds (after `--duration`).
+    pub duration_s: f64,
+    /// Warm-up at the start of the run, in seconds: measured, shown in the timeline,
+    /// excluded from `ops` and from the verdict.
+    pub warmup_s: f64,
+    /// Probe interval, in seconds.
+    pub tick_s: f64,
+    /// The target workload (`actors`, `synthetic`, ...).
+    pub workload: String,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every load ran to its end and the target shut down within its budget.
+    Completed,
+    /// The run hit its hard deadline or was interrupted; its figures are partial.
+    Aborted,
+}
+
+/// Where the run happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Environment {
+    /// Operating system (`std::env::consts::OS`).
+    pub os: String,
+    /// CPU architecture (`std::env::consts::ARCH`).
+    pub arch: String,
+    /// Logical CPUs available to the process.
+    pub cpus: usize,
+    /// Worker threads of the target's tokio runtime.
+    pub target_worker_threads: usize,
+    /// Threads generating load (each with its own current-thread runtime).
+    pub load_threads: usize,
+}
+
+/// Summary of a latency distribution, in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Number of recorded values.
+    pub count: u64,
+    /// Smallest value.
+    pub min_ns: u64,
+    /// Arithmetic mean.
+    pub mean_ns: f64,
+    /// Median.
+    pub p50_ns: u64,
+    /// 90th percentile.
+    pub p90_ns: u64,
+    /// 99th percentile.
+    pub p99_ns: u64,
+    /// 99.9th percentile.
+    pub p999_ns: u64,
+    /// Largest value.
+    pub max_ns: u64,
+}
+
+/// Results of one operation (e.g. `ask`) over the measured window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpResult {
+    /// Operation name as used in the scenario (`op = "ask"`).
+    pub op: String,
+    /// Completed ops (successful or failed), excluding warm-up.
+    pub count: u64,
+    /// Ops that completed with an error or timed out.
+    pub errors: u64,
+    /// Ops that did not complete within the load's `op_timeout` (included in `errors`).
+    pub timeouts: u64,
+    /// Completed ops per second over the measured window.
+    pub throughput_per_s: f64,
+    /// Latency from each op's *intended* start to its completion (open loop,
+    /// coordinated-omission corrected). For closed-loop executors the intended start
+    /// is the actual start. Thresholds on `latency{op=..}` read this.
+    pub latency: LatencySummary,
+    /// Service time: from the op's actual start to its completion. The difference to
+    /// `latency` is time the op spent waiting for the load generator (a free slot or
+    /// the timer), which is part of what a user would have experienced.
+    pub service_time: LatencySummary,
+    /// The full latency histogram (values in ns), decodable by any HdrHistogram.
+    pub histogram: EncodedHistogram,
+}
+
+/// Accounting of one `[[load]]` block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadResult {
+    /// The load's name.
+    pub name: String,
+    /// The operation it issued.
+    pub op: String,
+    /// The executor (`constant-arrival-rate`, ...).
+    pub executor: String,
+    /// Ops the schedule called for (arrival-rate executors); `null` for closed-loop
+    /// executors, which have no schedule.
+    pub scheduled: Option<u64>,
+    /// Ops actually started.
+    pub started: u64,
+    /// Ops that completed (successfully or not).
+    pub completed: u64,
+    /// Ops that completed with an error or timed out.
+    pub errors: u64,
+    /// Scheduled starts that were not issued because every in-flight slot was busy
+    /// past the load's `drop_after` (k6's `dropped_iterations`).
+    pub dropped_iterations: u64,
+    /// Ops still in flight when the run ended (cancelled by an abort or shutdown).
+    pub unfinished: u64,
+    /// The load's bound on ops in flight.
+    pub max_in_flight: u64,
+}
+
+/// One operation's figures during one tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TickOp {
+    /// Operation name.
+    pub op: String,
+    /// Ops completed during the tick.
+    pub completed: u64,
+    /// Ops that failed during the tick.
+    pub errors: u64,
+    /// Completed ops per second during the tick.
+    pub rate_per_s: f64,
+    /// Median latency of the ops recorded this tick (`null` when none were).
+    pub p50_ns: Option<u64>,
+    /// 99th-percentile latency of the ops recorded this tick.
+    pub p99_ns: Option<u64>,
+    /// Largest latency recorded this tick.
+    pub max_ns: Option<u64>,
+}
+
+/// What the probes saw at the end of one tick.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// End of the tick, seconds since the start of the load.
+    pub t_s: f64,
+    /// Whether the tick lies in the warm-up.
+    pub warmup: bool,
+    /// Per-operation figures.
+    pub ops: Vec<TickOp>,
+    /// Ops per second the schedules called for during the tick (arrival-rate loads).
+    pub offered_per_s: f64,
+    /// Dropped iterations during the tick.
+    pub dropped: u64,
+    /// Ops in flight at the end of the tick.
+    pub in_flight: u64,
+    /// Process probes.
+    pub process: ProcessSample,
+    /// Target tokio runtime probes.
+    pub runtime: RuntimeSample,
+    /// The target runtime's own statistics.
+    pub target: TargetSample,
+}
+
+/// Process-level probes (this process: harness and target together).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ProcessSample {
+    /// Resident set size.
+    pub rss_bytes: Option<u64>,
+    /// CPU use during the tick, percent of one core (200 = two cores busy).
+    pub cpu_percent: Option<f64>,
+    /// OS threads of the process.
+    pub threads: Option<u64>,
+}
+
+/// Probes of the target's tokio runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RuntimeSample {
+    /// Tasks alive on the target runtime (`RuntimeMetrics::num_alive_tasks`).
+    pub alive_tasks: u64,
+    /// Tasks waiting in the runtime's global queue.
+    pub global_queue_depth: u64,
+    /// Fraction of the tick the runtime's workers were busy (0..=1 per worker, averaged).
+    pub busy_ratio: Option<f64>,
+    /// Largest scheduling lag seen this tick: how late a sleeping probe task on the
+    /// target runtime woke up (includes tokio's 1 ms timer resolution).
+    pub sched_lag_max_ns: Option<u64>,
+    /// Mean scheduling lag this tick.
+    pub sched_lag_mean_ns: Option<u64>,
+}
+
+/// The target runtime's own statistics at the end of a tick; `null` when the target
+/// does not report that figure.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct TargetSample {
+    /// Actors alive.
+    pub actors_alive: Option<u64>,
+    /// Messages waiting in all mailboxes.
+    pub mailbox_depth: Option<u64>,
+    /// Messages sent so far (cumulative).
+    pub messages_sent: Option<u64>,
+    /// Messages delivered to a handler so far (cumulative).
+    pub messages_delivered: Option<u64>,
+    /// Messages dropped by a mailbox policy so far (cumulative).
+    pub messages_dropped: Option<u64>,
+    /// Sends rejected with an error so far (cumulative).
+    pub messages_rejected: Option<u64>,
+    /// Messages dead-lettered so far (cumulative).
+    pub messages_dead_lettered: Option<u64>,
+    /// Actor restarts so far (cumulative).
+    pub restarts: Option<u64>,
+    /// Actor passivations so far (cumulative).
+    pub passivations: Option<u64>,
+    /// Deadlocks detected so far (cumulative).
+    pub deadlocks: Option<u64>,
+    /// Stalls the runtime itself detected so far (cumulative).
+    pub stalls: Option<u64>,
+}
+
+/// An injected fault, its window and the measured recovery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRecord {
+    /// Fault kind (`crash`, `outage`, ...).
+    pub kind: String,
+    /// What it hit.
+    pub target: String,
+    /// Start of the window, seconds since the start of the load.
+    pub start_s: f64,
+    /// End of the window, seconds since the start of the load.
+    pub end_s: f64,
+    /// Seconds from the end of the window until throughput and latency were back to
+    /// their pre-fault level; `null` when they never were.
+    pub recovery_s: Option<f64>,
+}
+
+/// Every message accounted for: `sent = delivered + dropped + rejected +
+/// dead_lettered + queued + lost`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct MessageAccounting {
+    /// Whether the target reports message counts at all; when `false` every other
+    /// field is `null`.
+    pub measured: bool,
+    /// Messages accepted for delivery.
+    pub sent: Option<u64>,
+    /// Messages handed to a handler.
+    pub delivered: Option<u64>,
+    /// Messages discarded by a named mailbox policy.
+    pub dropped: Option<u64>,
+    /// Sends refused with an error returned to the sender.
+    pub rejected: Option<u64>,
+    /// Messages routed to dead letters (e.g. the recipient had stopped).
+    pub dead_lettered: Option<u64>,
+    /// Messages still queued when the figures were taken (after shutdown: normally 0).
+    pub queued: Option<u64>,
+    /// Computed, never assumed: `sent - (delivered + dropped + rejected +
+    /// dead_lettered + queued)`. Anything but 0 means messages vanished (or were
+    /// counted twice, if negative).
+    pub lost: Option<i64>,
+}
+
+/// A deadlock the runtime detected.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadlockRecord {
+    /// When it was detected, seconds since the start of the load.
+    pub at_s: f64,
+    /// The cycle, as the runtime describes it (actor addresses).
+    pub cycle: Vec<String>,
+}
+
+/// A stall: ops in flight but none completing for at least the watchdog's `stall_after`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StallRecord {
+    /// When the last op completed before the stall, seconds since the start of the load.
+    pub start_s: f64,
+    /// How long no op completed, in seconds (until completions resumed or the run ended).
+    pub duration_s: f64,
+    /// Ops in flight when the stall was detected.
+    pub in_flight: u64,
+    /// Whether completions resumed before the run ended.
+    pub recovered: bool,
+    /// The runtime's view at detection time (busy actors, pending asks).
+    pub detail: String,
+}
+
+/// Leak check: the target is shut down and the runtime must return to where it started.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LeakCheck {
+    /// Whether the target's shutdown finished within its budget.
+    pub shutdown_clean: bool,
+    /// Alive tasks on the target runtime before the target was built.
+    pub tasks_before: u64,
+    /// Alive tasks on the target runtime after the target was shut down.
+    pub tasks_after: u64,
+    /// `tasks_after - tasks_before` (positive: tasks leaked).
+    pub tasks_leaked: i64,
+    /// Process RSS before the target was built.
+    pub rss_before_bytes: Option<u64>,
+    /// Process RSS after shutdown.
+    pub rss_after_bytes: Option<u64>,
+    /// RSS trend over the measured window, bytes per minute (least-squares slope of
+    /// the per-tick RSS samples); `null` with fewer than 3 samples.
+    pub rss_growth_bytes_per_min: Option<f64>,
+    /// `true` when no task leaked and shutdown was clean.
+    pub passed: bool,
+}
+
+/// One threshold expression and what was observed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThresholdOutcome {
+    /// The metric key as written in the scenario (`latency{op=ask}`).
+    pub metric: String,
+    /// The expression as written (`p(99) < 5ms`).
+    pub expression: String,
+    /// The observed value in the metric's base unit (`null`: could not be measured,
+    /// which fails the threshold).
+    pub observed: Option<f64>,
+    /// Base unit of `observed` and of the limit (`ns`, `bytes`, `per_s`, `count`, ...).
+    pub unit: String,
+    /// The limit, in the same unit.
+    pub limit: f64,
+    /// Whether the threshold held.
+    pub passed: bool,
+}
+
+/// The run's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// `true` when every threshold and invariant held and the run completed.
+    pub passed: bool,
+    /// One line per reason for failure (empty when passed).
+    pub reasons: Vec<String>,
+}
+
+/// Why a results file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Not valid JSON or not this schema.
+    #[error("invalid results file: {0}")]
+    Json(#[from] serde_json::Error),
+    /// Written by a schema version this crate does not read.
+    #[error("results file has schema_version {found}; this build reads {SCHEMA_VERSION}")]
+    UnsupportedVersion {
+        /// The version found in the file.
+        found: u64,
+    },
+}
+
+impl RunResult {
+    /// Parses a results file, refusing schema versions this crate does not know.
+    pub fn from_json(text: &str) -> Result<Self, ReadError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            schema_version: u64,
+        }
+        let v: VersionOnly = serde_json::from_str(text)?;
+        if v.schema_version != u64::from(SCHEMA_VERSION) {
+            return Err(ReadError::UnsupportedVersion {
+                found: v.schema_version,
+            });
+        }
+        Ok(serde_json::from_str(text)?)
+    }
+
+    /// Serializes to pretty-printed JSON.
+    pub fn to_json(&self) -> Result<String, serde_json::Error> {
+        serde_json::to_string_pretty(self)
+    }
+
+    /// The result for operation `op`, if it was issued.
+    pub fn op(&self, op: &str) -> Option<&OpResult> {
+        self.ops.iter().find(|o| o.op == op)
+    }
+}
+
+impl LatencySummary {
+    /// Summarizes an HdrHistogram whose values are in nanoseconds.
+    pub fn from_histogram(h: &hdrhistogram::Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::empty();
+        }
+        Self {
+            count: h.len(),
+            min_ns: h.min(),
+            mean_ns: h.mean(),
+            p50_ns: h.value_at_quantile(0.50),
+            p90_ns: h.value_at_quantile(0.90),
+            p99_ns: h.value_at_quantile(0.99),
+            p999_ns: h.value_at_quantile(0.999),
+            max_ns: h.max(),
+        }
+    }
+
+    /// The summary of no values (all zero, `count == 0`).
+    pub fn empty() -> Self {
+        Self {
+            count: 0,
+            min_ns: 0,
+            mean_ns: 0.0,
+            p50_ns: 0,
+            p90_ns: 0,
+            p99_ns: 0,
+            p999_ns: 0,
+            max_ns: 0,
+        }
+    }
+}

@@ -10,6 +10,9 @@
 //!   actors, then one concurrent `ask(0)` barrier per actor.
 //! - `ask`: one request/reply round trip to an idle actor.
 //! - `spawn_stop`: spawn one actor, stop it gracefully and wait until it has terminated.
+//! - `spawn_stop_100`: spawn [`BATCH`] actors, stop them all at once, wait until all have
+//!   terminated; reported per actor. The amortized lifecycle cost when many actors come
+//!   and go together, where `spawn_stop` is the latency of one in isolation.
 //!
 //! Why this is fair:
 //! - Every contender runs the identical generic driver (`gauntlet_peers::workload`), the
@@ -49,6 +52,8 @@ const ROUND_ROBIN_ACTORS: usize = 100;
 /// Mailbox capacity for the message benches: large enough that a burst is not a
 /// ping-pong, small enough that the bound is exercised.
 const MAILBOX: usize = 1024;
+/// Actors per iteration in `spawn_stop_100`.
+const BATCH: usize = 100;
 /// Mailbox capacity for `spawn_stop` (kameo's default).
 const SPAWN_MAILBOX: usize = 64;
 
@@ -207,6 +212,28 @@ fn spawn_stop_case<C: Contender>(
     teardown(rt, contender, Vec::new());
 }
 
+fn spawn_stop_batch_case<C: Contender>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    flavor: Flavor,
+    make: impl FnOnce() -> C,
+) {
+    let contender = contender(rt, make);
+    group.bench_function(BenchmarkId::new(C::NAME, flavor.label()), |b| {
+        b.iter_custom(|iters| {
+            let contender = Arc::clone(&contender);
+            on_runtime(rt, async move {
+                let start = Instant::now();
+                for _ in 0..iters {
+                    workload::spawn_stop_batch(&*contender, BATCH, SPAWN_MAILBOX).await;
+                }
+                start.elapsed()
+            })
+        })
+    });
+    teardown(rt, contender, Vec::new());
+}
+
 /// Runs one case for every contender on every flavour, inside one criterion group.
 macro_rules! every_contender {
     ($c:expr, $group_name:expr, $throughput:expr, $case:ident) => {{
@@ -249,12 +276,21 @@ fn spawn_stop(c: &mut Criterion) {
     every_contender!(c, "spawn_stop", Throughput::Elements(1), spawn_stop_case);
 }
 
+fn spawn_stop_100(c: &mut Criterion) {
+    every_contender!(
+        c,
+        "spawn_stop_100",
+        Throughput::Elements(BATCH as u64),
+        spawn_stop_batch_case
+    );
+}
+
 criterion_group! {
     name = peers;
     config = Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3))
         .sample_size(30);
-    targets = tell_one, tell_round_robin_100, ask, spawn_stop
+    targets = tell_one, tell_round_robin_100, ask, spawn_stop, spawn_stop_100
 }
 criterion_main!(peers);

@@ -40,6 +40,17 @@ pub async fn spawn_stop<C: Contender>(contender: &C, capacity: usize) {
     C::stop(counter).await;
 }
 
+/// Spawns `n` actors, then stops them all at once and waits until every one has
+/// terminated: the amortized cost of an actor's whole life when many come and go
+/// together (as when a harness builds and tears down a fleet of devices).
+pub async fn spawn_stop_batch<C: Contender>(contender: &C, n: usize, capacity: usize) {
+    let mut counters = Vec::with_capacity(n);
+    for _ in 0..n {
+        counters.push(contender.spawn(capacity).await);
+    }
+    join_all(counters.into_iter().map(C::stop)).await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +76,7 @@ mod tests {
             C::stop(counter).await;
         }
         spawn_stop(&contender, 64).await;
+        spawn_stop_batch(&contender, 10, 64).await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,7 +32,7 @@ use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
 use gauntlet_runtime::actor::{
-    Actor, ActorRef, Context, HandlerError, MailboxConfig, Policy, Props, ReplyTo, System,
+    Actor, ActorRef, AskError, Context, HandlerError, MailboxConfig, Policy, Props, ReplyTo, System,
 };
 use std::future::Future;
 use std::hint::black_box;
@@ -396,7 +396,20 @@ async fn contend(actor: Arc<ActorRef<Msg>>) {
     for sender in senders {
         sender.await.expect("sender");
     }
-    black_box(g_ask(&actor, 0).await);
+    // The barrier ask is itself subject to the policy: a full `fail` mailbox refuses it
+    // and `drop-newest` drops it (no reply). Retry until the actor has room.
+    loop {
+        match actor.ask(|r| Msg::AddAndGet(0, r), ASK_TIMEOUT).await {
+            Ok(total) => {
+                black_box(total);
+                break;
+            }
+            Err(AskError::Full | AskError::Dropped | AskError::NoReply) => {
+                tokio::task::yield_now().await
+            }
+            Err(other) => panic!("barrier ask failed: {other}"),
+        }
+    }
 }
 
 /// The raw tokio equivalents of the policies under the same load.

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 use tokio::task::LocalSet;
 
+use super::pacer::Pacer;
 use super::recorder::{Flush, Recorder};
 use super::{LoadState, bump};
 use crate::target::{OpError, Target};
@@ -41,6 +42,16 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
             return;
         }
     };
+    let pacer = match Pacer::start(format!("gauntlet-pacer-{w}")) {
+        Ok(p) => Rc::new(p),
+        Err(e) => {
+            tracing::error!(worker = w, error = %e, "cannot start pacer thread");
+            let _ = ctx
+                .flushes
+                .send(Recorder::new(ctx.n_ops).take(w, u64::MAX, true));
+            return;
+        }
+    };
     let local = LocalSet::new();
     let flushes = ctx.flushes.clone();
     let recorder = Rc::new(RefCell::new(Recorder::new(ctx.n_ops)));
@@ -51,9 +62,10 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
             let bound = l.load.max_in_flight as usize;
             for slot in (w..bound).step_by(ctx.workers) {
                 let (target, loads, rec) = (ctx.target.clone(), ctx.loads.clone(), rec.clone());
+                let pacer = pacer.clone();
                 slots.push(if l.rate.is_some() {
                     tokio::task::spawn_local(async move {
-                        open_loop_slot(&*target, &loads[li], w, &rec).await
+                        open_loop_slot(&*target, &loads[li], w, &rec, &pacer).await
                     })
                 } else {
                     tokio::task::spawn_local(async move {
@@ -108,7 +120,13 @@ fn finish(l: &LoadState, w: usize, res: Result<Result<(), OpError>, tokio::time:
     bump(&c.completed);
 }
 
-async fn open_loop_slot<T: Target>(target: &T, l: &LoadState, w: usize, rec: &RefCell<Recorder>) {
+async fn open_loop_slot<T: Target>(
+    target: &T,
+    l: &LoadState,
+    w: usize,
+    rec: &RefCell<Recorder>,
+    pacer: &Pacer,
+) {
     let Some(schedule) = &l.rate else { return };
     let drop_after = l.load.drop_after.as_secs_f64();
     let timeout = l.load.op_timeout;
@@ -122,7 +140,7 @@ async fn open_loop_slot<T: Target>(target: &T, l: &LoadState, w: usize, rec: &Re
         };
         let intended = l.t0 + Duration::from_secs_f64(claim.at_s);
         if intended > now {
-            tokio::time::sleep_until(intended.into()).await;
+            pacer.until(intended).await;
         }
         bump(&l.counters[w].started);
         let start = Instant::now();

@@ -76,15 +76,17 @@ impl Collector {
         }
     }
 
-    /// Builds the timeline entry for the tick ending now.
+    /// Builds the timeline entry for the tick scheduled to end at `nominal`; `now` is
+    /// when the figures were read (rates are computed over real time).
     pub fn tick<T: Target>(
         &mut self,
+        nominal: Instant,
         now: Instant,
         loads: &[LoadState],
         flushes: &[Flush],
         target: &T,
     ) -> &Tick {
-        let t_s = self.t_s(now);
+        let t_s = self.t_s(nominal);
         let dt = now
             .saturating_duration_since(self.last_tick)
             .as_secs_f64()

@@ -181,8 +181,9 @@ where
     tokio::pin!(ctrl_c);
     let mut abort_reason: Option<String> = None;
     loop {
+        let mut nominal = Instant::now();
         tokio::select! {
-            _ = ticks.tick() => {}
+            at = ticks.tick() => nominal = at.into_std(),
             _ = tokio::time::sleep_until(deadline.into()) => {
                 abort_reason = Some(format!(
                     "hard deadline reached ({:.1}s = duration + grace) with {} ops in flight",
@@ -197,7 +198,7 @@ where
         }
         let flushes = generator.collect(FLUSH_WAIT).await;
         let now = Instant::now();
-        let tick = collector.tick(now, generator.loads(), &flushes, &*target);
+        let tick = collector.tick(nominal, now, generator.loads(), &flushes, &*target);
         progress.update(tick, 0);
         if let Some(snapshot) = &options.snapshot {
             let partial = assemble::assemble(

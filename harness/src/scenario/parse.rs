@@ -209,6 +209,7 @@ fn key(k: &str) -> Seg {
 const MAX_THREADS: i64 = 256;
 const MAX_CONCURRENCY: i64 = 100_000;
 const MAX_IN_FLIGHT: i64 = 1_000_000;
+const MAX_RATE: f64 = 10_000_000.0;
 
 impl Validator<'_> {
     fn problem(&mut self, path: &[Seg], message: impl Into<String>) {
@@ -548,6 +549,13 @@ impl Validator<'_> {
                     v.problem(
                         &[key("load"), Seg::Index(i)],
                         format!("executor `{kind_name}` needs `{field}`"),
+                    );
+                    0.0
+                }
+                Some(r) if r.is_finite() && r * per_s > MAX_RATE => {
+                    v.problem(
+                        &at(field),
+                        format!("must be at most {MAX_RATE} ops/s (got {} ops/s)", r * per_s),
                     );
                     0.0
                 }

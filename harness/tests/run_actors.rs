@@ -1,0 +1,106 @@
+//! End-to-end runs of every actors topology, through the library: ops complete, every
+//! message is accounted for, no task outlives the target.
+
+use gauntlet_harness::run::{RunOptions, run};
+use gauntlet_harness::scenario::parse_str;
+use gauntlet_reports::RunResult;
+use gauntlet_reports::schema::RunStatus;
+
+fn run_actors(target: &str, extra_runtime: &str) -> RunResult {
+    let toml = format!(
+        "name = \"a\"\nduration = \"1s\"\ntick = \"250ms\"\ngrace = \"5s\"\n\
+         [runtime]\nworker_threads = 1\n{extra_runtime}\n\
+         [watchdog]\nshutdown_timeout = \"2s\"\n\
+         [target]\nworkload = \"actors\"\n{target}\n\
+         [[load]]\nop = \"ask\"\nexecutor = \"constant-arrival-rate\"\nrate = 200\nmax_in_flight = 16\n\
+         [[load]]\nop = \"tell\"\nexecutor = \"constant-concurrency\"\nconcurrency = 2\n\
+         [thresholds]\n\"messages.lost\" = [\"count == 0\"]\n\"tasks.leaked\" = [\"count == 0\"]\n"
+    );
+    let scenario = parse_str(&toml, "actors.toml").unwrap_or_else(|e| panic!("{e}"));
+    run(&scenario, &RunOptions::default()).expect("run produces results")
+}
+
+fn assert_clean(r: &RunResult) {
+    assert_eq!(r.status, RunStatus::Completed);
+    assert!(r.verdict.passed, "{:?}", r.verdict.reasons);
+    assert!(r.messages.measured);
+    assert_eq!(r.messages.lost, Some(0));
+    assert_eq!(r.messages.queued, Some(0));
+    assert!(r.messages.sent.unwrap() > 0);
+    assert_eq!(r.leaks.tasks_leaked, 0);
+    assert!(r.leaks.shutdown_clean);
+    for op in &r.ops {
+        assert!(op.count > 0, "{} issued nothing", op.op);
+    }
+    let ask = r.op("ask").unwrap();
+    assert_eq!(ask.errors, 0);
+    assert!(r.timeline.iter().all(|t| t.target.actors_alive.is_some()));
+}
+
+#[test]
+fn one_actor() {
+    let r = run_actors("topology = \"one\"", "");
+    assert_clean(&r);
+    assert_eq!(r.timeline[0].target.actors_alive, Some(1));
+}
+
+#[test]
+fn round_robin_pool() {
+    let r = run_actors(
+        "topology = \"round-robin\"\nactors = 5\nhandler_work = \"2us\"",
+        "",
+    );
+    assert_clean(&r);
+    assert_eq!(r.timeline[0].target.actors_alive, Some(5));
+}
+
+#[test]
+fn fan_out_router() {
+    let r = run_actors("topology = \"fan-out\"\nfan_out = 3", "");
+    assert_clean(&r);
+    // The router and its three children.
+    assert_eq!(r.timeline[0].target.actors_alive, Some(4));
+    // Every op reaching the router is forwarded to each child.
+    assert!(
+        r.messages.delivered.unwrap() >= 4 * r.loads.iter().map(|l| l.completed).sum::<u64>() / 2
+    );
+}
+
+#[test]
+fn ask_chain() {
+    let r = run_actors(
+        "topology = \"ask-chain\"\nchain_length = 3\nhandler_sleep = \"100us\"",
+        "",
+    );
+    assert_clean(&r);
+    assert_eq!(r.timeline[0].target.actors_alive, Some(3));
+}
+
+#[test]
+fn supervision_tree_restarts_failed_leaves() {
+    let r = run_actors(
+        "topology = \"supervision-tree\"\ndepth = 2\nbreadth = 2\nfail_every = 10",
+        "",
+    );
+    // root + 2 supervisors + 4 leaves
+    assert_eq!(r.timeline[0].target.actors_alive, Some(7));
+    let restarts = r.timeline.last().unwrap().target.restarts.unwrap();
+    assert!(restarts > 0, "failures are answered with restarts");
+    // A failed ask is never answered: it is an op error, not a lost message.
+    assert!(r.op("ask").unwrap().errors > 0);
+    assert_eq!(r.messages.lost, Some(0));
+    assert_eq!(r.leaks.tasks_leaked, 0);
+}
+
+#[test]
+fn drop_newest_mailboxes_account_for_drops() {
+    let r = run_actors(
+        "topology = \"one\"\nhandler_sleep = \"1ms\"",
+        "mailbox_capacity = 4\nmailbox_policy = \"drop-newest\"",
+    );
+    assert_eq!(r.messages.lost, Some(0));
+    assert!(
+        r.messages.dropped.unwrap() > 0,
+        "a 4-slot mailbox behind a 1 ms handler overflows"
+    );
+}

@@ -7,7 +7,7 @@
 //! is only taken when a signal is actually pending.
 
 use std::any::Any;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -31,11 +31,73 @@ pub(crate) enum Signal {
     Escalated(Failure),
 }
 
-/// A supervisor's children, in spawn order, and its recent restarts.
+/// A supervisor's children and its recent restarts. Children are keyed by id; ids grow
+/// with every spawn, so key order is spawn order and removal is O(log n) even for a
+/// guardian with a million top-level actors.
 #[derive(Default)]
 pub(crate) struct Family {
-    pub(crate) children: Vec<Arc<dyn Node>>,
+    pub(crate) children: BTreeMap<u64, Arc<dyn Node>>,
     pub(crate) restarts: VecDeque<Instant>,
+}
+
+impl Family {
+    /// The children in spawn order.
+    pub(crate) fn list(&self) -> Vec<Arc<dyn Node>> {
+        self.children.values().cloned().collect()
+    }
+}
+
+/// The rarely used part of a cell, allocated on first use: children, restart history
+/// and pending system signals. Most actors never have children and only see a signal
+/// when they stop, so this keeps an idle actor small.
+#[derive(Default)]
+pub(crate) struct Kin(Mutex<Option<Box<KinInner>>>);
+
+#[derive(Default)]
+struct KinInner {
+    family: Family,
+    signals: Vec<Signal>,
+}
+
+impl Kin {
+    /// Runs `f` on the family, creating it if needed.
+    pub(crate) fn family<R>(&self, f: impl FnOnce(&mut Family) -> R) -> R {
+        f(&mut lock(&self.0).get_or_insert_with(Default::default).family)
+    }
+
+    /// The children in spawn order.
+    pub(crate) fn children(&self) -> Vec<Arc<dyn Node>> {
+        lock(&self.0)
+            .as_ref()
+            .map_or_else(Vec::new, |k| k.family.list())
+    }
+
+    fn take_children(&self) -> BTreeMap<u64, Arc<dyn Node>> {
+        lock(&self.0)
+            .as_mut()
+            .map(|k| std::mem::take(&mut k.family.children))
+            .unwrap_or_default()
+    }
+
+    fn remove_child(&self, id: u64) {
+        if let Some(k) = lock(&self.0).as_mut() {
+            k.family.children.remove(&id);
+        }
+    }
+
+    fn push_signal(&self, signal: Signal) {
+        lock(&self.0)
+            .get_or_insert_with(Default::default)
+            .signals
+            .push(signal);
+    }
+
+    fn take_signals(&self) -> Vec<Signal> {
+        lock(&self.0)
+            .as_mut()
+            .map(|k| std::mem::take(&mut k.signals))
+            .unwrap_or_default()
+    }
 }
 
 /// Locks ignoring poison: these locks guard plain data and every critical section
@@ -55,9 +117,8 @@ pub(crate) struct Core {
     pub(crate) strategy: Option<Arc<SupervisorStrategy>>,
     pub(crate) stop_timeout: Duration,
     pub(crate) on_stop: OnStop,
-    pub(crate) family: Mutex<Family>,
+    pub(crate) kin: Kin,
     signals_pending: AtomicBool,
-    signals: Mutex<Vec<Signal>>,
     killed: AtomicBool,
     terminated: AtomicBool,
     terminated_notify: Notify,
@@ -85,9 +146,8 @@ impl Core {
             strategy,
             stop_timeout,
             on_stop,
-            family: Mutex::new(Family::default()),
+            kin: Kin::default(),
             signals_pending: AtomicBool::new(false),
-            signals: Mutex::new(Vec::new()),
             killed: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
             terminated_notify: Notify::new(),
@@ -101,9 +161,10 @@ impl Core {
     }
 
     pub(crate) fn take_signals(&self) -> Vec<Signal> {
-        let mut q = lock(&self.signals);
-        self.signals_pending.store(false, Ordering::Release);
-        std::mem::take(&mut *q)
+        // Clear the flag first: a signal pushed after this is either taken below or
+        // raises the flag again.
+        self.signals_pending.store(false, Ordering::SeqCst);
+        self.kin.take_signals()
     }
 
     #[inline]
@@ -137,7 +198,7 @@ impl Core {
     }
 
     pub(crate) fn children(&self) -> Vec<Arc<dyn Node>> {
-        lock(&self.family).children.clone()
+        self.kin.children()
     }
 }
 
@@ -153,6 +214,7 @@ pub(crate) trait Node: Send + Sync + 'static {
     /// The deepest the mailbox has been.
     fn peak(&self) -> usize;
     /// Closes the mailbox and discards what is left as dead letters; returns how many.
+    /// Only the actor's own task may call this (it consumes the mailbox).
     fn close_and_discard(&self) -> u64;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
@@ -169,8 +231,8 @@ impl<M: Send + 'static> Node for Cell<M> {
     }
 
     fn signal(&self, signal: Signal) {
-        lock(&self.core.signals).push(signal);
-        self.core.signals_pending.store(true, Ordering::Release);
+        self.core.kin.push_signal(signal);
+        self.core.signals_pending.store(true, Ordering::SeqCst);
         self.mailbox.wake();
     }
 
@@ -193,7 +255,9 @@ impl<M: Send + 'static> Node for Cell<M> {
     fn close_and_discard(&self) -> u64 {
         self.mailbox.close();
         let mut n = 0;
-        while let Some(msg) = self.mailbox.pop_closed() {
+        // SAFETY: called only from the actor's own task (its stop path or its finalizer,
+        // which runs when the task ends or its future is dropped): the one consumer.
+        while let Some(msg) = unsafe { self.mailbox.pop_closed() } {
             drop(msg);
             n += 1;
         }
@@ -226,8 +290,8 @@ pub(crate) fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     }
     node.close_and_discard();
     // Children still alive here (kill, or a panic during stop) are killed with us.
-    let children = std::mem::take(&mut lock(&core.family).children);
-    for child in children {
+    let children = core.kin.take_children();
+    for child in children.into_values() {
         if !child.core().is_terminated() {
             core.system.record_aborted(&child.core().address);
             child.kill();
@@ -236,8 +300,8 @@ pub(crate) fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     let system = &core.system;
     system.deregister(node);
     match &core.parent {
-        Some(parent) => remove_child(&parent.core().family, core.id),
-        None => remove_child(&system.guardian, core.id),
+        Some(parent) => parent.core().kin.remove_child(core.id),
+        None => system.guardian.remove_child(core.id),
     }
     system.note_peak(node.peak());
     core.kind
@@ -246,11 +310,4 @@ pub(crate) fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     core.terminated.store(true, Ordering::Release);
     core.terminated_notify.notify_waiters();
     tracing::debug!(address = %core.address, kind = core.kind.name, %reason, "actor terminated");
-}
-
-fn remove_child(family: &Mutex<Family>, id: u64) {
-    let mut f = lock(family);
-    if let Some(i) = f.children.iter().position(|c| c.core().id == id) {
-        f.children.remove(i);
-    }
 }

@@ -29,7 +29,8 @@
 use std::fmt;
 use std::task::Waker;
 
-use super::sync::{AtomicUsize, AtomicWaker, Ordering, SegQueue, spin};
+use super::queue::Queue;
+use super::sync::{AtomicBool, AtomicUsize, AtomicWaker, Ordering, spin};
 
 /// What a full mailbox does with a new message. See the [module docs](self).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -153,17 +154,22 @@ enum Reserve {
     Closed,
 }
 
-/// A bounded MPSC mailbox. The consumer side must be used by one task at a time.
+/// A bounded MPSC mailbox. The consumer side (`pop*`) must be used by one task at a
+/// time: the actor's own. Under `DropOldest`, senders evict through the same consumer
+/// side, serialized with the actor by a try-lock token that only that policy uses.
 pub(crate) struct Mailbox<M> {
-    queue: SegQueue<M>,
+    queue: Queue<M>,
+    /// Held by whoever pops under `DropOldest` (the actor, or an evicting sender).
+    token: AtomicBool,
     state: AtomicUsize,
     peak: AtomicUsize,
     blocked: AtomicUsize,
     rx: AtomicWaker,
     capacity: usize,
     policy: Policy,
+    /// Wakes `Block` senders waiting for room; created by the first sender that waits.
     #[cfg(not(gauntlet_loom))]
-    space: tokio::sync::Notify,
+    space: std::sync::OnceLock<Box<tokio::sync::Notify>>,
 }
 
 impl<M> Mailbox<M> {
@@ -173,7 +179,8 @@ impl<M> Mailbox<M> {
             _ => config.capacity.clamp(1, COUNT - 1),
         };
         Self {
-            queue: SegQueue::new(),
+            queue: Queue::new(),
+            token: AtomicBool::new(false),
             state: AtomicUsize::new(0),
             peak: AtomicUsize::new(0),
             blocked: AtomicUsize::new(0),
@@ -181,7 +188,7 @@ impl<M> Mailbox<M> {
             capacity,
             policy: config.policy,
             #[cfg(not(gauntlet_loom))]
-            space: tokio::sync::Notify::new(),
+            space: std::sync::OnceLock::new(),
         }
     }
 
@@ -259,7 +266,7 @@ impl<M> Mailbox<M> {
 
     fn evict_and_push(&self, msg: M) -> Push<M> {
         for _ in 0..EVICT_ATTEMPTS {
-            if let Some(oldest) = self.queue.pop() {
+            if let Some(oldest) = self.try_pop_as_sender() {
                 // The evicted message's slot passes to the new one: the count is unchanged.
                 self.queue.push(msg);
                 self.rx.wake();
@@ -309,7 +316,10 @@ impl<M> Mailbox<M> {
             done => return done,
         };
         loop {
-            let notified = self.space.notified();
+            let notified = self
+                .space
+                .get_or_init(|| Box::new(tokio::sync::Notify::new()))
+                .notified();
             let mut notified = std::pin::pin!(notified);
             notified.as_mut().enable();
             let _announce = Blocked::new(&self.blocked);
@@ -333,14 +343,50 @@ impl<M> Mailbox<M> {
         }
     }
 
+    /// A sender's eviction under `DropOldest`: pops the oldest message if the consumer
+    /// token is free, without freeing its slot (the caller passes the slot on).
+    fn try_pop_as_sender(&self) -> Option<M> {
+        if self
+            .token
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        // SAFETY: the token makes us the only consumer.
+        let msg = unsafe { self.queue.pop() };
+        self.token.store(false, Ordering::Release);
+        msg
+    }
+
     /// Takes the next message, if any, and frees its slot.
+    ///
+    /// # Safety
+    /// Only the mailbox's consumer (the actor's task) may call this, one call at a time.
     #[inline]
-    pub(crate) fn pop(&self) -> Option<M> {
-        let msg = self.queue.pop()?;
+    pub(crate) unsafe fn pop(&self) -> Option<M> {
+        let msg = if self.policy == Policy::DropOldest {
+            while self
+                .token
+                .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                spin();
+            }
+            // SAFETY: the token makes us the only consumer.
+            let msg = unsafe { self.queue.pop() };
+            self.token.store(false, Ordering::Release);
+            msg
+        } else {
+            // SAFETY: the caller is the only consumer, and no sender pops under this policy.
+            unsafe { self.queue.pop() }
+        }?;
         self.state.fetch_sub(1, Ordering::SeqCst);
         #[cfg(not(gauntlet_loom))]
-        if self.blocked.load(Ordering::SeqCst) > 0 {
-            self.space.notify_one();
+        if self.blocked.load(Ordering::SeqCst) > 0
+            && let Some(space) = self.space.get()
+        {
+            space.notify_one();
         }
         Some(msg)
     }
@@ -361,14 +407,17 @@ impl<M> Mailbox<M> {
     }
 
     /// Polls for the next message, registering the waker when empty.
+    ///
+    /// # Safety
+    /// As for [`pop`](Self::pop).
     #[cfg(test)]
-    pub(crate) fn poll_pop(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<M> {
+    pub(crate) unsafe fn poll_pop(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<M> {
         use std::task::Poll;
-        if let Some(msg) = self.pop() {
+        if let Some(msg) = unsafe { self.pop() } {
             return Poll::Ready(msg);
         }
         self.register(cx.waker());
-        match self.pop() {
+        match unsafe { self.pop() } {
             Some(msg) => Poll::Ready(msg),
             None => Poll::Pending,
         }
@@ -379,15 +428,20 @@ impl<M> Mailbox<M> {
     pub(crate) fn close(&self) -> bool {
         let prev = self.state.fetch_or(CLOSED, Ordering::SeqCst);
         #[cfg(not(gauntlet_loom))]
-        self.space.notify_waiters();
+        if let Some(space) = self.space.get() {
+            space.notify_waiters();
+        }
         prev & CLOSED == 0
     }
 
     /// After [`close`](Self::close): the next message still owed to the consumer, waiting
     /// out senders that reserved a slot before the close but have not pushed yet.
-    pub(crate) fn pop_closed(&self) -> Option<M> {
+    ///
+    /// # Safety
+    /// As for [`pop`](Self::pop).
+    pub(crate) unsafe fn pop_closed(&self) -> Option<M> {
         loop {
-            if let Some(msg) = self.pop() {
+            if let Some(msg) = unsafe { self.pop() } {
                 return Some(msg);
             }
             if self.len() == 0 {
@@ -420,8 +474,17 @@ mod tests {
     use std::sync::Arc;
     use std::task::{Context, Poll};
 
+    /// Each test has one consumer: itself.
+    fn pop<M>(mb: &Mailbox<M>) -> Option<M> {
+        unsafe { mb.pop() }
+    }
+
+    fn pop_closed<M>(mb: &Mailbox<M>) -> Option<M> {
+        unsafe { mb.pop_closed() }
+    }
+
     fn drain<M>(mb: &Mailbox<M>) -> Vec<M> {
-        std::iter::from_fn(|| mb.pop()).collect()
+        std::iter::from_fn(|| pop(mb)).collect()
     }
 
     #[test]
@@ -488,9 +551,9 @@ mod tests {
         assert!(mb.close());
         assert!(!mb.close());
         assert!(matches!(mb.try_push(3), Push::Closed(3)));
-        assert_eq!(mb.pop_closed(), Some(1));
-        assert_eq!(mb.pop_closed(), Some(2));
-        assert_eq!(mb.pop_closed(), None);
+        assert_eq!(pop_closed(&mb), Some(1));
+        assert_eq!(pop_closed(&mb), Some(2));
+        assert_eq!(pop_closed(&mb), None);
     }
 
     #[test]
@@ -513,9 +576,9 @@ mod tests {
             tokio::task::yield_now().await;
         }
         assert!(!sender.is_finished());
-        assert_eq!(mb.pop(), Some(0));
+        assert_eq!(pop(&mb), Some(0));
         assert!(sender.await.unwrap());
-        assert_eq!(mb.pop(), Some(1));
+        assert_eq!(pop(&mb), Some(1));
     }
 
     #[tokio::test]
@@ -555,51 +618,63 @@ mod tests {
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mb = Mailbox::new(MailboxConfig::default());
-        assert!(mb.poll_pop(&mut cx).is_pending());
+        assert!(unsafe { mb.poll_pop(&mut cx) }.is_pending());
         mb.try_push(7);
         assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst));
-        assert_eq!(mb.poll_pop(&mut cx), Poll::Ready(7));
+        assert_eq!(unsafe { mb.poll_pop(&mut cx) }, Poll::Ready(7));
     }
 
     #[test]
     fn concurrent_senders_account_for_every_message() {
+        use std::sync::atomic::AtomicBool;
         for policy in Policy::ALL {
             let mb = Arc::new(Mailbox::new(MailboxConfig::new(16, policy)));
-            let (mut queued, mut dropped, mut full) = (0, 0, 0);
-            let handles: Vec<_> = (0..4)
+            let done = Arc::new(AtomicBool::new(false));
+            let consumer = {
+                let (mb, done) = (mb.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut popped = 0usize;
+                    loop {
+                        let finished = done.load(std::sync::atomic::Ordering::SeqCst);
+                        match pop(&mb) {
+                            Some(_) => popped += 1,
+                            None if finished => break,
+                            None => std::thread::yield_now(),
+                        }
+                    }
+                    mb.close();
+                    while pop_closed(&mb).is_some() {
+                        popped += 1;
+                    }
+                    popped
+                })
+            };
+            let senders: Vec<_> = (0..4)
                 .map(|t| {
                     let mb = mb.clone();
                     std::thread::spawn(move || {
-                        let mut out = (0usize, 0usize, 0usize, Vec::new());
+                        let (mut queued, mut dropped, mut full) = (0usize, 0usize, 0usize);
                         for i in 0..2_000 {
                             match mb.try_push(t * 10_000 + i) {
-                                Push::Queued => out.0 += 1,
-                                Push::DroppedNewest | Push::DroppedOldest => out.1 += 1,
-                                Push::Full(_) => out.2 += 1,
+                                Push::Queued => queued += 1,
+                                Push::DroppedNewest | Push::DroppedOldest => dropped += 1,
+                                Push::Full(_) => full += 1,
                                 Push::Closed(_) => unreachable!(),
                             }
-                            if i % 3 == 0
-                                && let Some(m) = mb.pop()
-                            {
-                                out.3.push(m);
-                            }
                         }
-                        out
+                        (queued, dropped, full)
                     })
                 })
                 .collect();
-            let mut popped = 0;
-            for h in handles {
-                let (q, d, f, got) = h.join().unwrap();
+            let (mut queued, mut dropped, mut full) = (0, 0, 0);
+            for h in senders {
+                let (q, d, f) = h.join().unwrap();
                 queued += q;
                 dropped += d;
                 full += f;
-                popped += got.len();
             }
-            mb.close();
-            while mb.pop_closed().is_some() {
-                popped += 1;
-            }
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            let popped = consumer.join().unwrap();
             assert_eq!(queued + dropped + full, 8_000, "{policy}");
             // A DropOldest eviction queues the new message and removes an old one, so
             // under every policy exactly the `Queued` count reaches the consumer.
@@ -637,9 +712,9 @@ mod loom_tests {
                     thread::spawn(move || outcome(mb.try_push(i)))
                 })
                 .collect();
-            let mut popped = usize::from(mb.pop().is_some());
+            let mut popped = usize::from(unsafe { mb.pop() }.is_some());
             mb.close();
-            while mb.pop_closed().is_some() {
+            while unsafe { mb.pop_closed() }.is_some() {
                 popped += 1;
             }
             let (mut queued, mut dropped, mut refused) = (0, 0, 0);
@@ -652,7 +727,7 @@ mod loom_tests {
             assert_eq!(queued + dropped + refused, 2);
             assert_eq!(popped, queued);
             assert_eq!(mb.len(), 0);
-            assert!(mb.pop().is_none());
+            assert!(unsafe { mb.pop() }.is_none());
         });
     }
 
@@ -691,11 +766,11 @@ mod loom_tests {
             };
             let waker = loom_waker(woke.clone());
             let mut cx = Context::from_waker(&waker);
-            let got = match mb.pop() {
+            let got = match unsafe { mb.pop() } {
                 Some(m) => Some(m),
                 None => {
                     mb.register(cx.waker());
-                    mb.pop()
+                    unsafe { mb.pop() }
                 }
             };
             let _ = &mut cx;
@@ -703,7 +778,7 @@ mod loom_tests {
             // Either we got it, or we were woken and can get it now.
             if got.is_none() {
                 assert!(woke.load(Ordering::SeqCst));
-                assert_eq!(mb.pop(), Some(1));
+                assert_eq!(unsafe { mb.pop() }, Some(1));
             }
         });
     }

@@ -101,6 +101,7 @@ mod lifecycle;
 pub mod mailbox;
 #[cfg(not(gauntlet_loom))]
 mod props;
+mod queue;
 #[cfg(not(gauntlet_loom))]
 mod run;
 #[cfg(not(gauntlet_loom))]

@@ -4,14 +4,14 @@ use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::task::Poll;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 
-use super::cell::{Cell, Core, Node, Signal, finalize, lock};
+use super::cell::{Cell, Core, Node, Signal, finalize};
 use super::context::Context;
 use super::lifecycle::{Actor, HandlerError, StopReason};
-use super::props::{OnStop, Props};
+use super::props::OnStop;
 use super::stats::bump;
 use super::supervision::{Decision, Directive, Failure};
 
@@ -49,7 +49,8 @@ fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_
         }
         // Take part in tokio's cooperative budget so a flooded actor yields its worker.
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        if let Some(msg) = cell.mailbox.pop() {
+        // SAFETY (both pops): this is the actor's own task, the mailbox's one consumer.
+        if let Some(msg) = unsafe { cell.mailbox.pop() } {
             coop.made_progress();
             return Poll::Ready(Next::Msg(msg));
         }
@@ -60,7 +61,7 @@ fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_
         if core.has_signals() {
             return Poll::Ready(Next::Signals(core.take_signals()));
         }
-        match cell.mailbox.pop() {
+        match unsafe { cell.mailbox.pop() } {
             Some(msg) => {
                 coop.made_progress();
                 Poll::Ready(Next::Msg(msg))
@@ -72,11 +73,12 @@ fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_
 
 /// Finalizes the actor if its task ends without the graceful path (kill, abort, panic
 /// in a stop hook, or the runtime shutting down).
-struct Finalizer(Arc<dyn Node>);
+struct Finalizer<M: Send + 'static>(Arc<Cell<M>>);
 
-impl Drop for Finalizer {
+impl<M: Send + 'static> Drop for Finalizer<M> {
     fn drop(&mut self) {
-        finalize(&self.0, &StopReason::Killed);
+        let node: Arc<dyn Node> = self.0.clone();
+        finalize(&node, &StopReason::Killed);
     }
 }
 
@@ -89,67 +91,113 @@ enum Restarted {
     Killed,
 }
 
-pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, props: Props<A>) {
-    let node: Arc<dyn Node> = cell.clone();
-    let _finalizer = Finalizer(node.clone());
+/// The factory an actor's state is made (and re-made on restart) from.
+pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
+
+pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) {
+    // Everything off the message path lives in boxed futures (`on_event`, `stop`), so an
+    // idle actor's task holds little more than its state, its context and one handler.
+    let finalizer = Finalizer(cell.clone());
     let mut ctx = Context::new(cell.clone());
-    let mut actor = (props.factory)();
-    let mut failure = guarded(actor.started(&mut ctx)).await.err();
-    let reason = 'life: loop {
-        if let Some(f) = failure.take() {
-            let Decision { directive, delay } = decide(&cell.core, &f);
-            match directive {
-                Directive::Resume => {}
-                Directive::Restart => {
-                    match restart(&mut actor, &mut ctx, &props, &cell, &f, delay).await {
-                        Restarted::Running(again) => failure = again,
-                        Restarted::Stop(reason) => break 'life reason,
-                        Restarted::Killed => return,
-                    }
-                    continue 'life;
-                }
-                Directive::Stop => break 'life StopReason::Failed(f),
-                Directive::Escalate => {
-                    if let Some(parent) = &cell.core.parent {
-                        parent.signal(Signal::Escalated(Failure::Escalated {
-                            from: cell.core.address.clone(),
-                            cause: Arc::new(f.clone()),
-                        }));
-                    }
-                    break 'life StopReason::Escalated(f);
-                }
+    let mut actor = factory();
+    let mut event = Box::pin(guarded(actor.started(&mut ctx)))
+        .await
+        .err()
+        .map(Event::Failed);
+    let reason = loop {
+        if let Some(e) = event.take() {
+            match Box::pin(on_event(e, &mut actor, &mut ctx, &factory, &cell)).await {
+                Flow::Continue => {}
+                Flow::Stop(reason) => break reason,
+                Flow::Killed => return,
             }
         }
         if ctx.stop_requested {
-            break 'life StopReason::Normal;
+            break StopReason::Normal;
         }
-        match next(&cell).await {
+        event = match next(&cell).await {
             Next::Msg(msg) => {
                 bump(&cell.core.system.counters.local().delivered);
-                failure = guarded(actor.handle(msg, &mut ctx)).await.err();
+                guarded(actor.handle(msg, &mut ctx))
+                    .await
+                    .err()
+                    .map(Event::Failed)
             }
-            Next::Signals(signals) => {
+            Next::Signals(signals) => Some(Event::Signals(signals)),
+            Next::Killed => return,
+        };
+    };
+    Box::pin(stop(&mut actor, &mut ctx, &cell, &reason)).await;
+    let node: Arc<dyn Node> = finalizer.0.clone();
+    finalize(&node, &reason);
+}
+
+/// Something off the message path for the actor to deal with.
+enum Event {
+    Failed(Failure),
+    Signals(Vec<Signal>),
+}
+
+/// What the actor does next.
+enum Flow {
+    Continue,
+    Stop(StopReason),
+    Killed,
+}
+
+/// Handles failures (asking the supervisor) and system signals, until the actor can go
+/// back to its mailbox or must stop.
+async fn on_event<A: Actor>(
+    event: Event,
+    actor: &mut A,
+    ctx: &mut Context<A>,
+    factory: &Factory<A>,
+    cell: &Cell<A::Msg>,
+) -> Flow {
+    let mut pending: std::collections::VecDeque<Event> = [event].into();
+    while let Some(event) = pending.pop_front() {
+        let failure = match event {
+            Event::Failed(f) => f,
+            Event::Signals(signals) => {
                 for signal in signals {
                     match signal {
-                        Signal::Stop(reason) => break 'life reason,
-                        Signal::Escalated(f) => failure = Some(f),
+                        Signal::Stop(reason) => return Flow::Stop(reason),
+                        Signal::Escalated(f) => pending.push_back(Event::Failed(f)),
                         Signal::Restart(cause) => {
-                            let delay = std::time::Duration::ZERO;
-                            match restart(&mut actor, &mut ctx, &props, &cell, &cause, delay).await
-                            {
-                                Restarted::Running(again) => failure = again,
-                                Restarted::Stop(reason) => break 'life reason,
-                                Restarted::Killed => return,
+                            match restart(actor, ctx, factory, cell, &cause, Duration::ZERO).await {
+                                Restarted::Running(None) => {}
+                                Restarted::Running(Some(f)) => pending.push_back(Event::Failed(f)),
+                                Restarted::Stop(reason) => return Flow::Stop(reason),
+                                Restarted::Killed => return Flow::Killed,
                             }
                         }
                     }
                 }
+                continue;
             }
-            Next::Killed => return,
+        };
+        let Decision { directive, delay } = decide(&cell.core, &failure);
+        match directive {
+            Directive::Resume => {}
+            Directive::Restart => match restart(actor, ctx, factory, cell, &failure, delay).await {
+                Restarted::Running(None) => {}
+                Restarted::Running(Some(f)) => pending.push_back(Event::Failed(f)),
+                Restarted::Stop(reason) => return Flow::Stop(reason),
+                Restarted::Killed => return Flow::Killed,
+            },
+            Directive::Stop => return Flow::Stop(StopReason::Failed(failure)),
+            Directive::Escalate => {
+                if let Some(parent) = &cell.core.parent {
+                    parent.signal(Signal::Escalated(Failure::Escalated {
+                        from: cell.core.address.clone(),
+                        cause: Arc::new(failure.clone()),
+                    }));
+                }
+                return Flow::Stop(StopReason::Escalated(failure));
+            }
         }
-    };
-    stop(&mut actor, &mut ctx, &cell, &reason).await;
-    finalize(&node, &reason);
+    }
+    Flow::Continue
 }
 
 /// Asks the parent's strategy (or the root guardian's) what to do, and applies the
@@ -163,32 +211,31 @@ fn decide(core: &Core, failure: &Failure) -> Decision {
                 .strategy
                 .clone()
                 .unwrap_or_else(|| system.default_strategy.clone()),
-            &p.core().family,
+            &p.core().kin,
         ),
         None => (system.guardian_strategy.clone(), &system.guardian),
     };
-    let mut fam = lock(family);
-    let mut decision = strategy.decide(failure, &mut fam.restarts, Instant::now());
-    if decision.directive == Directive::Escalate && core.parent.is_none() {
-        decision.directive = Directive::Stop;
-    }
-    let siblings: Vec<Arc<dyn Node>> = match strategy.scope {
-        RestartScope::OneForOne => Vec::new(),
-        RestartScope::OneForAll => fam
-            .children
-            .iter()
-            .filter(|c| c.core().id != core.id)
-            .cloned()
-            .collect(),
-        RestartScope::RestForOne => fam
-            .children
-            .iter()
-            .skip_while(|c| c.core().id != core.id)
-            .skip(1)
-            .cloned()
-            .collect(),
-    };
-    drop(fam);
+    let (decision, siblings) = family.family(|fam| {
+        let mut decision = strategy.decide(failure, &mut fam.restarts, Instant::now());
+        if decision.directive == Directive::Escalate && core.parent.is_none() {
+            decision.directive = Directive::Stop;
+        }
+        let siblings: Vec<Arc<dyn Node>> = match strategy.scope {
+            RestartScope::OneForOne => Vec::new(),
+            RestartScope::OneForAll => fam
+                .children
+                .iter()
+                .filter(|(id, _)| **id != core.id)
+                .map(|(_, c)| c.clone())
+                .collect(),
+            RestartScope::RestForOne => fam
+                .children
+                .range(core.id + 1..)
+                .map(|(_, c)| c.clone())
+                .collect(),
+        };
+        (decision, siblings)
+    });
     for sibling in siblings {
         match decision.directive {
             Directive::Resume => {}
@@ -213,10 +260,10 @@ fn decide(core: &Core, failure: &Failure) -> Decision {
 async fn restart<A: Actor>(
     actor: &mut A,
     ctx: &mut Context<A>,
-    props: &Props<A>,
+    factory: &Factory<A>,
     cell: &Cell<A::Msg>,
     cause: &Failure,
-    delay: std::time::Duration,
+    delay: Duration,
 ) -> Restarted {
     if let Err(f) = guarded_sync(|| actor.before_restart(ctx, cause)) {
         tracing::warn!(address = %cell.core.address, failure = %f, "before_restart failed");
@@ -249,7 +296,7 @@ async fn restart<A: Actor>(
             return outcome;
         }
     }
-    *actor = (props.factory)();
+    *actor = factory();
     cell.core
         .kind
         .restarted
@@ -271,7 +318,8 @@ async fn stop<A: Actor>(
     let deadline = tokio::time::Instant::now() + core.stop_timeout;
     if core.on_stop == OnStop::Drain {
         while tokio::time::Instant::now() < deadline {
-            let Some(msg) = cell.mailbox.pop_closed() else {
+            // SAFETY: the actor's own task, the mailbox's one consumer.
+            let Some(msg) = (unsafe { cell.mailbox.pop_closed() }) else {
                 break;
             };
             let stripe = core.system.counters.local();

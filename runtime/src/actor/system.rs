@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use super::actor_ref::{ActorRef, SendError};
 use super::address::{Address, AddressError};
-use super::cell::{Cell, Core, Family, Node, Signal, lock};
+use super::cell::{Cell, Core, Kin, Node, Signal, lock};
 use super::lifecycle::{Actor, StopReason};
 use super::mailbox::{Mailbox, MailboxConfig};
 use super::props::{OnStop, Props};
@@ -121,7 +121,7 @@ pub struct ShutdownReport {
 pub(crate) struct SystemShared {
     pub(crate) root: Address,
     pub(crate) counters: Counters,
-    pub(crate) guardian: Mutex<Family>,
+    pub(crate) guardian: Kin,
     pub(crate) guardian_strategy: Arc<SupervisorStrategy>,
     pub(crate) default_strategy: Arc<SupervisorStrategy>,
     config: SystemConfig,
@@ -211,7 +211,7 @@ impl System {
             shared: Arc::new(SystemShared {
                 root,
                 counters: Counters::new(),
-                guardian: Mutex::new(Family::default()),
+                guardian: Kin::default(),
                 guardian_strategy: Arc::new(config.guardian.clone()),
                 default_strategy: Arc::new(config.default_supervisor.clone()),
                 config,
@@ -352,7 +352,7 @@ impl System {
         // Every live actor's task, so that we can wait for the tasks themselves to end.
         let everyone: Vec<Arc<dyn Node>> =
             shared.registry.iter().map(|e| e.value().clone()).collect();
-        let top = lock(&shared.guardian).children.clone();
+        let top = shared.guardian.children();
         for node in top.iter().rev() {
             node.signal(Signal::Stop(StopReason::Shutdown));
         }
@@ -434,12 +434,12 @@ pub(crate) fn spawn_under<A: Actor>(
             v.insert(node.clone());
         }
     }
-    let family = parent
-        .as_ref()
-        .map_or(&shared.guardian, |p| &p.core().family);
-    lock(family).children.push(node.clone());
+    let kin = parent.as_ref().map_or(&shared.guardian, |p| &p.core().kin);
+    kin.family(|f| f.children.insert(cell.core.id, node.clone()));
     cell.core.kind.spawned.fetch_add(1, Ordering::Relaxed);
-    let task = shared.runtime.spawn(super::run::run(cell.clone(), props));
+    let task = shared
+        .runtime
+        .spawn(super::run::run(cell.clone(), props.factory));
     cell.core.set_task(task);
     if shared.shutting_down.load(Ordering::Acquire) {
         // Lost a race with shutdown: do not leave an actor behind it.
@@ -448,4 +448,50 @@ pub(crate) fn spawn_under<A: Actor>(
     }
     tracing::debug!(%address, kind = A::kind(), "actor spawned");
     Ok(ActorRef::from_cell(cell))
+}
+
+#[cfg(test)]
+mod footprint {
+    use super::super::cell::{Cell, Core};
+    use super::super::mailbox::Mailbox;
+    use super::super::*;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    struct Idle;
+    impl Actor for Idle {
+        type Msg = u64;
+        async fn handle(&mut self, _: u64, _: &mut Context<Self>) -> Result<(), HandlerError> {
+            Ok(())
+        }
+    }
+
+    /// Guards the idle-actor memory budget (measured end to end by the `idle_memory`
+    /// example): the cell, and the task future tokio stores in a 128-byte-aligned cell.
+    #[test]
+    fn an_idle_actor_stays_small() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let sys = System::new("s").unwrap();
+            let cell = Arc::new(Cell {
+                mailbox: Mailbox::<u64>::new(MailboxConfig::default()),
+                core: Core::new(
+                    1,
+                    sys.address().clone(),
+                    Arc::new(super::super::stats::KindStats::new("Idle")),
+                    sys.shared.clone(),
+                    None,
+                    None,
+                    Duration::ZERO,
+                    OnStop::Drain,
+                ),
+            });
+            let task = super::super::run::run(cell, Props::new(|| Idle).factory);
+            let (cell_size, task_size) = (size_of::<Cell<u64>>(), size_of_val(&task));
+            assert!(cell_size <= 272, "cell grew to {cell_size} bytes");
+            assert!(task_size <= 272, "task future grew to {task_size} bytes");
+        });
+    }
 }

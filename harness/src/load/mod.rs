@@ -26,11 +26,12 @@
 //!
 //! **Per-op cost.** A claim (one compare-and-swap on the load's cursor), two clock
 //! reads, two histogram increments and two relaxed counter stores; no locks, no
-//! allocation. `benches/harness_overhead.rs` measures it.
+//! allocation ([`slot`]). `benches/harness_overhead.rs` measures it.
 
 pub mod pacer;
 pub mod recorder;
 pub mod schedule;
+pub mod slot;
 mod worker;
 
 use std::sync::Arc;

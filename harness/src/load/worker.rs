@@ -5,16 +5,15 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 use tokio::task::LocalSet;
 
+use super::LoadState;
 use super::pacer::Pacer;
 use super::recorder::{Flush, Recorder};
-use super::{LoadState, bump};
-use crate::target::{OpError, Target};
+use super::slot::{closed_loop, open_loop};
+use crate::target::Target;
 
 pub(super) struct WorkerContext<T> {
     pub index: usize,
@@ -65,11 +64,11 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
                 let pacer = pacer.clone();
                 slots.push(if l.rate.is_some() {
                     tokio::task::spawn_local(async move {
-                        open_loop_slot(&*target, &loads[li], w, &rec, &pacer).await
+                        open_loop(&*target, &loads[li], w, &rec, &pacer).await
                     })
                 } else {
                     tokio::task::spawn_local(async move {
-                        closed_loop_slot(&*target, &loads[li], w, slot as u64, &rec).await
+                        closed_loop(&*target, &loads[li], w, slot as u64, &rec).await
                     })
                 });
             }
@@ -104,98 +103,4 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
     drop(local);
     let f = recorder.borrow_mut().take(w, last_epoch, true);
     let _ = ctx.flushes.send(f);
-}
-
-#[inline]
-fn finish(l: &LoadState, w: usize, res: Result<Result<(), OpError>, tokio::time::error::Elapsed>) {
-    let c = &l.counters[w];
-    match res {
-        Ok(Ok(())) => {}
-        Ok(Err(OpError::Timeout)) | Err(_) => {
-            bump(&c.errors);
-            bump(&c.timeouts);
-        }
-        Ok(Err(_)) => bump(&c.errors),
-    }
-    bump(&c.completed);
-}
-
-async fn open_loop_slot<T: Target>(
-    target: &T,
-    l: &LoadState,
-    w: usize,
-    rec: &RefCell<Recorder>,
-    pacer: &Pacer,
-) {
-    let Some(schedule) = &l.rate else { return };
-    let drop_after = l.load.drop_after.as_secs_f64();
-    let timeout = l.load.op_timeout;
-    loop {
-        let now = Instant::now();
-        let now_s = now.saturating_duration_since(l.t0).as_secs_f64();
-        let Some(claim) = schedule.claim(now_s, drop_after, |n| {
-            l.dropped.fetch_add(n, Ordering::Relaxed);
-        }) else {
-            return;
-        };
-        let intended = l.t0 + Duration::from_secs_f64(claim.at_s);
-        if intended > now {
-            pacer.until(intended).await;
-        }
-        bump(&l.counters[w].started);
-        let start = Instant::now();
-        let res =
-            tokio::time::timeout_at((start + timeout).into(), target.call(l.op, claim.seq)).await;
-        let end = Instant::now();
-        rec.borrow_mut().record(
-            l.op_slot,
-            end.saturating_duration_since(intended),
-            end.saturating_duration_since(start),
-        );
-        finish(l, w, res);
-    }
-}
-
-async fn closed_loop_slot<T: Target>(
-    target: &T,
-    l: &LoadState,
-    w: usize,
-    k: u64,
-    rec: &RefCell<Recorder>,
-) {
-    let Some(schedule) = &l.concurrency else {
-        return;
-    };
-    let timeout = l.load.op_timeout;
-    let mut seq = k;
-    let stride = l.load.max_in_flight.max(1);
-    loop {
-        let now = Instant::now();
-        if now < l.t0 {
-            tokio::time::sleep_until(l.t0.into()).await;
-            continue;
-        }
-        let t = now.saturating_duration_since(l.t0).as_secs_f64();
-        if schedule.level_at(t) <= k {
-            match schedule.next_at_least(k + 1, t) {
-                Some(at) if at > t => {
-                    tokio::time::sleep_until((l.t0 + Duration::from_secs_f64(at)).into()).await;
-                    continue;
-                }
-                // Rounding put us on the boundary: step past it.
-                Some(_) => {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                    continue;
-                }
-                None => return,
-            }
-        }
-        bump(&l.counters[w].started);
-        let res = tokio::time::timeout_at((now + timeout).into(), target.call(l.op, seq)).await;
-        let end = Instant::now();
-        let took = end.saturating_duration_since(now);
-        rec.borrow_mut().record(l.op_slot, took, took);
-        finish(l, w, res);
-        seq += stride;
-    }
 }

@@ -238,7 +238,12 @@ impl Validator<'_> {
         if duration.is_zero() {
             self.problem(&[key("duration")], "must be longer than 0s");
         }
-        let warmup = raw.warmup.map_or(Duration::ZERO, |d| d.0);
+        let mut warmup = raw.warmup.map_or(Duration::ZERO, |d| d.0);
+        // A `--duration` shorter than the warm-up (a quick check of a long scenario)
+        // disables the warm-up rather than refusing the run.
+        if ov.duration.is_some() && warmup >= duration {
+            warmup = Duration::ZERO;
+        }
         if !duration.is_zero() && warmup >= duration {
             self.problem(
                 &[key("warmup")],

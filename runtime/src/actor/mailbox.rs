@@ -685,13 +685,22 @@ mod tests {
 }
 
 #[cfg(all(test, gauntlet_loom))]
-mod loom_tests {
+pub(crate) mod loom_tests {
     //! Model checks of reservation, close, eviction and draining:
     //! `RUSTFLAGS="--cfg gauntlet_loom" cargo test -p gauntlet-runtime --lib loom --release`.
     use super::*;
     use loom::sync::Arc;
     use loom::thread;
     use std::task::Context;
+
+    /// Bounded preemptions keep the exploration to minutes on two cores; the bugs this
+    /// code could have (a lost wake-up, a stranded or doubly counted message) need at most
+    /// two preemptions to show.
+    pub(crate) fn model(f: impl Fn() + Send + Sync + 'static) {
+        let mut builder = loom::model::Builder::new();
+        builder.preemption_bound = Some(3);
+        builder.check(f);
+    }
 
     fn outcome(p: Push<u32>) -> (usize, usize, usize) {
         match p {
@@ -704,7 +713,7 @@ mod loom_tests {
     /// Two senders race a close and a consumer: every message ends up popped, dropped by
     /// policy, or refused. Nothing is stranded in a closed mailbox.
     fn no_message_stranded(policy: Policy) {
-        loom::model(move || {
+        model(move || {
             let mb = Arc::new(Mailbox::new(MailboxConfig::new(1, policy)));
             let senders: Vec<_> = (0..2)
                 .map(|i| {
@@ -755,7 +764,7 @@ mod loom_tests {
     #[test]
     fn loom_no_lost_wakeup() {
         use loom::sync::atomic::AtomicBool;
-        loom::model(|| {
+        model(|| {
             let mb = Arc::new(Mailbox::new(MailboxConfig::new(4, Policy::Fail)));
             let woke = Arc::new(AtomicBool::new(false));
             let sender = {

@@ -271,7 +271,7 @@ mod loom_tests {
     /// arrives once, in per-producer order, and every block is freed (loom checks leaks).
     #[test]
     fn loom_queue_across_a_block_boundary() {
-        loom::model(|| {
+        crate::actor::mailbox::loom_tests::model(|| {
             let q = Arc::new(Queue::new());
             // Fill up to just before the boundary so the race happens on the last slot.
             for i in 0..(CAP - 1) as u32 {

@@ -72,6 +72,19 @@ pub enum AskError {
     /// did not answer, failed, or the request was evicted (`DropOldest`) or discarded.
     #[error("request dropped without a reply")]
     NoReply,
+    /// The ask was made from inside a handler and would have closed a cycle of actors
+    /// waiting on each other; it was refused without sending. The cycle starts and ends
+    /// with the asking actor.
+    #[error("ask would deadlock: {}", cycle_text(.0))]
+    Deadlock(Vec<Address>),
+}
+
+fn cycle_text(cycle: &[Address]) -> String {
+    cycle
+        .iter()
+        .map(Address::as_str)
+        .collect::<Vec<_>>()
+        .join(" -> ")
 }
 
 /// The reply half of an ask, carried inside the request message.
@@ -206,11 +219,22 @@ impl<M: Send + 'static> ActorRef<M> {
         make: impl FnOnce(ReplyTo<R>) -> M,
         timeout: Duration,
     ) -> Result<R, AskError> {
+        let target = &self.cell.core;
+        // From inside a handler: record who waits on whom, refuse an ask closing a cycle.
+        let _waiting = match super::deadlock::current() {
+            Some(asker) if super::deadlock::same_system(asker, target) => {
+                match target.system.waits.enter(asker, target) {
+                    Ok(waiting) => Some(waiting),
+                    Err(cycle) => return Err(AskError::Deadlock(cycle)),
+                }
+            }
+            _ => None,
+        };
         let (tx, rx) = oneshot::channel();
         let msg = make(ReplyTo(tx));
-        let stripe = self.cell.core.system.counters.local();
+        let stripe = target.system.counters.local();
         bump(&stripe.asks_started);
-        let _in_flight = AskGuard(&self.cell.core.system);
+        let _in_flight = AskGuard(&target.system);
         let exchange = async {
             let outcome = self.cell.mailbox.push(msg).await;
             let dropped = matches!(outcome, Push::DroppedNewest);

@@ -8,7 +8,7 @@
 
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -115,9 +115,14 @@ pub(crate) struct Core {
     pub(crate) parent: Option<Arc<dyn Node>>,
     /// How this actor supervises its children (`None`: the system default).
     pub(crate) strategy: Option<Arc<SupervisorStrategy>>,
-    pub(crate) stop_timeout: Duration,
+    stop_timeout_ms: u32,
     pub(crate) on_stop: OnStop,
     pub(crate) kin: Kin,
+    /// `BUSY | busy since` or `idle since`, in coarse-clock ms (see `watchdog`).
+    pub(crate) activity: AtomicU64,
+    /// Passivate after this long idle (ms); 0: never.
+    pub(crate) idle_timeout_ms: u32,
+    passivating: AtomicBool,
     signals_pending: AtomicBool,
     killed: AtomicBool,
     terminated: AtomicBool,
@@ -136,7 +141,9 @@ impl Core {
         strategy: Option<Arc<SupervisorStrategy>>,
         stop_timeout: Duration,
         on_stop: OnStop,
+        idle_timeout_ms: u32,
     ) -> Self {
+        let now = system.clock.now();
         Self {
             id,
             address,
@@ -144,9 +151,12 @@ impl Core {
             system,
             parent,
             strategy,
-            stop_timeout,
+            stop_timeout_ms: stop_timeout.as_millis().min(u32::MAX as u128) as u32,
             on_stop,
             kin: Kin::default(),
+            activity: AtomicU64::new(now),
+            idle_timeout_ms,
+            passivating: AtomicBool::new(false),
             signals_pending: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
@@ -165,6 +175,19 @@ impl Core {
         // raises the flag again.
         self.signals_pending.store(false, Ordering::SeqCst);
         self.kin.take_signals()
+    }
+
+    /// How long a graceful stop may take (millisecond precision, at most 49 days).
+    pub(crate) fn stop_timeout(&self) -> Duration {
+        Duration::from_millis(u64::from(self.stop_timeout_ms))
+    }
+
+    pub(crate) fn is_passivating(&self) -> bool {
+        self.passivating.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn mark_passivating(&self) {
+        self.passivating.store(true, Ordering::Relaxed);
     }
 
     #[inline]

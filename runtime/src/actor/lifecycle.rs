@@ -24,6 +24,9 @@ pub enum StopReason {
     Escalated(Failure),
     /// A sibling failed under a one-for-all or rest-for-one supervisor that stops.
     SiblingFailed,
+    /// An entity was idle for longer than its idle timeout. Its `stopping` hook is the
+    /// place to persist state; the next message activates it again.
+    Passivated,
     /// `ActorRef::kill`, a stop deadline that ran out, or an aborted shutdown. Hooks do
     /// not run for a killed actor; this reason is only reported, never passed to a hook.
     Killed,
@@ -38,6 +41,7 @@ impl fmt::Display for StopReason {
             StopReason::Failed(e) => write!(f, "failed ({e})"),
             StopReason::Escalated(e) => write!(f, "escalated ({e})"),
             StopReason::SiblingFailed => f.write_str("sibling failed"),
+            StopReason::Passivated => f.write_str("passivated"),
             StopReason::Killed => f.write_str("killed"),
         }
     }

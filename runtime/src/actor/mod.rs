@@ -97,6 +97,8 @@ mod cell;
 #[cfg(not(gauntlet_loom))]
 mod context;
 #[cfg(not(gauntlet_loom))]
+mod deadlock;
+#[cfg(not(gauntlet_loom))]
 mod lifecycle;
 pub mod mailbox;
 #[cfg(not(gauntlet_loom))]
@@ -111,6 +113,8 @@ pub mod supervision;
 mod sync;
 #[cfg(not(gauntlet_loom))]
 mod system;
+#[cfg(not(gauntlet_loom))]
+pub mod watchdog;
 
 #[cfg(not(gauntlet_loom))]
 pub use actor_ref::{ActorRef, AskError, ReplyTo, SendError};
@@ -127,6 +131,8 @@ pub use props::{OnStop, Props};
 pub use stats::{ActorCounts, AskCounts, MailboxDepth, MessageCounts, SystemStats};
 #[cfg(not(gauntlet_loom))]
 pub use supervision::{Backoff, Directive, Failure, RestartScope, SupervisorStrategy};
+#[cfg(not(gauntlet_loom))]
+pub use watchdog::{DeadlockReport, RuntimeEvent, StallReport};
 #[cfg(not(gauntlet_loom))]
 pub use system::{
     DeadLetter, DeadLetterReason, ShutdownReport, SpawnError, System, SystemConfig, SystemError,

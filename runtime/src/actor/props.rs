@@ -26,6 +26,8 @@ pub struct Props<A: Actor> {
     pub(crate) supervisor: Option<SupervisorStrategy>,
     pub(crate) stop_timeout: Option<Duration>,
     pub(crate) on_stop: Option<OnStop>,
+    /// Set for entities: passivate after this long idle.
+    pub(crate) idle_timeout: Option<Duration>,
 }
 
 impl<A: Actor> Clone for Props<A> {
@@ -36,6 +38,7 @@ impl<A: Actor> Clone for Props<A> {
             supervisor: self.supervisor.clone(),
             stop_timeout: self.stop_timeout,
             on_stop: self.on_stop,
+            idle_timeout: self.idle_timeout,
         }
     }
 }
@@ -49,6 +52,7 @@ impl<A: Actor> Props<A> {
             supervisor: None,
             stop_timeout: None,
             on_stop: None,
+            idle_timeout: None,
         }
     }
 

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use super::cell::{Cell, Core, Node, Signal, finalize};
+use super::deadlock::AsActor;
 use super::context::Context;
 use super::lifecycle::{Actor, HandlerError, StopReason};
 use super::props::OnStop;
@@ -97,16 +98,17 @@ pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
 pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) {
     // Everything off the message path lives in boxed futures (`on_event`, `stop`), so an
     // idle actor's task holds little more than its state, its context and one handler.
-    let finalizer = Finalizer(cell.clone());
     let mut ctx = Context::new(cell.clone());
+    let finalizer = Finalizer(cell);
+    let cell = &finalizer.0;
     let mut actor = factory();
-    let mut event = Box::pin(guarded(actor.started(&mut ctx)))
+    let mut event = Box::pin(AsActor::new(&cell.core, guarded(actor.started(&mut ctx))))
         .await
         .err()
-        .map(Event::Failed);
+        .map(|f| Box::new(Event::Failed(f)));
     let reason = loop {
         if let Some(e) = event.take() {
-            match Box::pin(on_event(e, &mut actor, &mut ctx, &factory, &cell)).await {
+            match Box::pin(on_event(*e, &mut actor, &mut ctx, &factory, cell)).await {
                 Flow::Continue => {}
                 Flow::Stop(reason) => break reason,
                 Flow::Killed => return,
@@ -115,20 +117,20 @@ pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) 
         if ctx.stop_requested {
             break StopReason::Normal;
         }
-        event = match next(&cell).await {
+        event = match next(cell).await {
             Next::Msg(msg) => {
                 bump(&cell.core.system.counters.local().delivered);
-                guarded(actor.handle(msg, &mut ctx))
+                AsActor::new(&cell.core, guarded(actor.handle(msg, &mut ctx)))
                     .await
                     .err()
-                    .map(Event::Failed)
+                    .map(|f| Box::new(Event::Failed(f)))
             }
-            Next::Signals(signals) => Some(Event::Signals(signals)),
+            Next::Signals(signals) => Some(Box::new(Event::Signals(signals))),
             Next::Killed => return,
         };
     };
-    Box::pin(stop(&mut actor, &mut ctx, &cell, &reason)).await;
-    let node: Arc<dyn Node> = finalizer.0.clone();
+    Box::pin(stop(&mut actor, &mut ctx, cell, &reason)).await;
+    let node: Arc<dyn Node> = cell.clone();
     finalize(&node, &reason);
 }
 
@@ -302,7 +304,7 @@ async fn restart<A: Actor>(
         .restarted
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(address = %cell.core.address, kind = cell.core.kind.name, "actor restarted");
-    Restarted::Running(guarded(actor.started(ctx)).await.err())
+    Restarted::Running(AsActor::new(&cell.core, guarded(actor.started(ctx))).await.err())
 }
 
 /// The graceful stop: close, drain or discard, `stopping`, children, `stopped`.
@@ -315,7 +317,7 @@ async fn stop<A: Actor>(
     let core = &cell.core;
     cell.mailbox.close();
     ctx.cancel_timers().await;
-    let deadline = tokio::time::Instant::now() + core.stop_timeout;
+    let deadline = tokio::time::Instant::now() + core.stop_timeout();
     if core.on_stop == OnStop::Drain {
         while tokio::time::Instant::now() < deadline {
             // SAFETY: the actor's own task, the mailbox's one consumer.
@@ -325,7 +327,8 @@ async fn stop<A: Actor>(
             let stripe = core.system.counters.local();
             bump(&stripe.delivered);
             bump(&stripe.drained);
-            match tokio::time::timeout_at(deadline, guarded(actor.handle(msg, ctx))).await {
+            let handled = AsActor::new(core, guarded(actor.handle(msg, ctx)));
+            match tokio::time::timeout_at(deadline, handled).await {
                 Ok(Ok(())) => {}
                 Ok(Err(f)) => {
                     tracing::warn!(address = %core.address, failure = %f, "handler failed while draining")
@@ -337,7 +340,8 @@ async fn stop<A: Actor>(
     // Whatever is left (Discard, or the deadline ran out) becomes dead letters.
     let node: &dyn Node = cell;
     node.close_and_discard();
-    match tokio::time::timeout_at(deadline, guarded(actor.stopping(ctx, reason))).await {
+    let stopping = AsActor::new(core, guarded(actor.stopping(ctx, reason)));
+    match tokio::time::timeout_at(deadline, stopping).await {
         Ok(Ok(())) => {}
         Ok(Err(f)) => tracing::warn!(address = %core.address, failure = %f, "stopping hook failed"),
         Err(_) => {
@@ -364,7 +368,7 @@ pub(crate) async fn stop_children(core: &Core, reason: StopReason) {
         child.signal(Signal::Stop(reason.clone()));
     }
     let all = futures_util::future::join_all(children.iter().map(|c| c.core().wait_terminated()));
-    if tokio::time::timeout(core.stop_timeout, all).await.is_err() {
+    if tokio::time::timeout(core.stop_timeout(), all).await.is_err() {
         for child in &children {
             if !child.core().is_terminated() {
                 core.system.record_aborted(&child.core().address);
@@ -374,6 +378,6 @@ pub(crate) async fn stop_children(core: &Core, reason: StopReason) {
         let all =
             futures_util::future::join_all(children.iter().map(|c| c.core().wait_terminated()));
         // A killed task finalizes when tokio drops it; that cannot block, but bound the wait anyway.
-        let _ = tokio::time::timeout(core.stop_timeout, all).await;
+        let _ = tokio::time::timeout(core.stop_timeout(), all).await;
     }
 }

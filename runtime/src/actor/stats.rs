@@ -30,6 +30,8 @@ pub(crate) struct Stripe {
     pub(crate) asks_timed_out: AtomicU64,
     pub(crate) drained: AtomicU64,
     pub(crate) discarded: AtomicU64,
+    pub(crate) stalls: AtomicU64,
+    pub(crate) deadlocks: AtomicU64,
 }
 
 /// Adds one. Relaxed: counters order nothing, snapshots sum them.
@@ -117,6 +119,14 @@ impl Counters {
         }
     }
 
+    pub(crate) fn stalls(&self) -> u64 {
+        self.sum(|s| &s.stalls)
+    }
+
+    pub(crate) fn deadlocks(&self) -> u64 {
+        self.sum(|s| &s.deadlocks)
+    }
+
     pub(crate) fn drained(&self) -> u64 {
         self.sum(|s| &s.drained)
     }
@@ -133,6 +143,8 @@ pub(crate) struct KindStats {
     pub(crate) spawned: AtomicU64,
     pub(crate) stopped: AtomicU64,
     pub(crate) restarted: AtomicU64,
+    pub(crate) activations: AtomicU64,
+    pub(crate) passivations: AtomicU64,
 }
 
 impl KindStats {
@@ -151,6 +163,8 @@ impl KindStats {
             spawned,
             stopped,
             restarted: self.restarted.load(Ordering::Relaxed),
+            activations: self.activations.load(Ordering::Relaxed),
+            passivations: self.passivations.load(Ordering::Relaxed),
         }
     }
 }
@@ -166,6 +180,10 @@ pub struct ActorCounts {
     pub stopped: u64,
     /// Restarts by supervision (the actor's state re-created from its factory).
     pub restarted: u64,
+    /// Entities activated on demand (see [`Entities`](super::Entities)).
+    pub activations: u64,
+    /// Entities stopped for being idle.
+    pub passivations: u64,
 }
 
 impl std::ops::AddAssign for ActorCounts {
@@ -174,6 +192,8 @@ impl std::ops::AddAssign for ActorCounts {
         self.spawned += o.spawned;
         self.stopped += o.stopped;
         self.restarted += o.restarted;
+        self.activations += o.activations;
+        self.passivations += o.passivations;
     }
 }
 
@@ -247,6 +267,10 @@ pub struct SystemStats {
     pub mailboxes: MailboxDepth,
     /// Asks.
     pub asks: AskCounts,
+    /// Handlers reported as stalled (busy past the stall threshold) since the start.
+    pub stalls: u64,
+    /// Asks refused because they would have closed a cycle, since the start.
+    pub deadlocks: u64,
 }
 
 #[cfg(test)]

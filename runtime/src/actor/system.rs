@@ -2,6 +2,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use super::deadlock::WaitGraph;
+use super::watchdog::{Clock, RuntimeEvent, Watchdog};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -34,6 +37,11 @@ pub struct SystemConfig {
     pub on_stop: OnStop,
     /// Dead letters buffered per subscriber before the slowest one misses some.
     pub dead_letter_buffer: usize,
+    /// Report handlers busy for longer than this as stalls (`None`: never). On by
+    /// default, at 1 s.
+    pub stall_threshold: Option<Duration>,
+    /// Runtime events (stalls, deadlocks) buffered per subscriber.
+    pub event_buffer: usize,
 }
 
 impl Default for SystemConfig {
@@ -45,6 +53,8 @@ impl Default for SystemConfig {
             stop_timeout: Duration::from_secs(5),
             on_stop: OnStop::Drain,
             dead_letter_buffer: 1024,
+            stall_threshold: Some(Duration::from_secs(1)),
+            event_buffer: 1024,
         }
     }
 }
@@ -133,6 +143,12 @@ pub(crate) struct SystemShared {
     aborted: Mutex<Vec<Address>>,
     dead_letters: broadcast::Sender<DeadLetter>,
     runtime: tokio::runtime::Handle,
+    pub(crate) clock: Clock,
+    pub(crate) waits: WaitGraph,
+    events: broadcast::Sender<RuntimeEvent>,
+    watchdog: Mutex<Option<Watchdog>>,
+    /// The watchdog's tick, lowered when entities with short idle timeouts appear.
+    tick_ms: AtomicU64,
 }
 
 impl SystemShared {
@@ -169,7 +185,34 @@ impl SystemShared {
         }
     }
 
-    fn kind_stats(&self, name: &'static str) -> Arc<KindStats> {
+    pub(crate) fn publish(&self, event: RuntimeEvent) {
+        if self.events.receiver_count() > 0 {
+            let _ = self.events.send(event);
+        }
+    }
+
+    pub(crate) fn stall_threshold_ms(&self) -> Option<u64> {
+        self.config.stall_threshold.map(|d| d.as_millis() as u64)
+    }
+
+    /// Visits every live actor (for the watchdog; O(actors)).
+    pub(crate) fn for_each_node(&self, mut f: impl FnMut(&Arc<dyn Node>)) {
+        for e in self.registry.iter() {
+            f(e.value());
+        }
+    }
+
+    pub(crate) fn tick(&self) -> Duration {
+        Duration::from_millis(self.tick_ms.load(Ordering::Relaxed))
+    }
+
+    /// Makes the watchdog tick at least every quarter of `period`.
+    pub(crate) fn tick_within(&self, period: Duration) {
+        let want = clamp_tick(period / 4).as_millis() as u64;
+        self.tick_ms.fetch_min(want, Ordering::Relaxed);
+    }
+
+    pub(crate) fn kind_stats(&self, name: &'static str) -> Arc<KindStats> {
         if let Some(k) = self.kinds.get(name) {
             return k.clone();
         }
@@ -206,8 +249,10 @@ impl System {
         let root = Address::root(name)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SystemError::NoRuntime)?;
         let (dead_letters, _) = broadcast::channel(config.dead_letter_buffer.max(1));
+        let (events, _) = broadcast::channel(config.event_buffer.max(1));
+        let tick = clamp_tick(config.stall_threshold.map_or(Duration::from_secs(1), |t| t / 4));
         tracing::debug!(system = %root, "actor system started");
-        Ok(Self {
+        let system = Self {
             shared: Arc::new(SystemShared {
                 root,
                 counters: Counters::new(),
@@ -223,8 +268,21 @@ impl System {
                 aborted: Mutex::new(Vec::new()),
                 dead_letters,
                 runtime,
+                clock: Clock::new(),
+                waits: WaitGraph::default(),
+                events,
+                watchdog: Mutex::new(None),
+                tick_ms: AtomicU64::new(tick.as_millis() as u64),
             }),
-        })
+        };
+        let watchdog = Watchdog::start(Arc::downgrade(&system.shared));
+        *lock(&system.shared.watchdog) = watchdog;
+        Ok(system)
+    }
+
+    /// Subscribes to runtime events (stalls, refused deadlocks) from now on.
+    pub fn events(&self) -> broadcast::Receiver<RuntimeEvent> {
+        self.shared.events.subscribe()
     }
 
     pub(crate) fn from_shared(shared: Arc<SystemShared>) -> Self {
@@ -326,6 +384,8 @@ impl System {
                 peak,
             },
             asks: self.shared.counters.asks(),
+            stalls: self.shared.counters.stalls(),
+            deadlocks: self.shared.counters.deadlocks(),
         }
     }
 
@@ -378,6 +438,9 @@ impl System {
             Duration::from_secs(1)
         };
         let _ = tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await;
+        if let Some(mut watchdog) = lock(&shared.watchdog).take() {
+            watchdog.stop();
+        }
         let aborted = lock(&shared.aborted)[aborted_before..].to_vec();
         let report = ShutdownReport {
             actors_stopped: self.stats().actors.stopped - stopped_before,
@@ -398,6 +461,11 @@ impl System {
         );
         report
     }
+}
+
+/// The watchdog's tick: between 10 ms and 1 s.
+fn clamp_tick(d: Duration) -> Duration {
+    d.clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
 /// Spawns an actor under `parent` (`None`: the root guardian).
@@ -422,6 +490,9 @@ pub(crate) fn spawn_under<A: Actor>(
         props.supervisor.clone().map(Arc::new),
         props.stop_timeout.unwrap_or(config.stop_timeout),
         props.on_stop.unwrap_or(config.on_stop),
+        props
+            .idle_timeout
+            .map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32),
     );
     let cell = Arc::new(Cell {
         mailbox: Mailbox::new(props.mailbox.unwrap_or(config.default_mailbox)),
@@ -486,12 +557,13 @@ mod footprint {
                     None,
                     Duration::ZERO,
                     OnStop::Drain,
+                    0,
                 ),
             });
             let task = super::super::run::run(cell, Props::new(|| Idle).factory);
             let (cell_size, task_size) = (size_of::<Cell<u64>>(), size_of_val(&task));
             assert!(cell_size <= 272, "cell grew to {cell_size} bytes");
-            assert!(task_size <= 272, "task future grew to {task_size} bytes");
+            assert!(task_size <= 264, "task future grew to {task_size} bytes");
         });
     }
 }

@@ -1,0 +1,186 @@
+//! Ask-cycle detection: who waits on whom, and refusing the ask that would close a cycle.
+//!
+//! While an actor's handler runs, its task marks the thread with the actor's identity
+//! (set and restored around every poll of the handler, so a handler suspended on one
+//! worker and resumed on another is still known). An [`ask`](super::ActorRef::ask)
+//! issued from inside a handler records an edge *asker -> target* in the system's
+//! wait-for graph, then follows the target's own outgoing edge, and its target's, and so
+//! on. If the walk comes back to the asker, the ask would close a cycle: it fails at once
+//! with [`AskError::Deadlock`](super::AskError::Deadlock) carrying the cycle, and its
+//! request is never sent. The edge is removed when the ask ends, however it ends.
+//!
+//! Every edge is inserted before its walk, so when several asks close a cycle
+//! concurrently, the one whose edge went in last sees all the others: at least one ask
+//! of every cycle is refused, and that unblocks the rest.
+//!
+//! **Detected:** cycles of asks between actors of one system, of any length, including
+//! an actor asking itself. **Not detected** (they show up as stalls instead, see
+//! [`watchdog`](super::watchdog)): waits that are not asks (two handlers each waiting on
+//! a channel, lock or future the other will never complete), asks from outside any
+//! actor (a plain task or `main`: it has no mailbox that could be part of a cycle),
+//! asks between different systems, and a handler that blocks its thread.
+//!
+//! Cost: an ask from outside any actor reads one thread-local and pays nothing else;
+//! an ask between actors inserts and removes one map entry and walks the chain of
+//! waiting actors (usually zero or one hop).
+
+use std::cell::Cell as StdCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::ptr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
+
+use dashmap::DashMap;
+
+use super::address::Address;
+use super::cell::Core;
+use super::stats::bump;
+use super::watchdog::BUSY;
+
+thread_local! {
+    static CURRENT: StdCell<*const Core> = const { StdCell::new(ptr::null()) };
+}
+
+/// Runs `fut` as `core`'s work: stamps the actor busy for the stall watchdog while it
+/// runs, and marks the thread as this actor's around every poll, for ask-cycle detection.
+/// (A hand-written future rather than an `async fn`, so the handler's future is stored
+/// once, not twice, in every actor's task.)
+pub(crate) struct AsActor<'a, F> {
+    core: &'a Core,
+    fut: F,
+}
+
+impl<'a, F> AsActor<'a, F> {
+    /// Stamps the actor busy: call right before awaiting.
+    pub(crate) fn new(core: &'a Core, fut: F) -> Self {
+        core.activity
+            .store(BUSY | core.system.clock.now(), Ordering::Relaxed);
+        Self { core, fut }
+    }
+}
+
+impl<F: Future> Future for AsActor<'_, F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `fut` is structurally pinned: never moved out, and `AsActor` has no
+        // `Drop` or `Unpin` impl of its own.
+        let this = unsafe { self.get_unchecked_mut() };
+        let core = this.core;
+        let prev = CURRENT.with(|c| c.replace(core as *const Core));
+        let out = unsafe { Pin::new_unchecked(&mut this.fut) }.poll(cx);
+        CURRENT.with(|c| c.set(prev));
+        if out.is_ready() {
+            core.activity
+                .store(core.system.clock.now(), Ordering::Relaxed);
+        }
+        out
+    }
+}
+
+/// The actor whose handler is running on this thread, if any.
+#[inline]
+pub(crate) fn current() -> Option<&'static Core> {
+    let p = CURRENT.with(|c| c.get());
+    // SAFETY: the pointer is set only while that actor's task is polling its handler,
+    // and the task holds the actor's cell for as long as it runs; callers use the
+    // reference within that poll (the ask reads what it needs before its first await).
+    unsafe { p.as_ref() }
+}
+
+/// One edge of the wait-for graph.
+pub(crate) struct Edge {
+    target: u64,
+    target_address: Address,
+}
+
+/// The system's wait-for graph: waiter id -> what it waits on.
+#[derive(Default)]
+pub(crate) struct WaitGraph {
+    edges: DashMap<u64, Edge>,
+}
+
+/// Removes the asker's edge when its ask ends.
+pub(crate) struct Waiting<'a> {
+    graph: &'a WaitGraph,
+    asker: u64,
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.graph.edges.remove(&self.asker);
+    }
+}
+
+/// Longest chain followed; a longer one cannot be told from a graph being rewired under
+/// the walk, and is not reported.
+const MAX_HOPS: usize = 100_000;
+
+impl WaitGraph {
+    /// What `id` is waiting on, if it is in an ask.
+    pub(crate) fn waiting_on(&self, id: u64) -> Option<Address> {
+        self.edges.get(&id).map(|e| e.target_address.clone())
+    }
+
+    /// Records `asker -> target`; refuses with the cycle if that closes one.
+    pub(crate) fn enter<'a>(
+        &'a self,
+        asker: &Core,
+        target: &Core,
+    ) -> Result<Waiting<'a>, Vec<Address>> {
+        self.edges.insert(
+            asker.id,
+            Edge {
+                target: target.id,
+                target_address: target.address.clone(),
+            },
+        );
+        let guard = Waiting {
+            graph: self,
+            asker: asker.id,
+        };
+        let mut cur = target.id;
+        for _ in 0..MAX_HOPS {
+            if cur == asker.id {
+                let cycle = self.cycle_from(asker);
+                drop(guard);
+                let system = &asker.system;
+                bump(&system.counters.local().deadlocks);
+                system.publish(super::watchdog::RuntimeEvent::Deadlock(
+                    super::watchdog::DeadlockReport {
+                        cycle: cycle.clone(),
+                    },
+                ));
+                tracing::warn!(asker = %asker.address, cycle = ?cycle, "ask would deadlock: refused");
+                return Err(cycle);
+            }
+            match self.edges.get(&cur) {
+                Some(e) => cur = e.target,
+                None => break,
+            }
+        }
+        Ok(guard)
+    }
+
+    /// The addresses around the cycle, starting and ending at the asker.
+    fn cycle_from(&self, asker: &Core) -> Vec<Address> {
+        let mut cycle = vec![asker.address.clone()];
+        let mut cur = asker.id;
+        while let Some(e) = self.edges.get(&cur) {
+            cycle.push(e.target_address.clone());
+            if e.target == asker.id || cycle.len() > MAX_HOPS {
+                break;
+            }
+            cur = e.target;
+        }
+        cycle
+    }
+}
+
+/// Both cores belong to one system.
+pub(crate) fn same_system(a: &Core, b: &Core) -> bool {
+    Arc::ptr_eq(&a.system, &b.system)
+}

@@ -80,9 +80,14 @@ async fn a_two_actor_cycle_is_refused_and_reports_the_cycle() {
     let mut events = sys.events();
     let h = hops(&sys, 2);
     // h0 asks h1, which asks h0 back: h1's ask closes the cycle.
-    let err = relay(&h[0], &[h[1].clone(), h[0].clone()]).await.unwrap_err();
+    let err = relay(&h[0], &[h[1].clone(), h[0].clone()])
+        .await
+        .unwrap_err();
     assert_eq!(err, AskError::Deadlock(addrs(&[&h[1], &h[0], &h[1]])));
-    assert!(err.to_string().contains("actor://two/h1 -> actor://two/h0 -> actor://two/h1"));
+    assert!(
+        err.to_string()
+            .contains("actor://two/h1 -> actor://two/h0 -> actor://two/h1")
+    );
     match events.recv().await.unwrap() {
         RuntimeEvent::Deadlock(d) => assert_eq!(d.cycle, addrs(&[&h[1], &h[0], &h[1]])),
         other => panic!("expected a deadlock event, got {other:?}"),
@@ -101,7 +106,10 @@ async fn a_three_actor_cycle_is_refused() {
     let err = relay(&h[0], &[h[1].clone(), h[2].clone(), h[0].clone()])
         .await
         .unwrap_err();
-    assert_eq!(err, AskError::Deadlock(addrs(&[&h[2], &h[0], &h[1], &h[2]])));
+    assert_eq!(
+        err,
+        AskError::Deadlock(addrs(&[&h[2], &h[0], &h[1], &h[2]]))
+    );
     sys.shutdown(T).await;
 }
 
@@ -147,8 +155,9 @@ async fn cycles_that_form_only_under_concurrency_are_all_caught() {
         // Request k starts at members[k] and asks around the ring back to itself's
         // predecessor: together the requests close the ring.
         let requests = (0..ring).map(|k| {
-            let path: Vec<ActorRef<Relay>> =
-                (1..ring).map(|d| h[members[(k + d) % ring]].clone()).collect();
+            let path: Vec<ActorRef<Relay>> = (1..ring)
+                .map(|d| h[members[(k + d) % ring]].clone())
+                .collect();
             let first = h[members[k]].clone();
             async move { relay(&first, &path).await }
         });
@@ -158,7 +167,10 @@ async fn cycles_that_form_only_under_concurrency_are_all_caught() {
                 Ok(_) => {}
                 Err(AskError::Deadlock(cycle)) => {
                     deadlocks += 1;
-                    assert!(cycle.len() >= 2 && cycle.first() == cycle.last(), "{cycle:?}");
+                    assert!(
+                        cycle.len() >= 2 && cycle.first() == cycle.last(),
+                        "{cycle:?}"
+                    );
                 }
                 Err(e) => panic!("round {round}: request ended with {e:?}"),
             }
@@ -182,8 +194,13 @@ async fn a_handler_that_blocks_its_thread_is_reported_as_a_stall() {
     let sys = System::with_config("blocking", stall_config(50)).unwrap();
     let mut events = sys.events();
     let h = hops(&sys, 1);
-    h[0].tell(Relay::Block(Duration::from_millis(400))).await.unwrap();
-    let event = tokio::time::timeout(T, events.recv()).await.unwrap().unwrap();
+    h[0].tell(Relay::Block(Duration::from_millis(400)))
+        .await
+        .unwrap();
+    let event = tokio::time::timeout(T, events.recv())
+        .await
+        .unwrap()
+        .unwrap();
     match event {
         RuntimeEvent::Stall(s) => {
             assert_eq!(&s.address, h[0].address());
@@ -209,16 +226,24 @@ async fn a_stall_inside_an_ask_says_what_it_waits_on() {
         type Msg = ();
         async fn handle(&mut self, _: (), _: &mut Context<Self>) -> Result<(), HandlerError> {
             let slow = Duration::from_millis(400);
-            self.0.ask(|r| Relay::Slow(slow, r), Duration::from_secs(5)).await?;
+            self.0
+                .ask(|r| Relay::Slow(slow, r), Duration::from_secs(5))
+                .await?;
             Ok(())
         }
     }
     let target = h[1].clone();
-    let asker = sys.spawn("asker", Props::new(move || Asker(target.clone()))).unwrap();
+    let asker = sys
+        .spawn("asker", Props::new(move || Asker(target.clone())))
+        .unwrap();
     asker.tell(()).await.unwrap();
     let mut seen_asker = false;
     while !seen_asker {
-        match tokio::time::timeout(T, events.recv()).await.unwrap().unwrap() {
+        match tokio::time::timeout(T, events.recv())
+            .await
+            .unwrap()
+            .unwrap()
+        {
             RuntimeEvent::Stall(s) if &s.address == asker.address() => {
                 assert_eq!(s.waiting_on.as_ref(), Some(h[1].address()));
                 seen_asker = true;

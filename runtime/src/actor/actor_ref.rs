@@ -135,6 +135,10 @@ impl<M: Send + 'static> ActorRef<M> {
         Self { cell }
     }
 
+    pub(crate) fn node(&self) -> Arc<dyn Node> {
+        self.cell.clone()
+    }
+
     /// The actor's address.
     pub fn address(&self) -> &Address {
         &self.cell.core.address
@@ -214,47 +218,26 @@ impl<M: Send + 'static> ActorRef<M> {
 
     /// Sends the request built by `make` and waits up to `timeout` for the reply. The
     /// timeout covers both waiting for room (`Block`) and waiting for the reply.
+    ///
+    /// Asked from inside a handler, the ask is recorded in the system's wait-for graph;
+    /// one that would close a cycle fails at once with [`AskError::Deadlock`] (see
+    /// [`deadlock`](super::deadlock)).
     pub async fn ask<R>(
         &self,
         make: impl FnOnce(ReplyTo<R>) -> M,
         timeout: Duration,
     ) -> Result<R, AskError> {
-        let target = &self.cell.core;
-        // From inside a handler: record who waits on whom, refuse an ask closing a cycle.
-        let _waiting = match super::deadlock::current() {
-            Some(asker) if super::deadlock::same_system(asker, target) => {
-                match target.system.waits.enter(asker, target) {
-                    Ok(waiting) => Some(waiting),
-                    Err(cycle) => return Err(AskError::Deadlock(cycle)),
-                }
-            }
-            _ => None,
-        };
-        let (tx, rx) = oneshot::channel();
-        let msg = make(ReplyTo(tx));
-        let stripe = target.system.counters.local();
-        bump(&stripe.asks_started);
-        let _in_flight = AskGuard(&target.system);
-        let exchange = async {
-            let outcome = self.cell.mailbox.push(msg).await;
-            let dropped = matches!(outcome, Push::DroppedNewest);
-            match self.account(outcome) {
-                Ok(()) if dropped => return Err(AskError::Dropped),
-                Ok(()) => {}
-                Err(SendError::Full(_) | SendError::Timeout(_)) => return Err(AskError::Full),
-                Err(SendError::Stopped(_) | SendError::NotFound(_)) => {
-                    return Err(AskError::Stopped);
-                }
-            }
-            rx.await.map_err(|_| AskError::NoReply)
-        };
-        match tokio::time::timeout(timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => {
-                bump(&self.cell.core.system.counters.local().asks_timed_out);
-                Err(AskError::Timeout(timeout))
-            }
-        }
+        ask_routed(|| Ok(Route::Final(self.clone())), make, timeout).await
+    }
+
+    /// Offers `msg` under the mailbox policy without counting it (the caller counts).
+    pub(crate) async fn offer(&self, msg: M) -> Push<M> {
+        self.cell.mailbox.push(msg).await
+    }
+
+    /// Counts an outcome of [`offer`](Self::offer).
+    pub(crate) fn count(&self, outcome: Push<M>) -> Result<(), SendError<M>> {
+        self.account(outcome)
     }
 
     /// Stops the actor gracefully: its mailbox closes (later sends are dead letters),
@@ -278,10 +261,83 @@ impl<M: Send + 'static> ActorRef<M> {
     }
 }
 
-/// Counts an ask as finished however it ends, cancellation included.
-struct AskGuard<'a>(&'a super::system::SystemShared);
+/// Where an ask goes next.
+pub(crate) enum Route<M: Send + 'static> {
+    /// This actor, and no other: a closed mailbox is a dead letter.
+    Final(ActorRef<M>),
+    /// This actor for now: if its mailbox turns out closed (it is passivating), wait for
+    /// it to terminate and ask the router again.
+    Retry(ActorRef<M>),
+}
 
-impl Drop for AskGuard<'_> {
+/// The ask protocol, shared by [`ActorRef::ask`] and entity refs: deadlock check, ask
+/// counters, delivery under the mailbox policy, reply with a timeout.
+pub(crate) async fn ask_routed<M: Send + 'static, R>(
+    mut route: impl FnMut() -> Result<Route<M>, AskError>,
+    make: impl FnOnce(ReplyTo<R>) -> M,
+    timeout: Duration,
+) -> Result<R, AskError> {
+    let (tx, rx) = oneshot::channel();
+    let mut msg = make(ReplyTo(tx));
+    // The system the ask is counted in, once it is known (for the timeout branch).
+    let counted: std::sync::OnceLock<Arc<super::system::SystemShared>> = Default::default();
+    let exchange = async {
+        let mut _waiting = None;
+        let mut _in_flight = None;
+        loop {
+            let (target, retry) = match route()? {
+                Route::Final(t) => (t, false),
+                Route::Retry(t) => (t, true),
+            };
+            let core = &target.cell.core;
+            // From inside a handler: record who waits on whom; refuse closing a cycle.
+            _waiting = None;
+            if let Some(asker) = super::deadlock::current()
+                && super::deadlock::same_system(asker, core)
+            {
+                match super::deadlock::WaitGraph::enter(&core.system, asker, core) {
+                    Ok(waiting) => _waiting = Some(waiting),
+                    Err(cycle) => return Err(AskError::Deadlock(cycle)),
+                }
+            }
+            if counted.get().is_none() {
+                let system = counted.get_or_init(|| core.system.clone());
+                bump(&system.counters.local().asks_started);
+                _in_flight = Some(AskGuard(system.clone()));
+            }
+            let outcome = target.offer(msg).await;
+            if retry && let Push::Closed(m) = outcome {
+                msg = m;
+                target.wait_terminated().await;
+                continue;
+            }
+            let dropped = matches!(outcome, Push::DroppedNewest);
+            match target.account(outcome) {
+                Ok(()) if dropped => return Err(AskError::Dropped),
+                Ok(()) => {}
+                Err(SendError::Full(_) | SendError::Timeout(_)) => return Err(AskError::Full),
+                Err(SendError::Stopped(_) | SendError::NotFound(_)) => {
+                    return Err(AskError::Stopped);
+                }
+            }
+            return rx.await.map_err(|_| AskError::NoReply);
+        }
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Ok(result) => result,
+        Err(_) => {
+            if let Some(system) = counted.get() {
+                bump(&system.counters.local().asks_timed_out);
+            }
+            Err(AskError::Timeout(timeout))
+        }
+    }
+}
+
+/// Counts an ask as finished however it ends, cancellation included.
+struct AskGuard(Arc<super::system::SystemShared>);
+
+impl Drop for AskGuard {
     fn drop(&mut self) {
         bump(&self.0.counters.local().asks_finished);
     }

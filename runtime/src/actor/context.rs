@@ -1,5 +1,6 @@
 //! [`Context`]: what a handler can do besides changing its own state.
 
+use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,9 +15,17 @@ use super::system::{SpawnError, System};
 
 /// Handed to every hook and handler: the actor's own address and ref, its children,
 /// timers, and stopping itself.
+#[repr(transparent)]
 pub struct Context<A: Actor> {
-    cell: Arc<Cell<A::Msg>>,
-    pub(crate) stop_requested: bool,
+    parts: Parts<A::Msg>,
+    _actor: PhantomData<fn() -> A>,
+}
+
+/// Everything a context holds depends only on the message type, so contexts of two
+/// actor types with one message type have one layout (see [`Context::retype`]).
+struct Parts<M: Send + 'static> {
+    cell: Arc<Cell<M>>,
+    stop_requested: bool,
     timers: Vec<JoinHandle<()>>,
 }
 
@@ -34,25 +43,40 @@ impl TimerHandle {
 impl<A: Actor> Context<A> {
     pub(crate) fn new(cell: Arc<Cell<A::Msg>>) -> Self {
         Self {
-            cell,
-            stop_requested: false,
-            timers: Vec::new(),
+            parts: Parts {
+                cell,
+                stop_requested: false,
+                timers: Vec::new(),
+            },
+            _actor: PhantomData,
         }
+    }
+
+    /// The same context seen as the context of another actor type with the same
+    /// messages (an actor that wraps another delegates its hooks with it).
+    pub(crate) fn retype<B: Actor<Msg = A::Msg>>(&mut self) -> &mut Context<B> {
+        // SAFETY: `Context<_>` is `repr(transparent)` over `Parts<Msg>` (its other field
+        // is a zero-sized marker), and both types have the same `Msg`.
+        unsafe { &mut *(self as *mut Context<A>).cast::<Context<B>>() }
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.parts.stop_requested
     }
 
     /// This actor's address.
     pub fn address(&self) -> &Address {
-        &self.cell.core.address
+        &self.parts.cell.core.address
     }
 
     /// A ref to this actor.
     pub fn myself(&self) -> ActorRef<A::Msg> {
-        ActorRef::from_cell(self.cell.clone())
+        ActorRef::from_cell(self.parts.cell.clone())
     }
 
     /// The system this actor runs in.
     pub fn system(&self) -> System {
-        System::from_shared(self.cell.core.system.clone())
+        System::from_shared(self.parts.cell.core.system.clone())
     }
 
     /// Spawns a child called `name`, at `<this address>/<name>`, supervised by this actor.
@@ -61,13 +85,14 @@ impl<A: Actor> Context<A> {
         name: &str,
         props: Props<C>,
     ) -> Result<ActorRef<C::Msg>, SpawnError> {
-        let parent: Arc<dyn Node> = self.cell.clone();
-        super::system::spawn_under(&self.cell.core.system, Some(parent), name, props)
+        let parent: Arc<dyn Node> = self.parts.cell.clone();
+        super::system::spawn_under(&self.parts.cell.core.system, Some(parent), name, props)
     }
 
     /// The addresses of this actor's live children, in spawn order.
     pub fn children(&self) -> Vec<Address> {
-        self.cell
+        self.parts
+            .cell
             .core
             .children()
             .iter()
@@ -77,7 +102,7 @@ impl<A: Actor> Context<A> {
 
     /// Stops this actor gracefully once the current handler returns.
     pub fn stop(&mut self) {
-        self.stop_requested = true;
+        self.parts.stop_requested = true;
     }
 
     /// Sends `msg` to this actor after `delay` (through its mailbox and policy).
@@ -113,24 +138,24 @@ impl<A: Actor> Context<A> {
     }
 
     fn track(&mut self, task: JoinHandle<()>) -> TimerHandle {
-        self.timers.retain(|t| !t.is_finished());
+        self.parts.timers.retain(|t| !t.is_finished());
         let handle = task.abort_handle();
-        self.timers.push(task);
+        self.parts.timers.push(task);
         TimerHandle(handle)
     }
 
     /// Cancels every timer and waits until their tasks are gone.
     pub(crate) async fn cancel_timers(&mut self) {
-        for t in &self.timers {
+        for t in &self.parts.timers {
             t.abort();
         }
-        for t in self.timers.drain(..) {
+        for t in self.parts.timers.drain(..) {
             let _ = t.await;
         }
     }
 }
 
-impl<A: Actor> Drop for Context<A> {
+impl<M: Send + 'static> Drop for Parts<M> {
     fn drop(&mut self) {
         // Killed or dropped without a graceful stop: cancel, cannot wait.
         for t in &self.timers {

@@ -37,6 +37,7 @@ use dashmap::DashMap;
 use super::address::Address;
 use super::cell::Core;
 use super::stats::bump;
+use super::system::SystemShared;
 use super::watchdog::BUSY;
 
 thread_local! {
@@ -104,14 +105,14 @@ pub(crate) struct WaitGraph {
 }
 
 /// Removes the asker's edge when its ask ends.
-pub(crate) struct Waiting<'a> {
-    graph: &'a WaitGraph,
+pub(crate) struct Waiting {
+    system: Arc<SystemShared>,
     asker: u64,
 }
 
-impl Drop for Waiting<'_> {
+impl Drop for Waiting {
     fn drop(&mut self) {
-        self.graph.edges.remove(&self.asker);
+        self.system.waits.edges.remove(&self.asker);
     }
 }
 
@@ -125,13 +126,15 @@ impl WaitGraph {
         self.edges.get(&id).map(|e| e.target_address.clone())
     }
 
-    /// Records `asker -> target`; refuses with the cycle if that closes one.
-    pub(crate) fn enter<'a>(
-        &'a self,
+    /// Records `asker -> target` in `system`'s graph; refuses with the cycle if that
+    /// closes one.
+    pub(crate) fn enter(
+        system: &Arc<SystemShared>,
         asker: &Core,
         target: &Core,
-    ) -> Result<Waiting<'a>, Vec<Address>> {
-        self.edges.insert(
+    ) -> Result<Waiting, Vec<Address>> {
+        let graph = &system.waits;
+        graph.edges.insert(
             asker.id,
             Edge {
                 target: target.id,
@@ -139,15 +142,14 @@ impl WaitGraph {
             },
         );
         let guard = Waiting {
-            graph: self,
+            system: system.clone(),
             asker: asker.id,
         };
         let mut cur = target.id;
         for _ in 0..MAX_HOPS {
             if cur == asker.id {
-                let cycle = self.cycle_from(asker);
+                let cycle = graph.cycle_from(asker);
                 drop(guard);
-                let system = &asker.system;
                 bump(&system.counters.local().deadlocks);
                 system.publish(super::watchdog::RuntimeEvent::Deadlock(
                     super::watchdog::DeadlockReport {
@@ -157,7 +159,7 @@ impl WaitGraph {
                 tracing::warn!(asker = %asker.address, cycle = ?cycle, "ask would deadlock: refused");
                 return Err(cycle);
             }
-            match self.edges.get(&cur) {
+            match graph.edges.get(&cur) {
                 Some(e) => cur = e.target,
                 None => break,
             }

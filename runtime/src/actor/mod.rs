@@ -97,7 +97,9 @@ mod cell;
 #[cfg(not(gauntlet_loom))]
 mod context;
 #[cfg(not(gauntlet_loom))]
-mod deadlock;
+pub mod deadlock;
+#[cfg(not(gauntlet_loom))]
+pub mod entity;
 #[cfg(not(gauntlet_loom))]
 mod lifecycle;
 pub mod mailbox;
@@ -123,6 +125,8 @@ pub use address::{Address, AddressError};
 #[cfg(not(gauntlet_loom))]
 pub use context::{Context, TimerHandle};
 #[cfg(not(gauntlet_loom))]
+pub use entity::{Entities, EntityKey, EntityProps, EntityRef};
+#[cfg(not(gauntlet_loom))]
 pub use lifecycle::{Actor, HandlerError, StopReason};
 pub use mailbox::{MailboxConfig, Policy};
 #[cfg(not(gauntlet_loom))]
@@ -132,8 +136,8 @@ pub use stats::{ActorCounts, AskCounts, MailboxDepth, MessageCounts, SystemStats
 #[cfg(not(gauntlet_loom))]
 pub use supervision::{Backoff, Directive, Failure, RestartScope, SupervisorStrategy};
 #[cfg(not(gauntlet_loom))]
-pub use watchdog::{DeadlockReport, RuntimeEvent, StallReport};
-#[cfg(not(gauntlet_loom))]
 pub use system::{
     DeadLetter, DeadLetterReason, ShutdownReport, SpawnError, System, SystemConfig, SystemError,
 };
+#[cfg(not(gauntlet_loom))]
+pub use watchdog::{DeadlockReport, RuntimeEvent, StallReport};

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use futures_util::FutureExt;
 
 use super::cell::{Cell, Core, Node, Signal, finalize};
-use super::deadlock::AsActor;
 use super::context::Context;
+use super::deadlock::AsActor;
 use super::lifecycle::{Actor, HandlerError, StopReason};
 use super::props::OnStop;
 use super::stats::bump;
@@ -114,7 +114,7 @@ pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) 
                 Flow::Killed => return,
             }
         }
-        if ctx.stop_requested {
+        if ctx.stop_requested() {
             break StopReason::Normal;
         }
         event = match next(cell).await {
@@ -304,7 +304,11 @@ async fn restart<A: Actor>(
         .restarted
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     tracing::info!(address = %cell.core.address, kind = cell.core.kind.name, "actor restarted");
-    Restarted::Running(AsActor::new(&cell.core, guarded(actor.started(ctx))).await.err())
+    Restarted::Running(
+        AsActor::new(&cell.core, guarded(actor.started(ctx)))
+            .await
+            .err(),
+    )
 }
 
 /// The graceful stop: close, drain or discard, `stopping`, children, `stopped`.
@@ -368,7 +372,10 @@ pub(crate) async fn stop_children(core: &Core, reason: StopReason) {
         child.signal(Signal::Stop(reason.clone()));
     }
     let all = futures_util::future::join_all(children.iter().map(|c| c.core().wait_terminated()));
-    if tokio::time::timeout(core.stop_timeout(), all).await.is_err() {
+    if tokio::time::timeout(core.stop_timeout(), all)
+        .await
+        .is_err()
+    {
         for child in &children {
             if !child.core().is_terminated() {
                 core.system.record_aborted(&child.core().address);

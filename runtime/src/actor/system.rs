@@ -250,7 +250,11 @@ impl System {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SystemError::NoRuntime)?;
         let (dead_letters, _) = broadcast::channel(config.dead_letter_buffer.max(1));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
-        let tick = clamp_tick(config.stall_threshold.map_or(Duration::from_secs(1), |t| t / 4));
+        let tick = clamp_tick(
+            config
+                .stall_threshold
+                .map_or(Duration::from_secs(1), |t| t / 4),
+        );
         tracing::debug!(system = %root, "actor system started");
         let system = Self {
             shared: Arc::new(SystemShared {
@@ -287,6 +291,10 @@ impl System {
 
     pub(crate) fn from_shared(shared: Arc<SystemShared>) -> Self {
         Self { shared }
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<SystemShared> {
+        &self.shared
     }
 
     /// The system's root address, `actor://<name>`.

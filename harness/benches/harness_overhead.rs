@@ -22,9 +22,9 @@ use gauntlet_harness::load::pacer::Pacer;
 use gauntlet_harness::load::recorder::Recorder;
 use gauntlet_harness::load::slot::open_loop;
 use gauntlet_harness::scenario::{Executor, Load, MailboxPolicy, RuntimeSettings};
-use gauntlet_harness::target::{OpId, Target};
+use gauntlet_harness::target::{OpError, OpId, ShutdownOutcome, Target};
 use gauntlet_harness::workload::actors::{ActorsSpec, ActorsTarget};
-use gauntlet_harness::workload::synthetic::{SyntheticSpec, SyntheticTarget};
+use gauntlet_reports::schema::{MessageAccounting, TargetSample};
 
 /// A load of `ops` ops that are all due now and are never dropped.
 fn all_due(ops: u64, op: OpId) -> LoadState {
@@ -78,9 +78,30 @@ fn pair<T: Target>(c: &mut Criterion, name: &str, target: &T, op: OpId) {
     g.finish();
 }
 
+/// The trivial target: an op that completes at once and does nothing.
+struct Noop;
+
+impl Target for Noop {
+    async fn call(&self, _op: OpId, seq: u64) -> Result<(), OpError> {
+        black_box(seq);
+        Ok(())
+    }
+
+    fn sample(&self) -> TargetSample {
+        TargetSample::default()
+    }
+
+    async fn shutdown(&self, _timeout: Duration) -> ShutdownOutcome {
+        ShutdownOutcome::default()
+    }
+
+    fn messages(&self) -> MessageAccounting {
+        MessageAccounting::default()
+    }
+}
+
 fn trivial(c: &mut Criterion) {
-    let target = SyntheticTarget::new(SyntheticSpec::default());
-    pair(c, "trivial", &target, OpId(0));
+    pair(c, "trivial", &Noop, OpId(0));
 }
 
 fn actor_ask(c: &mut Criterion) {

@@ -85,6 +85,8 @@ pub struct LoadState {
     pub counters: Box<[WorkerCounters]>,
     /// When the load starts.
     pub t0: Instant,
+    /// The same instant on the fast clock the slots time ops with.
+    pub t0_fast: quanta::Instant,
 }
 
 /// Totals of one load at one moment.
@@ -114,10 +116,19 @@ impl LoadState {
         run_length: Duration,
     ) -> Self {
         let length_s = run_length.saturating_sub(load.start).as_secs_f64();
+        let t0 = run_start + load.start;
+        let (now, now_fast) = (Instant::now(), quanta::Instant::now());
+        let t0_fast = match t0.checked_duration_since(now) {
+            Some(ahead) => now_fast + ahead,
+            None => now_fast
+                .checked_sub(now.duration_since(t0))
+                .unwrap_or(now_fast),
+        };
         Self {
+            t0_fast,
             rate: RateSchedule::for_executor(&load.executor, length_s),
             concurrency: ConcurrencySchedule::for_executor(&load.executor, length_s),
-            t0: run_start + load.start,
+            t0,
             load,
             op,
             op_slot,

@@ -77,13 +77,17 @@ impl Recorder {
     /// Records one op.
     #[inline]
     pub fn record(&mut self, slot: usize, latency: Duration, service: Duration) {
+        let ns = |d: Duration| d.as_nanos().min(u128::from(u64::MAX)) as u64;
+        self.record_ns(slot, ns(latency), ns(service));
+    }
+
+    /// Records one op, in nanoseconds.
+    #[inline]
+    pub fn record_ns(&mut self, slot: usize, latency_ns: u64, service_ns: u64) {
         if let Some(h) = self.ops.get_mut(slot) {
-            let _ = h
-                .latency
-                .record(latency.as_nanos().min(u64::MAX as u128) as u64);
-            let _ = h
-                .service
-                .record(service.as_nanos().min(u64::MAX as u128) as u64);
+            // Auto-resizing histograms accept every value up to their (huge) limit.
+            let _ = h.latency.record(latency_ns);
+            let _ = h.service.record(service_ns);
         }
     }
 

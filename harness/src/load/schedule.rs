@@ -28,6 +28,10 @@ impl Segment {
 
     fn time_of(&self, x: f64) -> f64 {
         let rem = (x - self.c0).max(0.0);
+        if self.r0 == self.r1 && self.r0 > 0.0 {
+            // Constant rate: no square root on the hot path.
+            return self.t0 + (rem / self.r0).min(self.dur);
+        }
         let a = (self.r1 - self.r0) / (2.0 * self.dur);
         let disc = (self.r0 * self.r0 + 4.0 * a * rem).max(0.0);
         let denom = self.r0 + disc.sqrt();
@@ -124,6 +128,11 @@ impl RateSchedule {
     /// Intended start of op `i`, in seconds from the load's start.
     pub fn time_of(&self, i: u64) -> f64 {
         let x = i as f64;
+        if let [only] = self.segments.as_slice()
+            && x < only.c1
+        {
+            return only.time_of(x);
+        }
         let idx = self.segments.partition_point(|s| s.c1 <= x);
         match self.segments.get(idx) {
             Some(s) => s.time_of(x),

@@ -1,10 +1,20 @@
 //! The per-op loops of the load generator's slots: the harness's hot path.
 //!
-//! Per op: one claim (a compare-and-swap on the load's cursor), two or three clock
-//! reads, two histogram increments, two counter stores. No lock, no allocation.
+//! Per op, when ops are due back to back: one claim (a compare-and-swap on the load's
+//! cursor), one clock read (an op's end is the next op's "now"), two histogram
+//! increments and two counter stores. The op's timeout costs nothing unless the op
+//! actually waits ([`within`]). No lock, no allocation.
+//!
+//! **Clock.** Op timing uses `quanta` (the TSC, scaled to nanoseconds: about half the
+//! cost of `std::time::Instant::now` on a VM) as nanoseconds since the load's start.
+//! Only relative spans cross into the std/tokio clock (how long to wait, an op's
+//! timeout), so the two clocks never have to agree on an absolute instant.
 
 use std::cell::RefCell;
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::atomic::Ordering;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use super::pacer::Pacer;
@@ -12,12 +22,62 @@ use super::recorder::Recorder;
 use super::{LoadState, bump};
 use crate::target::{OpError, Target};
 
+/// The op did not complete before its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimedOut;
+
+/// Polls `op` to completion or until the deadline `deadline()` returns, whichever
+/// comes first. `timer` is the slot's one reusable timer: it is armed (and the deadline
+/// computed) only if the op does not complete on its first poll, so an op that is
+/// ready at once pays nothing for its timeout, and no op allocates or moves a timer.
+pub async fn within<F: Future>(
+    mut op: Pin<&mut F>,
+    mut timer: Pin<&mut tokio::time::Sleep>,
+    deadline: impl FnOnce() -> Instant,
+) -> Result<F::Output, TimedOut> {
+    let mut deadline = Some(deadline);
+    std::future::poll_fn(move |cx: &mut Context<'_>| {
+        if let Poll::Ready(v) = op.as_mut().poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        if let Some(d) = deadline.take() {
+            timer.as_mut().reset(d().into());
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(TimedOut)),
+            Poll::Pending => Poll::Pending,
+        }
+    })
+    .await
+}
+
+/// A timer for [`within`] that is not armed.
+fn idle_timer() -> tokio::time::Sleep {
+    // About 30 years ahead, as tokio does for its own "never" deadline.
+    tokio::time::sleep(Duration::from_secs(86_400 * 365 * 30))
+}
+
+/// Nanoseconds from `t0` to now on the fast clock (0 before `t0`).
 #[inline]
-fn finish(l: &LoadState, w: usize, res: Result<Result<(), OpError>, tokio::time::error::Elapsed>) {
+fn since(t0: quanta::Instant) -> u64 {
+    quanta::Instant::now()
+        .saturating_duration_since(t0)
+        .as_nanos() as u64
+}
+
+/// Waits until the load's start, if it lies ahead.
+async fn reach_start(l: &LoadState) {
+    if let Some(ahead) = l.t0_fast.checked_duration_since(quanta::Instant::now()) {
+        tokio::time::sleep(ahead).await;
+    }
+}
+
+#[inline]
+fn finish(l: &LoadState, w: usize, res: Result<Result<(), OpError>, TimedOut>) {
     let c = &l.counters[w];
     match res {
         Ok(Ok(())) => {}
-        Ok(Err(OpError::Timeout)) | Err(_) => {
+        Ok(Err(OpError::Timeout)) | Err(TimedOut) => {
             bump(&c.errors);
             bump(&c.timeouts);
         }
@@ -40,31 +100,37 @@ pub async fn open_loop<T: Target>(
     let Some(schedule) = &l.rate else { return };
     let drop_after = l.load.drop_after.as_secs_f64();
     let timeout = l.load.op_timeout;
+    let t0 = l.t0_fast;
+    let mut timer = pin!(idle_timer());
+    reach_start(l).await;
+    let mut now = since(t0);
     loop {
-        let now = Instant::now();
-        let now_s = now.saturating_duration_since(l.t0).as_secs_f64();
-        let Some(claim) = schedule.claim(now_s, drop_after, |n| {
+        let Some(claim) = schedule.claim(now as f64 * 1e-9, drop_after, |n| {
             l.dropped.fetch_add(n, Ordering::Relaxed);
         }) else {
             return;
         };
-        let intended = l.t0 + Duration::from_secs_f64(claim.at_s);
+        let intended = (claim.at_s * 1e9) as u64;
         let start = if intended > now {
-            pacer.until(intended).await;
-            Instant::now()
+            pacer
+                .until(Instant::now() + Duration::from_nanos(intended - now))
+                .await;
+            since(t0)
         } else {
             now
         };
         bump(&l.counters[w].started);
-        let res =
-            tokio::time::timeout_at((start + timeout).into(), target.call(l.op, claim.seq)).await;
-        let end = Instant::now();
-        rec.borrow_mut().record(
+        let op = pin!(target.call(l.op, claim.seq));
+        let res = within(op, timer.as_mut(), || Instant::now() + timeout).await;
+        let end = since(t0);
+        rec.borrow_mut().record_ns(
             l.op_slot,
-            end.saturating_duration_since(intended),
-            end.saturating_duration_since(start),
+            end.saturating_sub(intended),
+            end.saturating_sub(start),
         );
         finish(l, w, res);
+        // The slot is free from the moment the op ended.
+        now = end;
     }
 }
 
@@ -81,35 +147,63 @@ pub async fn closed_loop<T: Target>(
         return;
     };
     let timeout = l.load.op_timeout;
+    let t0 = l.t0_fast;
     let mut seq = k;
     let stride = l.load.max_in_flight.max(1);
+    let mut timer = pin!(idle_timer());
+    reach_start(l).await;
+    let mut now = since(t0);
     loop {
-        let now = Instant::now();
-        if now < l.t0 {
-            tokio::time::sleep_until(l.t0.into()).await;
-            continue;
-        }
-        let t = now.saturating_duration_since(l.t0).as_secs_f64();
+        let t = now as f64 * 1e-9;
         if schedule.level_at(t) <= k {
             match schedule.next_at_least(k + 1, t) {
-                Some(at) if at > t => {
-                    tokio::time::sleep_until((l.t0 + Duration::from_secs_f64(at)).into()).await;
-                    continue;
-                }
+                Some(at) if at > t => tokio::time::sleep(Duration::from_secs_f64(at - t)).await,
                 // Rounding put us on the boundary: step past it.
-                Some(_) => {
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                    continue;
-                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(1)).await,
                 None => return,
             }
+            now = since(t0);
+            continue;
         }
         bump(&l.counters[w].started);
-        let res = tokio::time::timeout_at((now + timeout).into(), target.call(l.op, seq)).await;
-        let end = Instant::now();
-        let took = end.saturating_duration_since(now);
-        rec.borrow_mut().record(l.op_slot, took, took);
+        let op = pin!(target.call(l.op, seq));
+        let res = within(op, timer.as_mut(), || Instant::now() + timeout).await;
+        let end = since(t0);
+        let took = end.saturating_sub(now);
+        rec.borrow_mut().record_ns(l.op_slot, took, took);
         finish(l, w, res);
         seq += stride;
+        now = end;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_passes_ready_values_and_times_out_pending_ones() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut timer = pin!(idle_timer());
+            let soon = || Instant::now() + Duration::from_millis(5);
+            let never = || -> Instant { unreachable!("a ready op never arms the timer") };
+            assert_eq!(
+                within(pin!(async { 7 }), timer.as_mut(), never).await,
+                Ok(7)
+            );
+            let hang = pin!(std::future::pending::<()>());
+            assert_eq!(within(hang, timer.as_mut(), soon).await, Err(TimedOut));
+            // The same timer serves the next op with a new deadline.
+            let later = || Instant::now() + Duration::from_secs(5);
+            let slow = pin!(async {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                3
+            });
+            assert_eq!(within(slow, timer.as_mut(), later).await, Ok(3));
+        });
     }
 }

@@ -227,7 +227,8 @@ impl<M: Send + 'static> ActorRef<M> {
         make: impl FnOnce(ReplyTo<R>) -> M,
         timeout: Duration,
     ) -> Result<R, AskError> {
-        ask_routed(|| Ok(Route::Final(self.clone())), make, timeout).await
+        let system = &self.cell.core.system;
+        ask_routed(system, || Ok(Route::Final(self.clone())), make, timeout).await
     }
 
     /// Offers `msg` under the mailbox policy without counting it (the caller counts).
@@ -272,18 +273,20 @@ pub(crate) enum Route<M: Send + 'static> {
 
 /// The ask protocol, shared by [`ActorRef::ask`] and entity refs: deadlock check, ask
 /// counters, delivery under the mailbox policy, reply with a timeout.
+///
+/// `system` must be the system of every actor `route` returns; the caller keeps it alive.
 pub(crate) async fn ask_routed<M: Send + 'static, R>(
+    system: &super::system::SystemShared,
     mut route: impl FnMut() -> Result<Route<M>, AskError>,
     make: impl FnOnce(ReplyTo<R>) -> M,
     timeout: Duration,
 ) -> Result<R, AskError> {
     let (tx, rx) = oneshot::channel();
     let mut msg = make(ReplyTo(tx));
-    // The system the ask is counted in, once it is known (for the timeout branch).
-    let counted: std::sync::OnceLock<Arc<super::system::SystemShared>> = Default::default();
+    bump(&system.counters.local().asks_started);
+    let _in_flight = AskGuard(system);
     let exchange = async {
         let mut _waiting = None;
-        let mut _in_flight = None;
         loop {
             let (target, retry) = match route()? {
                 Route::Final(t) => (t, false),
@@ -295,15 +298,10 @@ pub(crate) async fn ask_routed<M: Send + 'static, R>(
             if let Some(asker) = super::deadlock::current()
                 && super::deadlock::same_system(asker, core)
             {
-                match super::deadlock::WaitGraph::enter(&core.system, asker, core) {
+                match system.waits.enter(system, asker, core) {
                     Ok(waiting) => _waiting = Some(waiting),
                     Err(cycle) => return Err(AskError::Deadlock(cycle)),
                 }
-            }
-            if counted.get().is_none() {
-                let system = counted.get_or_init(|| core.system.clone());
-                bump(&system.counters.local().asks_started);
-                _in_flight = Some(AskGuard(system.clone()));
             }
             let outcome = target.offer(msg).await;
             if retry && let Push::Closed(m) = outcome {
@@ -326,18 +324,16 @@ pub(crate) async fn ask_routed<M: Send + 'static, R>(
     match tokio::time::timeout(timeout, exchange).await {
         Ok(result) => result,
         Err(_) => {
-            if let Some(system) = counted.get() {
-                bump(&system.counters.local().asks_timed_out);
-            }
+            bump(&system.counters.local().asks_timed_out);
             Err(AskError::Timeout(timeout))
         }
     }
 }
 
 /// Counts an ask as finished however it ends, cancellation included.
-struct AskGuard(Arc<super::system::SystemShared>);
+struct AskGuard<'a>(&'a super::system::SystemShared);
 
-impl Drop for AskGuard {
+impl Drop for AskGuard<'_> {
     fn drop(&mut self) {
         bump(&self.0.counters.local().asks_finished);
     }

@@ -33,6 +33,8 @@ use std::sync::atomic::Ordering;
 use std::task::{Context, Poll};
 
 use dashmap::DashMap;
+use rustc_hash::FxHasher;
+use std::hash::BuildHasherDefault;
 
 use super::address::Address;
 use super::cell::Core;
@@ -101,18 +103,18 @@ pub(crate) struct Edge {
 /// The system's wait-for graph: waiter id -> what it waits on.
 #[derive(Default)]
 pub(crate) struct WaitGraph {
-    edges: DashMap<u64, Edge>,
+    edges: DashMap<u64, Edge, BuildHasherDefault<FxHasher>>,
 }
 
 /// Removes the asker's edge when its ask ends.
-pub(crate) struct Waiting {
-    system: Arc<SystemShared>,
+pub(crate) struct Waiting<'a> {
+    graph: &'a WaitGraph,
     asker: u64,
 }
 
-impl Drop for Waiting {
+impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.system.waits.edges.remove(&self.asker);
+        self.graph.edges.remove(&self.asker);
     }
 }
 
@@ -128,12 +130,13 @@ impl WaitGraph {
 
     /// Records `asker -> target` in `system`'s graph; refuses with the cycle if that
     /// closes one.
-    pub(crate) fn enter(
-        system: &Arc<SystemShared>,
+    pub(crate) fn enter<'a>(
+        &'a self,
+        system: &SystemShared,
         asker: &Core,
         target: &Core,
-    ) -> Result<Waiting, Vec<Address>> {
-        let graph = &system.waits;
+    ) -> Result<Waiting<'a>, Vec<Address>> {
+        let graph = self;
         graph.edges.insert(
             asker.id,
             Edge {
@@ -142,7 +145,7 @@ impl WaitGraph {
             },
         );
         let guard = Waiting {
-            system: system.clone(),
+            graph: self,
             asker: asker.id,
         };
         let mut cur = target.id;

@@ -301,6 +301,7 @@ impl<A: Actor, K: EntityKey> EntityRef<A, K> {
         timeout: Duration,
     ) -> Result<R, AskError> {
         ask_routed(
+            &self.shared.system,
             || self.route().map(Route::Retry).ok_or(AskError::Stopped),
             make,
             timeout,

@@ -30,6 +30,8 @@
 //! assert!(result.ops[0].count > 0);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod load;
 pub mod probe;
 pub mod progress;

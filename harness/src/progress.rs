@@ -24,12 +24,18 @@ impl Progress {
             ProgressDrawTarget::hidden()
         };
         let bar = ProgressBar::with_draw_target(Some(total.as_millis() as u64), target);
-        let style = ProgressStyle::with_template(
-            "{spinner} {elapsed_precise}/{duration_precise} [{bar:20}] {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{spinner} {elapsed_precise}/{prefix} [{bar:20}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         bar.set_style(style);
+        let secs = total.as_secs();
+        bar.set_prefix(format!(
+            "{:02}:{:02}:{:02}",
+            secs / 3600,
+            secs / 60 % 60,
+            secs % 60
+        ));
         if visible {
             bar.enable_steady_tick(Duration::from_millis(250));
         }

@@ -13,6 +13,8 @@
 //! assert_eq!(SCHEMA_VERSION, 1);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod histogram;
 pub mod schema;
 

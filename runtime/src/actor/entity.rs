@@ -9,7 +9,7 @@
 //!
 //! **Passivation.** An entity whose mailbox is empty and whose last handler finished
 //! more than its idle timeout ago is stopped by the watchdog with
-//! [`StopReason::Passivated`](super::StopReason::Passivated): its `stopping` hook runs
+//! [`StopReason::Passivated`]: its `stopping` hook runs
 //! (the place to persist state) and it leaves the registry. Idle tracking costs two
 //! relaxed atomic stores per message and one watchdog scan per tick; there is no lock
 //! and no timer per message or per actor.

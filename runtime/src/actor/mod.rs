@@ -69,8 +69,8 @@
 //! messages already queued are drained (handled) or discarded per [`OnStop`], within the
 //! actor's stop timeout; then `stopping` runs; then its children are stopped, each
 //! stopping its own children first (deepest first) and each waited for up to the stop
-//! timeout, after which any still running are killed; then `stopped` runs. [`kill`]
-//! (ActorRef::kill) skips all hooks: the actor's task is aborted at its next `.await`,
+//! timeout, after which any still running are killed; then `stopped` runs.
+//! [`kill`](ActorRef::kill) skips all hooks: the actor's task is aborted at its next `.await`,
 //! its children are killed, and its queued messages become dead letters.
 //!
 //! **Shutdown.** [`System::shutdown`] always returns within its deadline plus a short
@@ -82,6 +82,23 @@
 //! **Dead letters.** A message sent to a stopped actor or to an address with no actor,
 //! or discarded at stop, is a dead letter: counted, logged at `debug`, and published to
 //! [`System::dead_letters`] subscribers.
+//!
+//! **Entities (virtual actors).** [`System::entities`] creates a region of keyed
+//! actors: an [`EntityRef`] activates its entity on demand and a watchdog passivates it
+//! when idle ([`StopReason::Passivated`]; its `stopping` hook persists state). Callers
+//! never see whether it was asleep, and no message is lost across a passivation. See
+//! [`entity`].
+//!
+//! **Deadlocks.** An ask from inside a handler that would close a cycle of actors
+//! waiting on each other fails at once with [`AskError::Deadlock`] and the cycle,
+//! instead of hanging until its timeout. What is and is not detected is listed in
+//! [`deadlock`].
+//!
+//! **Stalls.** A watchdog on its own OS thread reports any handler busy for longer than
+//! [`SystemConfig::stall_threshold`] (on by default, 1 s), including one that blocks its
+//! worker thread, with what it waits on if it is in an ask. See [`watchdog`]. Stalls and
+//! refused deadlocks are counted in [`System::stats`] and published to
+//! [`System::events`].
 //!
 //! **Logging.** Lifecycle, supervision decisions, dead letters and shutdown emit
 //! `tracing` events carrying the actor's address and kind. Nothing is logged per

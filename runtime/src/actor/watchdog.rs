@@ -12,7 +12,7 @@
 //! - **Passivation:** an actor with an idle timeout (an entity, see
 //!   [`Entities`](super::Entities)) whose mailbox is empty and whose last handler
 //!   finished longer ago than its timeout is stopped with
-//!   [`StopReason::Passivated`](super::StopReason::Passivated).
+//!   [`StopReason::Passivated`].
 //!
 //! Costs: two relaxed atomic stores per message on the message path; a scan of the live
 //! actors per tick off it (tick = a quarter of the smallest threshold or idle timeout,

@@ -1,8 +1,15 @@
 //! # gauntlet-runtime
 //!
-//! The system Gauntlet puts under load, usable on its own: typed actors on tokio with
-//! bounded mailboxes and backpressure policies, URI addresses, supervision trees and
-//! ordered graceful shutdown ([`actor`]).
+//! The system Gauntlet puts under load, usable on its own:
+//!
+//! - [`actor`]: typed actors on tokio with bounded mailboxes and backpressure policies,
+//!   URI addresses, supervision trees, ordered graceful shutdown, entities (virtual
+//!   actors) with passivation, ask-cycle (deadlock) detection and a stall watchdog.
+//! - [`graph`]: flow graphs whose nodes run as actors.
+//! - [`device`]: a smart-home device runtime (devices, rooms, digital twins, pipelines)
+//!   on both, with an embedded SQLite repository behind a circuit breaker.
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod device;
+pub mod graph;

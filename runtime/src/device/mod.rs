@@ -1,0 +1,1 @@
+//! The smart-home device runtime (in progress).

@@ -8,7 +8,9 @@
 //!   including the time the sender spends waiting on a full bounded mailbox.
 //! - `tell_round_robin_100`: [`ROUND_ROBIN_BURST`] tells spread round-robin over 100
 //!   actors, then one concurrent `ask(0)` barrier per actor.
-//! - `ask`: one request/reply round trip to an idle actor.
+//! - `ask`: one request/reply round trip to an idle actor. Also `tokio+timeout`: the raw
+//!   baseline with its ask wrapped in `tokio::time::timeout`, because gauntlet's `ask`
+//!   always carries a timeout and kameo/ractor asks here carry none.
 //! - `spawn_stop`: spawn one actor, stop it gracefully and wait until it has terminated.
 //! - `spawn_stop_100`: spawn [`BATCH`] actors, stop them all at once, wait until all have
 //!   terminated; reported per actor. The amortized lifecycle cost when many actors come
@@ -35,7 +37,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
 };
-use gauntlet_peers::contender::{Gauntlet, Kameo, Ractor, TokioMpsc};
+use gauntlet_peers::contender::{Gauntlet, Kameo, Ractor, TokioMpsc, TokioMpscTimeout};
 use gauntlet_peers::{Contender, workload};
 use std::future::Future;
 use std::hint::black_box;
@@ -235,13 +237,15 @@ fn spawn_stop_batch_case<C: Contender>(
 }
 
 /// Runs one case for every contender on every flavour, inside one criterion group.
+/// Extra lines may be given before the contenders (`ask` adds `tokio+timeout`).
 macro_rules! every_contender {
-    ($c:expr, $group_name:expr, $throughput:expr, $case:ident) => {{
+    ($c:expr, $group_name:expr, $throughput:expr, $case:ident $(, $extra:expr)*) => {{
         let mut group = $c.benchmark_group($group_name);
         group.throughput($throughput);
         for flavor in Flavor::ALL {
             let rt = flavor.runtime();
             $case(&mut group, &rt, flavor, || TokioMpsc);
+            $($case(&mut group, &rt, flavor, $extra);)*
             $case(&mut group, &rt, flavor, Gauntlet::new);
             $case(&mut group, &rt, flavor, || Kameo);
             $case(&mut group, &rt, flavor, || Ractor);
@@ -269,7 +273,9 @@ fn tell_round_robin_100(c: &mut Criterion) {
 }
 
 fn ask(c: &mut Criterion) {
-    every_contender!(c, "ask", Throughput::Elements(1), ask_case);
+    every_contender!(c, "ask", Throughput::Elements(1), ask_case, || {
+        TokioMpscTimeout
+    });
 }
 
 fn spawn_stop(c: &mut Criterion) {

@@ -4,10 +4,11 @@
 //! `cargo run --release -p gauntlet-peers --example profile -- WORKLOAD CONTENDER COUNT [FLAVOR]`
 //!
 //! WORKLOAD: `ask`, `tell` (COUNT tells to one actor, then a barrier ask) or `spawn-stop`.
-//! CONTENDER: `tokio`, `gauntlet`, `kameo` or `ractor`. FLAVOR: `ct` (current-thread,
-//! the default: deterministic instruction counts under callgrind) or `mt2`.
+//! CONTENDER: `tokio`, `tokio+timeout`, `gauntlet`, `kameo` or `ractor`.
+//! FLAVOR: `ct` (current-thread, the default: deterministic instruction counts under
+//! callgrind) or `mt2`.
 
-use gauntlet_peers::contender::{Gauntlet, Kameo, Ractor, TokioMpsc};
+use gauntlet_peers::contender::{Gauntlet, Kameo, Ractor, TokioMpsc, TokioMpscTimeout};
 use gauntlet_peers::{Contender, workload};
 use std::hint::black_box;
 use std::time::Instant;
@@ -68,6 +69,7 @@ fn main() -> Result<(), String> {
         let driver = async move {
             match who.as_str() {
                 "tokio" => run(TokioMpsc, &what, count).await,
+                "tokio+timeout" => run(TokioMpscTimeout, &what, count).await,
                 "gauntlet" => run(Gauntlet::new(), &what, count).await,
                 "kameo" => run(Kameo, &what, count).await,
                 "ractor" => run(Ractor, &what, count).await,

@@ -9,4 +9,4 @@ mod tokio_mpsc;
 pub use self::gauntlet::Gauntlet;
 pub use self::kameo::Kameo;
 pub use self::ractor::Ractor;
-pub use self::tokio_mpsc::TokioMpsc;
+pub use self::tokio_mpsc::{TokioMpsc, TokioMpscTimeout};

@@ -54,7 +54,7 @@ pub async fn spawn_stop_batch<C: Contender>(contender: &C, n: usize, capacity: u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contender::{Gauntlet, Kameo, Ractor, TokioMpsc};
+    use crate::contender::{Gauntlet, Kameo, Ractor, TokioMpsc, TokioMpscTimeout};
 
     async fn all_workloads_count_correctly<C: Contender>(contender: C) {
         let one = contender.spawn(64).await;
@@ -82,6 +82,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_contender_does_the_same_work() {
         all_workloads_count_correctly(TokioMpsc).await;
+        all_workloads_count_correctly(TokioMpscTimeout).await;
         all_workloads_count_correctly(Gauntlet::new()).await;
         all_workloads_count_correctly(Kameo).await;
         all_workloads_count_correctly(Ractor).await;

@@ -528,12 +528,11 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
                 .loads
                 .iter()
                 .filter(|l| load.as_ref().is_none_or(|n| *n == l.name))
-                .map(|l| l.dropped_iterations)
+                .map(|l| l.dropped_iterations_measured)
                 .sum();
             match agg {
                 Aggregation::Count => Some(dropped as f64),
-                _ if measured_s > 0.0 => Some(dropped as f64 / run.scenario.duration_s),
-                _ => None,
+                _ => (measured_s > 0.0).then(|| dropped as f64 / measured_s),
             }
         }
         Metric::Messages(field) => {

@@ -76,7 +76,15 @@ fn errors_are_counted_and_fail_thresholds() {
         "\"errors{op=call}\" = [\"count == 0\", \"rate < 0.5\"]",
     ));
     let op = &r.ops[0];
-    assert_eq!(op.errors, op.count / 4);
+    // Every 4th op of the schedule fails; ops dropped on a slow machine change the
+    // exact count but not the bound.
+    assert!(
+        op.errors > 0 && op.errors <= op.count.div_ceil(4),
+        "{} of {}",
+        op.errors,
+        op.count
+    );
+    assert_eq!(op.timeouts, 0);
     assert!(!r.thresholds[0].passed);
     assert!(r.thresholds[1].passed, "25% < 50%");
     assert!(!r.verdict.passed);

@@ -172,6 +172,9 @@ pub struct LoadResult {
     /// Scheduled starts that were not issued because every in-flight slot was busy
     /// past the load's `drop_after` (k6's `dropped_iterations`).
     pub dropped_iterations: u64,
+    /// The part of `dropped_iterations` after the warm-up (what thresholds read).
+    #[serde(default)]
+    pub dropped_iterations_measured: u64,
     /// Ops still in flight when the run ended (cancelled by an abort or shutdown).
     pub unfinished: u64,
     /// The load's bound on ops in flight.

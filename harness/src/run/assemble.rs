@@ -122,7 +122,8 @@ pub(crate) fn assemble(
     let load_results = loads
         .iter()
         .zip(&totals)
-        .map(|(l, t)| LoadResult {
+        .zip(&c.warm_totals)
+        .map(|((l, t), warm)| LoadResult {
             name: l.load.name.clone(),
             op: l.load.op.clone(),
             executor: l.load.executor.name().to_owned(),
@@ -131,6 +132,7 @@ pub(crate) fn assemble(
             completed: t.completed,
             errors: t.errors,
             dropped_iterations: t.dropped,
+            dropped_iterations_measured: t.dropped.saturating_sub(warm.dropped),
             unfinished: t.started.saturating_sub(t.completed),
             max_in_flight: l.load.max_in_flight,
         })

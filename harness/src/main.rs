@@ -41,7 +41,7 @@ enum Command {
     Run {
         /// The scenario file.
         scenario: PathBuf,
-        /// Output directory (default: results/<scenario name>).
+        /// Output directory (default: `results/<scenario name>`).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Override the scenario's duration, e.g. 30s or 2m.

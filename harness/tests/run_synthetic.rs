@@ -178,3 +178,61 @@ fn results_round_trip_through_json() {
     assert_eq!(back, r);
     assert_eq!(back.schema_version, gauntlet_reports::SCHEMA_VERSION);
 }
+
+#[test]
+fn several_load_threads_share_the_loads_without_losing_count() {
+    let text = scenario(
+        "",
+        "op = \"call\"\nexecutor = \"constant-arrival-rate\"\nrate = 400\nmax_in_flight = 7",
+        "",
+    )
+    .replace("[watchdog]", "[runtime]\nload_threads = 3\n[watchdog]");
+    let r = run_toml(&text);
+    assert!(r.verdict.passed, "{:?}", r.verdict.reasons);
+    assert_eq!(r.environment.load_threads, 3);
+    let l = &r.loads[0];
+    assert_eq!(l.scheduled, Some(400));
+    assert_eq!(l.started + l.dropped_iterations, 400);
+    assert_eq!(l.completed, l.started);
+    assert_eq!(
+        r.ops[0].histogram.decode().unwrap().len(),
+        r.ops[0].latency.count
+    );
+}
+
+#[test]
+fn high_rates_are_paced_without_the_pacer() {
+    // 20 000 ops/s: 50 µs apart, below the pacer's threshold.
+    let load =
+        "op = \"call\"\nexecutor = \"constant-arrival-rate\"\nrate = 20000\nmax_in_flight = 16";
+    let r = run_toml(&scenario("", load, ""));
+    let l = &r.loads[0];
+    assert_eq!(l.scheduled, Some(20_000));
+    assert_eq!(l.started + l.dropped_iterations, 20_000);
+    assert_eq!(l.completed, l.started);
+}
+
+#[test]
+fn the_summary_shows_thresholds_ops_leaks_and_verdict() {
+    let r = run_toml(&scenario(
+        "fail_every = 2",
+        RATE_100,
+        "\"errors{op=call}\" = [\"count == 0\"]\n\"latency{op=call}\" = [\"max < 10s\"]",
+    ));
+    let s = gauntlet_harness::summary::render(&r, Some("out/results.json"));
+    assert!(s.contains("errors{op=call}"), "{s}");
+    assert!(s.contains("✗ count == 0"), "{s}");
+    assert!(s.contains("✓ max < 10s"), "{s}");
+    assert!(
+        s.contains("OP ") && s.contains("p99.9") && s.contains("call "),
+        "{s}"
+    );
+    assert!(s.contains("LEAKS     ✓ tasks 1 -> 1"), "{s}");
+    assert!(s.contains("STALLS    none"), "{s}");
+    assert!(s.contains("VERDICT   ✗ FAIL"), "{s}");
+    assert!(
+        s.contains("threshold failed: errors{op=call} count == 0"),
+        "{s}"
+    );
+    assert!(s.contains("results:  out/results.json"), "{s}");
+}

@@ -20,7 +20,8 @@
 //! **Timer resolution.** Open-loop slots wait for their op's intended time on a
 //! [`pacer::Pacer`] (one small OS thread per load thread using the kernel's
 //! high-resolution timers) rather than on tokio's 1 ms timer, so an op starts
-//! typically 50-150 µs after its intended time on an idle machine. That delay is part
+//! typically 50-150 µs after its intended time on an idle machine; waits shorter than
+//! 50 µs (high rates) are spent yielding to the thread's other slots instead. That delay is part
 //! of `latency` (a caller would have waited it too) and shows separately as the
 //! difference to `service_time`.
 //!

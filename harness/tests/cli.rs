@@ -194,3 +194,33 @@ fn duration_override_shortens_the_run() {
     assert!(matches!(o.status.code(), Some(0 | 1)), "{}", text(&o));
     assert_eq!(r.messages.lost, Some(0));
 }
+
+#[test]
+fn a_run_past_its_hard_deadline_is_aborted_with_exit_1_and_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let hung = SYNTHETIC
+        .replace("duration = \"1s\"", "duration = \"1s\"\ngrace = \"1s\"")
+        .replace(
+            "workload = \"synthetic\"",
+            "workload = \"synthetic\"\nhang_after = \"200ms\"",
+        )
+        .replace(
+            "max_in_flight = 4",
+            "max_in_flight = 4\nop_timeout = \"1m\"",
+        );
+    let file = write(dir.path(), "hung.toml", &hung);
+    let out = dir.path().join("out");
+    let o = gauntlet(&[
+        "run",
+        &file,
+        "--out",
+        &out.display().to_string(),
+        "--no-progress",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("ABORTED: hard deadline"), "{}", text(&o));
+    let r =
+        RunResult::from_json(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(r.status, gauntlet_reports::schema::RunStatus::Aborted);
+    assert_eq!(r.loads[0].unfinished, 4, "every slot was stuck in a hung op");
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::config::GraphConfig;
 use super::error::{BuildError, SpawnGraphError};
 use super::instance::{Graph, Reducer};
-use super::node::{GraphActor, Kind, Node, RouteFn, SpawnNode, Spawner, task_spawner};
+use super::node::{GraphActor, Kind, Node, PlannedNode, RouteFn, SpawnNode, Spawner, task_spawner};
 use super::validate::{Decl, DeclKind, Topology, validate};
 use crate::actor::{HandlerError, Props, System};
 
@@ -140,7 +140,7 @@ where
 pub struct Blueprint<S: Send + Sync + 'static, U: Send + 'static> {
     name: String,
     reducer: Reducer<S, U>,
-    nodes: Arc<[Node<Spawner<S, U>, RouteFn<S, U>>]>,
+    nodes: Arc<[PlannedNode<S, U>]>,
     entry: usize,
     config: GraphConfig,
 }

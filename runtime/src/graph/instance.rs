@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use super::config::{GraphConfig, RunLimits};
 use super::error::RunError;
 use super::events::{Channels, Level, Observer, RunId};
-use super::node::{Exec, Kind, Node, NodeId, RouteFn, SpawnNode};
+use super::node::{Kind, LiveNode, NodeId, SpawnNode};
 use super::run::{RunControl, RunOutput, drive};
 use crate::actor::{ActorRef, Address};
 
@@ -19,7 +19,7 @@ pub(crate) type Reducer<S, U> = Arc<dyn Fn(&mut S, U) + Send + Sync>;
 /// What every run of a graph shares, read-only (the observers' channels aside).
 pub(crate) struct Shared<S: Send + Sync + 'static, U: Send + 'static> {
     pub(crate) actor: ActorRef<SpawnNode<S, U>>,
-    pub(crate) nodes: Box<[Node<ActorRef<Exec<S, U>>, RouteFn<S, U>>]>,
+    pub(crate) nodes: Box<[LiveNode<S, U>]>,
     pub(crate) entry: NodeId,
     pub(crate) reducer: Reducer<S, U>,
     pub(crate) config: GraphConfig,
@@ -58,7 +58,7 @@ where
 {
     pub(crate) fn new(
         actor: ActorRef<SpawnNode<S, U>>,
-        nodes: Box<[Node<ActorRef<Exec<S, U>>, RouteFn<S, U>>]>,
+        nodes: Box<[LiveNode<S, U>]>,
         entry: NodeId,
         reducer: Reducer<S, U>,
         config: GraphConfig,

@@ -46,6 +46,12 @@ pub(crate) struct Node<T, R> {
     pub(crate) kind: Kind<T, R>,
 }
 
+/// A node of a blueprint: task nodes carry how to spawn their actor.
+pub(crate) type PlannedNode<S, U> = Node<Spawner<S, U>, RouteFn<S, U>>;
+
+/// A node of a running graph: task nodes carry their actor.
+pub(crate) type LiveNode<S, U> = Node<ActorRef<Exec<S, U>>, RouteFn<S, U>>;
+
 /// The node kinds, with their successors resolved to ids.
 pub(crate) enum Kind<T, R> {
     Entry {

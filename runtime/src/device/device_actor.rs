@@ -187,7 +187,7 @@ impl DeviceActor {
     }
 
     fn list(&mut self, ctx: &mut Context<Self>) {
-        if !self.listed && self.load == Load::Loaded {
+        if !self.listed && self.load != Load::Unregistered {
             self.listed = true;
             let mut dirty = self.shared.dirty.lock().unwrap_or_else(|e| e.into_inner());
             dirty.push(ctx.myself());
@@ -424,10 +424,20 @@ impl Actor for DeviceActor {
             DeviceMsg::Command(cmd, reply) => reply.send(self.command(&cmd, ctx).await),
             DeviceMsg::Flush => {
                 self.listed = false;
-                if self.dirty && self.load == Load::Loaded {
-                    self.dirty = false;
-                    self.shared.buffer(self.record());
-                    self.shared.counters.bump(Count::Flushes);
+                if self.load == Load::Unloaded {
+                    let _ = self.load(ctx).await;
+                }
+                if self.dirty {
+                    match self.load {
+                        Load::Loaded => {
+                            self.dirty = false;
+                            self.shared.buffer(self.record());
+                            self.shared.counters.bump(Count::Flushes);
+                        }
+                        // Still no stored twin to lay this over: try again next tick.
+                        Load::Unloaded => self.list(ctx),
+                        Load::Unregistered => {}
+                    }
                 }
             }
             DeviceMsg::Reload => {
@@ -449,6 +459,11 @@ impl Actor for DeviceActor {
             self.shared.counters.bump(Count::Passivations);
         }
         if self.load != Load::Loaded {
+            if self.load == Load::Unloaded && self.dirty {
+                // The stored twin never loaded: what arrived cannot be merged safely.
+                tracing::warn!(device = %self.id, "stopping unloaded: in-memory readings not saved");
+                self.shared.counters.bump(Count::UnsavedOnStop);
+            }
             return Ok(());
         }
         if *reason == StopReason::Passivated && self.status == DeviceStatus::Online {

@@ -222,5 +222,8 @@ fn a_run_past_its_hard_deadline_is_aborted_with_exit_1_and_results() {
     let r =
         RunResult::from_json(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert_eq!(r.status, gauntlet_reports::schema::RunStatus::Aborted);
-    assert_eq!(r.loads[0].unfinished, 4, "every slot was stuck in a hung op");
+    assert_eq!(
+        r.loads[0].unfinished, 4,
+        "every slot was stuck in a hung op"
+    );
 }

@@ -7,8 +7,9 @@
 //!
 //! **Clock.** Op timing uses `quanta` (the TSC, scaled to nanoseconds: about half the
 //! cost of `std::time::Instant::now` on a VM) as nanoseconds since the load's start.
-//! Only relative spans cross into the std/tokio clock (how long to wait, an op's
-//! timeout), so the two clocks never have to agree on an absolute instant.
+//! Pacer waits cross into the std clock as relative spans (how long to wait from
+//! now), so the two clocks never have to agree on an absolute instant there; op
+//! timeouts are mapped onto the load's std start, where a ppm drift does not matter.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -68,6 +69,14 @@ fn since(t0: quanta::Instant) -> u64 {
     quanta::Instant::now()
         .saturating_duration_since(t0)
         .as_nanos() as u64
+}
+
+/// The std-clock deadline of an op that started `start_ns` after the load's start.
+/// Mapping fast-clock offsets onto the std anchor can drift by parts per million over
+/// a long run: irrelevant for a timeout, and it saves a clock read per op.
+#[inline]
+fn deadline(l: &LoadState, start_ns: u64, timeout: Duration) -> Instant {
+    l.t0 + Duration::from_nanos(start_ns) + timeout
 }
 
 /// Waits until the load's start, if it lies ahead.
@@ -138,7 +147,7 @@ pub async fn open_loop<T: Target>(
         };
         bump(&l.counters[w].started);
         let op = pin!(target.call(l.op, claim.seq));
-        let res = within(op, timer.as_mut(), || Instant::now() + timeout).await;
+        let res = within(op, timer.as_mut(), || deadline(l, start, timeout)).await;
         let end = since(t0);
         rec.borrow_mut().record_ns(
             l.op_slot,
@@ -184,7 +193,7 @@ pub async fn closed_loop<T: Target>(
         }
         bump(&l.counters[w].started);
         let op = pin!(target.call(l.op, seq));
-        let res = within(op, timer.as_mut(), || Instant::now() + timeout).await;
+        let res = within(op, timer.as_mut(), || deadline(l, now, timeout)).await;
         let end = since(t0);
         let took = end.saturating_sub(now);
         rec.borrow_mut().record_ns(l.op_slot, took, took);

@@ -208,7 +208,7 @@ fn key(k: &str) -> Seg {
 
 const MAX_THREADS: i64 = 256;
 const MAX_CONCURRENCY: i64 = 100_000;
-const MAX_IN_FLIGHT: i64 = 1_000_000;
+const MAX_IN_FLIGHT: i64 = 100_000;
 const MAX_RATE: f64 = 10_000_000.0;
 
 impl Validator<'_> {

@@ -92,6 +92,16 @@ impl Target for SyntheticTarget {
         TargetSample::default()
     }
 
+    fn stall_detail(&self) -> String {
+        match self.spec.hang_after {
+            Some(h) => format!(
+                "synthetic target: ops started after {:?} hang on purpose (hang_after)",
+                h.0
+            ),
+            None => "synthetic target: no runtime to inspect".to_owned(),
+        }
+    }
+
     async fn shutdown(&self, _timeout: Duration) -> ShutdownOutcome {
         ShutdownOutcome {
             clean: true,

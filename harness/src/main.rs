@@ -41,7 +41,7 @@ enum Command {
     Run {
         /// The scenario file.
         scenario: PathBuf,
-        /// Output directory (default: `results/<scenario name>`).
+        /// Output directory (default: `out/<scenario name>`).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
         /// Override the scenario's duration, e.g. 30s or 2m.
@@ -196,7 +196,7 @@ fn run_command(
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let dir = out.unwrap_or_else(|| PathBuf::from("results").join(&scenario.name));
+    let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!(
             "gauntlet: cannot create output directory {}: {e}",

@@ -140,7 +140,11 @@ fn a_hung_target_is_a_stall_and_the_deadline_aborts_the_run() {
     assert_eq!(r.stalls.len(), 1, "{:?}", r.stalls);
     assert!(!r.stalls[0].recovered);
     assert!(r.stalls[0].in_flight > 0);
-    assert!(r.stalls[0].detail.contains("hang_after"), "{}", r.stalls[0].detail);
+    assert!(
+        r.stalls[0].detail.contains("hang_after"),
+        "{}",
+        r.stalls[0].detail
+    );
     assert!(!r.verdict.passed);
     assert_eq!(r.loads[0].unfinished, 4);
 }

@@ -194,8 +194,14 @@ pub struct TickOp {
     pub rate_per_s: f64,
     /// Median latency of the ops recorded this tick (`null` when none were).
     pub p50_ns: Option<u64>,
+    /// 90th-percentile latency of the ops recorded this tick.
+    #[serde(default)]
+    pub p90_ns: Option<u64>,
     /// 99th-percentile latency of the ops recorded this tick.
     pub p99_ns: Option<u64>,
+    /// 99.9th-percentile latency of the ops recorded this tick.
+    #[serde(default)]
+    pub p999_ns: Option<u64>,
     /// Largest latency recorded this tick.
     pub max_ns: Option<u64>,
 }

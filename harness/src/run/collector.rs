@@ -125,7 +125,9 @@ impl Collector {
                 errors,
                 rate_per_s: completed as f64 / dt,
                 p50_ns: some.then(|| h.value_at_quantile(0.5)),
+                p90_ns: some.then(|| h.value_at_quantile(0.90)),
                 p99_ns: some.then(|| h.value_at_quantile(0.99)),
+                p999_ns: some.then(|| h.value_at_quantile(0.999)),
                 max_ns: some.then(|| h.max()),
             });
         }

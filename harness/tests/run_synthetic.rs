@@ -14,7 +14,7 @@ fn run_toml(toml: &str) -> RunResult {
 fn scenario(target: &str, load: &str, thresholds: &str) -> String {
     format!(
         "name = \"t\"\nduration = \"1s\"\ntick = \"200ms\"\ngrace = \"3s\"\n\
-         [watchdog]\nstall_after = \"300ms\"\nshutdown_timeout = \"1s\"\n\
+         [watchdog]\nstall_after = \"1s\"\nshutdown_timeout = \"1s\"\n\
          [target]\nworkload = \"synthetic\"\n{target}\n[[load]]\n{load}\n[thresholds]\n{thresholds}\n"
     )
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use gauntlet_runtime::actor::System;
+use gauntlet_runtime::actor::{MailboxConfig, Policy, System};
 use gauntlet_runtime::graph::{
     BuildError, EventKind, Graph, GraphBuilder, GraphConfig, Level, NodePanic, RunError, RunId,
     RunLimits,
@@ -358,6 +358,95 @@ async fn a_fork_wider_than_the_state_channel_runs_in_waves() {
         peak.load(Ordering::SeqCst)
     );
     shutdown(system).await;
+}
+
+/// `start -> slow -> done` where `slow` waits for a permit of `gate`.
+fn gated(name: &str, gate: Arc<Semaphore>, mailbox: MailboxConfig) -> GraphBuilder<u32, u32> {
+    GraphBuilder::new(name, |n: &mut u32, u: u32| *n += u)
+        .config(GraphConfig {
+            node_mailbox: mailbox,
+            ..GraphConfig::default()
+        })
+        .entry("start")
+        .task("slow", move |_| {
+            let gate = gate.clone();
+            async move {
+                gate.acquire().await?.forget();
+                Ok(1)
+            }
+        })
+        .end("done")
+        .edge("start", "slow")
+        .edge("slow", "done")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_wait_for_room_in_a_full_node_mailbox() {
+    let system = system("t").await;
+    let gate = Arc::new(Semaphore::new(0));
+    let graph = gated("tight", gate.clone(), MailboxConfig::new(1, Policy::Block))
+        .build()
+        .unwrap()
+        .spawn(&system)
+        .await
+        .unwrap();
+    let mut observer = graph.observe(Level::Status);
+    // One run in the handler, one in the mailbox: the mailbox is full.
+    let first = graph.start(0);
+    entered(&mut observer, first.id(), "slow").await;
+    let second = graph.start(0);
+    entered(&mut observer, second.id(), "slow").await;
+    // These wait for room instead of failing or dropping work.
+    let waiting: Vec<_> = (0..20).map(|_| graph.start(0)).collect();
+    assert!(waiting.iter().all(|r| !r.is_finished()));
+    gate.add_permits(22);
+    for run in [first, second].into_iter().chain(waiting) {
+        assert_eq!(run.wait().await.unwrap().state, 1);
+    }
+    assert_eq!(system.stats().messages.dropped(), 0);
+    shutdown(system).await;
+}
+
+#[tokio::test]
+async fn a_full_fail_mailbox_fails_the_run_with_node_busy() {
+    let system = system("t").await;
+    let gate = Arc::new(Semaphore::new(0));
+    let graph = gated("busy", gate.clone(), MailboxConfig::new(1, Policy::Fail))
+        .build()
+        .unwrap()
+        .spawn(&system)
+        .await
+        .unwrap();
+    let mut observer = graph.observe(Level::Status);
+    let first = graph.start(0);
+    entered(&mut observer, first.id(), "slow").await;
+    let second = graph.start(0);
+    entered(&mut observer, second.id(), "slow").await;
+    let err = graph.run(0).await.unwrap_err();
+    assert!(
+        matches!(&err, RunError::NodeBusy { node, address } if &**node == "slow" && address.as_str() == "actor://t/busy/slow"),
+        "{err}"
+    );
+    gate.add_permits(2);
+    assert_eq!(first.wait().await.unwrap().state, 1);
+    assert_eq!(second.wait().await.unwrap().state, 1);
+    shutdown(system).await;
+}
+
+#[test]
+fn dropping_node_mailboxes_are_refused() {
+    let gate = Arc::new(Semaphore::new(0));
+    for policy in [Policy::DropNewest, Policy::DropOldest] {
+        let err = gated("lossy", gate.clone(), MailboxConfig::new(8, policy))
+            .build()
+            .err();
+        assert_eq!(err, Some(BuildError::LossyNodeMailbox(policy)));
+    }
+    assert!(
+        gated("ok", gate, MailboxConfig::unbounded())
+            .build()
+            .is_ok()
+    );
 }
 
 // ---- validation through the builder ---------------------------------------------------

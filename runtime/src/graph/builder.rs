@@ -10,7 +10,7 @@ use super::error::{BuildError, SpawnGraphError};
 use super::instance::{Graph, Reducer};
 use super::node::{GraphActor, Kind, Node, PlannedNode, RouteFn, SpawnNode, Spawner, task_spawner};
 use super::validate::{Decl, DeclKind, Topology, validate};
-use crate::actor::{HandlerError, Props, System};
+use crate::actor::{HandlerError, Policy, Props, System};
 
 /// What a task node's function returns on failure: any error, boxed (`?` converts).
 pub type TaskError = HandlerError;
@@ -124,6 +124,10 @@ where
 
     /// Checks the graph (see [`validate`](super::validate)) and returns it ready to spawn.
     pub fn build(self) -> Result<Blueprint<S, U>, BuildError> {
+        let policy = self.config.node_mailbox.policy;
+        if matches!(policy, Policy::DropNewest | Policy::DropOldest) {
+            return Err(BuildError::LossyNodeMailbox(policy));
+        }
         let Topology { nodes, entry } = validate(self.decls, &self.edges)?;
         Ok(Blueprint {
             name: self.name,

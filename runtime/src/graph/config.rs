@@ -34,6 +34,8 @@ pub struct GraphConfig {
     /// (a wider fork runs its branches in waves). Default 1024; at least 1.
     pub state_channel: usize,
     /// Mailbox of each task node's actor. Default: 1024, `Block` (a run waits for room).
+    /// `Fail` makes a run that finds it full fail with `NodeBusy`; the dropping policies
+    /// are refused by `build` (dropped work would be lost).
     pub node_mailbox: MailboxConfig,
     /// Events buffered per observer before a slow one misses some. Default 256. The
     /// buffer is allocated when the first observer subscribes, not before.

@@ -11,6 +11,11 @@ use crate::actor::{Address, HandlerError, SpawnError};
 /// problem found is reported.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
+    /// [`GraphConfig::node_mailbox`](super::GraphConfig::node_mailbox) has a policy that
+    /// drops messages: dropped work would leave its run waiting for its timeout. Use
+    /// `Block` (runs wait for room), `Fail` (runs fail with `NodeBusy`) or `Unbounded`.
+    #[error("node mailbox policy `{0}` would drop node work; use block, fail or unbounded")]
+    LossyNodeMailbox(crate::actor::Policy),
     /// Two nodes share a name.
     #[error("node `{0}` is declared twice")]
     DuplicateNode(String),

@@ -84,16 +84,22 @@
 //! run never has more node executions in flight than the channel holds, so a node actor
 //! never waits on it and a fork wider than it runs its branches in waves. Sending work
 //! to a task node obeys the node's bounded mailbox ([`GraphConfig::node_mailbox`],
-//! default 1024, `Block`): a run waits for room (within its timeout). Node actors only
+//! default 1024, `Block`): a run waits for room (within its timeout); under `Fail` it
+//! fails with [`RunError::NodeBusy`] instead; policies that drop are refused at build. Node actors only
 //! ever wait on the user's function, never on a run, so graph and runs cannot deadlock
 //! each other. An idle graph holds its node table and its actors with empty mailboxes;
 //! the channel exists only while its run does, and event buffers only once observed.
-//! Tested by `a_fork_wider_than_the_state_channel_runs_in_waves`.
+//! Tested by `a_fork_wider_than_the_state_channel_runs_in_waves`,
+//! `runs_wait_for_room_in_a_full_node_mailbox` and `a_full_fail_mailbox_fails_the_run_with_node_busy`.
 //!
 //! **Failure.** A task that returns `Err` or panics fails its run with
 //! [`RunError::NodeFailed`], carrying the node's name, its actor's address and the
 //! cause; the node's actor keeps running and other runs are unaffected. Tested by
 //! `node_failure_fails_only_that_run` and `a_panicking_node_fails_the_run_with_its_message`.
+//!
+//! The reducer and routers run in the run's driver, not in an actor: a panic there is a
+//! bug in the graph definition; it panics the caller of [`Graph::run`], and ends a run
+//! started with [`Graph::start`] with [`RunError::Driver`].
 //!
 //! **Concurrent runs.** Any number of runs of one graph may be in flight, each with its
 //! own state. A node's actor takes one piece of work at a time, so runs share a node in

@@ -28,9 +28,11 @@
 //! ```
 
 mod error;
+mod location;
 mod model;
 mod parse;
 mod raw;
+mod validate;
 
 pub use error::{Problem, ScenarioError};
 pub use model::{

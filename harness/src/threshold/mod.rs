@@ -19,9 +19,9 @@
 
 use std::fmt;
 
-use gauntlet_reports::schema::{RunResult, ThresholdOutcome};
-
 use crate::units::{parse_bytes, parse_duration};
+
+mod evaluate;
 
 /// A metric thresholds can refer to.
 #[derive(Debug, Clone, PartialEq)]
@@ -445,137 +445,6 @@ impl Threshold {
             metric,
             expressions,
         })
-    }
-
-    /// Evaluates every expression against a run's results.
-    pub fn evaluate(&self, run: &RunResult, measured_s: f64) -> Vec<ThresholdOutcome> {
-        self.expressions
-            .iter()
-            .map(|e| {
-                let observed = observe(&self.metric, e.aggregation, run, measured_s);
-                ThresholdOutcome {
-                    metric: self.key.clone(),
-                    expression: e.text.clone(),
-                    observed,
-                    unit: self.metric.unit(e.aggregation).to_owned(),
-                    limit: e.limit,
-                    passed: observed.is_some_and(|v| e.comparison.holds(v, e.limit)),
-                }
-            })
-            .collect()
-    }
-}
-
-/// The observed value of `metric` reduced by `agg`, or `None` when not measured.
-fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) -> Option<f64> {
-    let measured = || run.timeline.iter().filter(|t| !t.warmup);
-    match metric {
-        Metric::Latency { op } | Metric::ServiceTime { op } => {
-            let o = run.op(op)?;
-            if matches!(agg, Aggregation::Count) {
-                return Some(o.count as f64);
-            }
-            let s = if matches!(metric, Metric::Latency { .. }) {
-                &o.latency
-            } else {
-                &o.service_time
-            };
-            if s.count == 0 {
-                return None;
-            }
-            match agg {
-                Aggregation::Percentile(p) => {
-                    // Exact percentiles of the latency come from the full histogram.
-                    if matches!(metric, Metric::Latency { .. })
-                        && let Ok(h) = o.histogram.decode()
-                    {
-                        return Some(h.value_at_quantile(p / 100.0) as f64);
-                    }
-                    [
-                        (50.0, s.p50_ns),
-                        (90.0, s.p90_ns),
-                        (99.0, s.p99_ns),
-                        (99.9, s.p999_ns),
-                    ]
-                    .into_iter()
-                    .find(|(q, _)| (q - p).abs() < 1e-9)
-                    .map(|(_, v)| v as f64)
-                }
-                Aggregation::Avg => Some(s.mean_ns),
-                Aggregation::Min => Some(s.min_ns as f64),
-                Aggregation::Med => Some(s.p50_ns as f64),
-                Aggregation::Max => Some(s.max_ns as f64),
-                _ => None,
-            }
-        }
-        Metric::Throughput { op } => {
-            let o = run.op(op)?;
-            match agg {
-                Aggregation::Count => Some(o.count as f64),
-                _ => Some(o.throughput_per_s),
-            }
-        }
-        Metric::Errors { op } => {
-            let o = run.op(op)?;
-            match agg {
-                Aggregation::Count => Some(o.errors as f64),
-                _ if o.count == 0 => None,
-                _ => Some(o.errors as f64 / o.count as f64),
-            }
-        }
-        Metric::DroppedIterations { load } => {
-            let dropped: u64 = run
-                .loads
-                .iter()
-                .filter(|l| load.as_ref().is_none_or(|n| *n == l.name))
-                .map(|l| l.dropped_iterations_measured)
-                .sum();
-            match agg {
-                Aggregation::Count => Some(dropped as f64),
-                _ => (measured_s > 0.0).then(|| dropped as f64 / measured_s),
-            }
-        }
-        Metric::Messages(field) => {
-            let m = &run.messages;
-            match field {
-                MessageField::Sent => m.sent.map(|v| v as f64),
-                MessageField::Delivered => m.delivered.map(|v| v as f64),
-                MessageField::Dropped => m.dropped.map(|v| v as f64),
-                MessageField::Rejected => m.rejected.map(|v| v as f64),
-                MessageField::DeadLettered => m.dead_lettered.map(|v| v as f64),
-                MessageField::Lost => m.lost.map(|v| v as f64),
-            }
-        }
-        Metric::MemoryRss => measured()
-            .filter_map(|t| t.process.rss_bytes)
-            .max()
-            .map(|v| v as f64),
-        Metric::MemoryGrowth => run.leaks.rss_growth_bytes_per_min,
-        Metric::TasksLeaked => Some(run.leaks.tasks_leaked as f64),
-        Metric::Stalls => Some(run.stalls.len() as f64),
-        Metric::Deadlocks => Some(run.deadlocks.len() as f64),
-        Metric::Restarts => {
-            let first = run
-                .timeline
-                .iter()
-                .rev()
-                .find(|t| t.warmup)
-                .map_or(Some(0), |t| t.target.restarts);
-            let last = run.timeline.last()?.target.restarts;
-            Some(last?.saturating_sub(first.unwrap_or(0)) as f64)
-        }
-        Metric::SchedLag => match agg {
-            Aggregation::Max => measured()
-                .filter_map(|t| t.runtime.sched_lag_max_ns)
-                .max()
-                .map(|v| v as f64),
-            _ => {
-                let v: Vec<u64> = measured()
-                    .filter_map(|t| t.runtime.sched_lag_mean_ns)
-                    .collect();
-                (!v.is_empty()).then(|| v.iter().sum::<u64>() as f64 / v.len() as f64)
-            }
-        },
     }
 }
 

@@ -771,6 +771,43 @@ async fn many_concurrent_runs_keep_their_own_state() {
 }
 
 #[tokio::test]
+async fn a_task_pool_serves_runs_in_parallel() {
+    let system = system("t").await;
+    // Each run waits inside the node until the other is there too: with one actor the
+    // second run would queue behind the first for good; with two they meet.
+    let barrier = Arc::new(tokio::sync::Barrier::new(2));
+    let graph = GraphBuilder::new("pool", |n: &mut u32, u: u32| *n += u)
+        .entry("start")
+        .task_pool("meet", 2, move |_| {
+            let barrier = barrier.clone();
+            async move {
+                barrier.wait().await;
+                Ok(1)
+            }
+        })
+        .end("done")
+        .edge("start", "meet")
+        .edge("meet", "done")
+        .build()
+        .unwrap()
+        .spawn(&system)
+        .await
+        .unwrap();
+    let addresses: Vec<_> = graph
+        .node_addresses("meet")
+        .iter()
+        .map(|a| a.as_str())
+        .collect();
+    assert_eq!(
+        addresses,
+        ["actor://t/pool/meet.0", "actor://t/pool/meet.1"]
+    );
+    let (a, b) = tokio::join!(graph.run(0), graph.run(10));
+    assert_eq!((a.unwrap().state, b.unwrap().state), (1, 11));
+    shutdown(system).await;
+}
+
+#[tokio::test]
 async fn a_stopped_graph_fails_runs_with_node_unavailable() {
     let system = system("t").await;
     let graph = fork_join().build().unwrap().spawn(&system).await.unwrap();

@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::config::GraphConfig;
 use super::error::{BuildError, SpawnGraphError};
 use super::instance::{Graph, Reducer};
-use super::node::{GraphActor, Kind, Node, PlannedNode, RouteFn, SpawnNode, Spawner, task_spawner};
+use super::node::{
+    GraphActor, Kind, Node, PlannedNode, Pool, RouteFn, SpawnNode, TaskPlan, task_spawner,
+};
 use super::validate::{Decl, DeclKind, Topology, validate};
 use crate::actor::{HandlerError, Policy, Props, System};
 
@@ -24,7 +26,7 @@ const SPAWN_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct GraphBuilder<S: Send + Sync + 'static, U: Send + 'static> {
     name: String,
     reducer: Reducer<S, U>,
-    decls: Vec<Decl<Spawner<S, U>, RouteFn<S, U>>>,
+    decls: Vec<Decl<TaskPlan<S, U>, RouteFn<S, U>>>,
     edges: Vec<(String, String)>,
     config: GraphConfig,
 }
@@ -52,7 +54,7 @@ where
         self
     }
 
-    fn node(mut self, name: &str, kind: DeclKind<Spawner<S, U>, RouteFn<S, U>>) -> Self {
+    fn node(mut self, name: &str, kind: DeclKind<TaskPlan<S, U>, RouteFn<S, U>>) -> Self {
         self.decls.push(Decl {
             name: name.to_owned(),
             kind,
@@ -77,7 +79,23 @@ where
         F: Fn(Arc<S>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, TaskError>> + Send + 'static,
     {
-        self.node(name, DeclKind::Task(task_spawner(work)))
+        self.task_pool(name, 1, work)
+    }
+
+    /// A task node served by `workers` actors (at least 1) instead of one, for work that
+    /// waits (I/O, timers) and should not make other runs queue behind it. Work goes to
+    /// the actors in turn; they are named `<name>.0`, `<name>.1`, ... (`<name>` when
+    /// there is one).
+    pub fn task_pool<F, Fut>(self, name: &str, workers: usize, work: F) -> Self
+    where
+        F: Fn(Arc<S>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, TaskError>> + Send + 'static,
+    {
+        let plan = TaskPlan {
+            spawner: task_spawner(work),
+            workers: workers.max(1),
+        };
+        self.node(name, DeclKind::Task(plan))
     }
 
     /// A router: `route` picks the next node among `targets` from the state and the
@@ -185,32 +203,42 @@ where
         for node in self.nodes.iter() {
             let kind = match &node.kind {
                 Kind::Task { next, task } => {
-                    let spawner = task.clone();
-                    let name = node.name.clone();
-                    let mailbox = self.config.node_mailbox;
-                    let spawned = actor
-                        .ask(
-                            |reply| SpawnNode {
-                                name,
-                                spawner,
-                                mailbox,
-                                reply,
-                            },
-                            SPAWN_TIMEOUT,
-                        )
-                        .await;
-                    let task = match spawned {
-                        Ok(Ok(task)) => task,
-                        Ok(Err(e)) => {
-                            actor.stop();
-                            return Err(e.into());
+                    let mut actors = Vec::with_capacity(task.workers);
+                    for w in 0..task.workers {
+                        let name: Arc<str> = if task.workers == 1 {
+                            node.name.clone()
+                        } else {
+                            format!("{}.{w}", node.name).into()
+                        };
+                        let spawner = task.spawner.clone();
+                        let mailbox = self.config.node_mailbox;
+                        let spawned = actor
+                            .ask(
+                                |reply| SpawnNode {
+                                    name,
+                                    spawner,
+                                    mailbox,
+                                    reply,
+                                },
+                                SPAWN_TIMEOUT,
+                            )
+                            .await;
+                        match spawned {
+                            Ok(Ok(a)) => actors.push(a),
+                            Ok(Err(e)) => {
+                                actor.stop();
+                                return Err(e.into());
+                            }
+                            Err(e) => {
+                                actor.stop();
+                                return Err(e.into());
+                            }
                         }
-                        Err(e) => {
-                            actor.stop();
-                            return Err(e.into());
-                        }
-                    };
-                    Kind::Task { next: *next, task }
+                    }
+                    Kind::Task {
+                        next: *next,
+                        task: Pool::new(actors.into_boxed_slice()),
+                    }
                 }
                 Kind::Entry { next } => Kind::Entry { next: *next },
                 Kind::Router { targets, route } => Kind::Router {

@@ -81,12 +81,24 @@ where
         self.shared.actor.address()
     }
 
-    /// The address of task node `node`'s actor, if there is such a task node.
+    /// The address of task node `node`'s actor (its first, for a pool), if there is
+    /// such a task node.
     pub fn node_address(&self, node: &str) -> Option<&Address> {
-        self.shared.nodes.iter().find_map(|n| match &n.kind {
-            Kind::Task { task, .. } if &*n.name == node => Some(task.address()),
-            _ => None,
-        })
+        self.node_addresses(node).first().copied()
+    }
+
+    /// The addresses of all actors serving task node `node` (empty if there is no such
+    /// task node).
+    pub fn node_addresses(&self, node: &str) -> Vec<&Address> {
+        self.shared
+            .nodes
+            .iter()
+            .filter(|n| &*n.name == node)
+            .flat_map(|n| match &n.kind {
+                Kind::Task { task, .. } => task.actors.iter().map(|a| a.address()).collect(),
+                _ => Vec::new(),
+            })
+            .collect()
     }
 
     /// The graph's settings.

@@ -103,7 +103,10 @@
 //!
 //! **Concurrent runs.** Any number of runs of one graph may be in flight, each with its
 //! own state. A node's actor takes one piece of work at a time, so runs share a node in
-//! the order their work reached its mailbox. Tested by `many_concurrent_runs_keep_their_own_state`.
+//! the order their work reached its mailbox; a node declared with
+//! [`task_pool`](GraphBuilder::task_pool) has several actors that take work in turn.
+//! Tested by `many_concurrent_runs_keep_their_own_state` and
+//! `a_task_pool_serves_runs_in_parallel`.
 //!
 //! **Cancellation.** [`RunHandle::cancel`] ends the run with [`RunError::Cancelled`] at
 //! once, even while it waits for a node or for mailbox room. No further node is visited.

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
@@ -46,11 +47,40 @@ pub(crate) struct Node<T, R> {
     pub(crate) kind: Kind<T, R>,
 }
 
-/// A node of a blueprint: task nodes carry how to spawn their actor.
-pub(crate) type PlannedNode<S, U> = Node<Spawner<S, U>, RouteFn<S, U>>;
+/// How to spawn a task node: its spawner and how many actors serve it.
+pub(crate) struct TaskPlan<S: Send + Sync + 'static, U: Send + 'static> {
+    pub(crate) spawner: Spawner<S, U>,
+    pub(crate) workers: usize,
+}
 
-/// A node of a running graph: task nodes carry their actor.
-pub(crate) type LiveNode<S, U> = Node<ActorRef<Exec<S, U>>, RouteFn<S, U>>;
+/// The actors of a running task node. Work goes to them in turn.
+pub(crate) struct Pool<S: Send + Sync + 'static, U: Send + 'static> {
+    pub(crate) actors: Box<[ActorRef<Exec<S, U>>]>,
+    turn: AtomicUsize,
+}
+
+impl<S: Send + Sync + 'static, U: Send + 'static> Pool<S, U> {
+    pub(crate) fn new(actors: Box<[ActorRef<Exec<S, U>>]>) -> Self {
+        Self {
+            actors,
+            turn: AtomicUsize::new(0),
+        }
+    }
+
+    /// The index of the actor that takes the next piece of work.
+    pub(crate) fn pick(&self) -> usize {
+        match self.actors.len() {
+            1 => 0,
+            n => self.turn.fetch_add(1, Ordering::Relaxed) % n,
+        }
+    }
+}
+
+/// A node of a blueprint: task nodes carry how to spawn their actors.
+pub(crate) type PlannedNode<S, U> = Node<TaskPlan<S, U>, RouteFn<S, U>>;
+
+/// A node of a running graph: task nodes carry their actors.
+pub(crate) type LiveNode<S, U> = Node<Pool<S, U>, RouteFn<S, U>>;
 
 /// The node kinds, with their successors resolved to ids.
 pub(crate) enum Kind<T, R> {

@@ -115,7 +115,8 @@ struct Frame<U> {
 /// What visiting a token's node asks the driver to do next.
 enum Visit<S, U> {
     Continue,
-    Dispatch(NodeId, Exec<S, U>),
+    /// Send `Exec` to worker `.1` of task node `.0`.
+    Dispatch(NodeId, usize, Exec<S, U>),
     Finished(NodeId),
 }
 
@@ -128,8 +129,9 @@ struct Driver<'g, S: Send + Sync + 'static, U: Send + 'static> {
     steps: u64,
     scopes: Slab<Scope<S, U>>,
     frames: Slab<Frame<U>>,
-    /// Tokens whose work is at a node actor, by the key sent with the work.
-    in_flight: Slab<(NodeId, usize)>,
+    /// Tokens whose work is at a node actor, by the key sent with the work: node,
+    /// scope, and which of the node's actors has it.
+    in_flight: Slab<(NodeId, usize, usize)>,
     ready: VecDeque<Token<U>>,
     tx: mpsc::Sender<Done<U>>,
 }
@@ -245,10 +247,11 @@ where
                 match self.visit(token)? {
                     Visit::Continue => {}
                     Visit::Finished(end) => return Ok(end),
-                    Visit::Dispatch(node, exec) => {
+                    Visit::Dispatch(node, worker, exec) => {
                         let Kind::Task { task, .. } = &self.g.nodes[node].kind else {
                             unreachable!("only task nodes are dispatched");
                         };
+                        let task = &task.actors[worker];
                         let sent =
                             interruptible(task.tell(exec), deadline.as_mut(), control).await?;
                         match sent {
@@ -356,15 +359,16 @@ where
                 self.entered(node);
                 self.advance(node, *next, scope, None);
             }
-            Kind::Task { .. } => {
+            Kind::Task { task, .. } => {
                 let input = self.scope(scope)?.state.clone();
-                let token = self.in_flight.insert((node, scope));
+                let worker = task.pick();
+                let token = self.in_flight.insert((node, scope, worker));
                 let exec = Exec {
                     token,
                     input,
                     reply: self.tx.clone(),
                 };
-                return Ok(Visit::Dispatch(node, exec));
+                return Ok(Visit::Dispatch(node, worker, exec));
             }
             Kind::Router { targets, route } => {
                 self.entered(node);
@@ -443,7 +447,7 @@ where
     fn complete(&mut self, done: Done<U>) -> Result<(), RunError> {
         let g = self.g;
         let steps = self.steps;
-        let (node, scope) = self
+        let (node, scope, worker) = self
             .in_flight
             .remove(done.token)
             .ok_or(RunError::Stuck { steps })?;
@@ -470,7 +474,7 @@ where
                     });
                 Err(RunError::NodeFailed {
                     node: g.nodes[node].name.clone(),
-                    address: task.address().clone(),
+                    address: task.actors[worker].address().clone(),
                     cause,
                 })
             }

@@ -100,13 +100,13 @@ where
 
     /// A router: `route` picks the next node among `targets` from the state and the
     /// update that led here (`Some` when the node before was a task).
-    pub fn router<const N: usize>(
+    pub fn router<T: AsRef<str>>(
         self,
         name: &str,
-        targets: [&str; N],
+        targets: impl IntoIterator<Item = T>,
         route: impl Fn(&S, Option<&U>) -> &'static str + Send + Sync + 'static,
     ) -> Self {
-        let targets = targets.iter().map(|t| (*t).to_owned()).collect();
+        let targets = targets.into_iter().map(|t| t.as_ref().to_owned()).collect();
         self.node(
             name,
             DeclKind::Router {
@@ -118,8 +118,11 @@ where
 
     /// A fork: the run continues down every branch at once, each branch on its own copy
     /// of the state, until all meet at the [`join`](Self::join) that names this fork.
-    pub fn fork<const N: usize>(self, name: &str, branches: [&str; N]) -> Self {
-        let branches = branches.iter().map(|b| (*b).to_owned()).collect();
+    pub fn fork<T: AsRef<str>>(self, name: &str, branches: impl IntoIterator<Item = T>) -> Self {
+        let branches = branches
+            .into_iter()
+            .map(|b| b.as_ref().to_owned())
+            .collect();
         self.node(name, DeclKind::Fork { branches })
     }
 

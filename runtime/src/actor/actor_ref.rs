@@ -228,7 +228,7 @@ impl<M: Send + 'static> ActorRef<M> {
         timeout: Duration,
     ) -> Result<R, AskError> {
         let system = &self.cell.core.system;
-        ask_routed(system, || Ok(Route::Final(self.clone())), make, timeout).await
+        ask_routed(system, || Ok(Route::Final(self)), make, timeout).await
     }
 
     /// Offers `msg` under the mailbox policy without counting it (the caller counts).
@@ -263,9 +263,9 @@ impl<M: Send + 'static> ActorRef<M> {
 }
 
 /// Where an ask goes next.
-pub(crate) enum Route<M: Send + 'static> {
+pub(crate) enum Route<'a, M: Send + 'static> {
     /// This actor, and no other: a closed mailbox is a dead letter.
-    Final(ActorRef<M>),
+    Final(&'a ActorRef<M>),
     /// This actor for now: if its mailbox turns out closed (it is passivating), wait for
     /// it to terminate and ask the router again.
     Retry(ActorRef<M>),
@@ -275,9 +275,9 @@ pub(crate) enum Route<M: Send + 'static> {
 /// counters, delivery under the mailbox policy, reply with a timeout.
 ///
 /// `system` must be the system of every actor `route` returns; the caller keeps it alive.
-pub(crate) async fn ask_routed<M: Send + 'static, R>(
+pub(crate) async fn ask_routed<'a, M: Send + 'static, R>(
     system: &super::system::SystemShared,
-    mut route: impl FnMut() -> Result<Route<M>, AskError>,
+    mut route: impl FnMut() -> Result<Route<'a, M>, AskError>,
     make: impl FnOnce(ReplyTo<R>) -> M,
     timeout: Duration,
 ) -> Result<R, AskError> {
@@ -288,8 +288,9 @@ pub(crate) async fn ask_routed<M: Send + 'static, R>(
     let exchange = async {
         let mut _waiting = None;
         loop {
-            let (target, retry) = match route()? {
-                Route::Final(t) => (t, false),
+            let routed = route()?;
+            let (target, retry) = match &routed {
+                Route::Final(t) => (*t, false),
                 Route::Retry(t) => (t, true),
             };
             let core = &target.cell.core;

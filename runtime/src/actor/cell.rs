@@ -126,6 +126,8 @@ pub(crate) struct Core {
     signals_pending: AtomicBool,
     killed: AtomicBool,
     terminated: AtomicBool,
+    /// Someone has waited for termination: only then is `terminated_notify` signalled.
+    awaited: AtomicBool,
     terminated_notify: Notify,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -160,6 +162,7 @@ impl Core {
             signals_pending: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
+            awaited: AtomicBool::new(false),
             terminated_notify: Notify::new(),
             task: Mutex::new(None),
         }
@@ -196,7 +199,7 @@ impl Core {
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
-        self.terminated.load(Ordering::Acquire)
+        self.terminated.load(Ordering::SeqCst)
     }
 
     pub(crate) fn set_task(&self, task: JoinHandle<()>) {
@@ -209,6 +212,9 @@ impl Core {
 
     /// Waits until the actor has terminated (after its last hook and cleanup).
     pub(crate) async fn wait_terminated(&self) {
+        // SeqCst pairs with `finalize`: either it sees `awaited` and notifies, or we see
+        // `terminated` below.
+        self.awaited.store(true, Ordering::SeqCst);
         loop {
             let notified = self.terminated_notify.notified();
             let mut notified = std::pin::pin!(notified);
@@ -330,7 +336,9 @@ pub(crate) fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     core.kind
         .stopped
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    core.terminated.store(true, Ordering::Release);
-    core.terminated_notify.notify_waiters();
+    core.terminated.store(true, Ordering::SeqCst);
+    if core.awaited.load(Ordering::SeqCst) {
+        core.terminated_notify.notify_waiters();
+    }
     tracing::debug!(address = %core.address, kind = core.kind.name, %reason, "actor terminated");
 }

@@ -125,7 +125,14 @@ pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) 
                     .err()
                     .map(|f| Box::new(Event::Failed(f)))
             }
-            Next::Signals(signals) => Some(Box::new(Event::Signals(signals))),
+            // A plain stop, by far the most common signal, needs no boxed handling.
+            Next::Signals(mut signals) => match signals.as_slice() {
+                [Signal::Stop(_)] => match signals.pop() {
+                    Some(Signal::Stop(reason)) => break reason,
+                    _ => unreachable!("checked above"),
+                },
+                _ => Some(Box::new(Event::Signals(signals))),
+            },
             Next::Killed => return,
         };
     };

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
+use rustc_hash::FxBuildHasher as FxBuild;
+use std::any::TypeId;
 use tokio::sync::broadcast;
 
 use super::actor_ref::{ActorRef, SendError};
@@ -135,8 +137,11 @@ pub(crate) struct SystemShared {
     pub(crate) guardian_strategy: Arc<SupervisorStrategy>,
     pub(crate) default_strategy: Arc<SupervisorStrategy>,
     config: SystemConfig,
-    registry: DashMap<Arc<str>, Arc<dyn Node>>,
-    kinds: DashMap<&'static str, Arc<KindStats>>,
+    registry: DashMap<Arc<str>, Arc<dyn Node>, FxBuild>,
+    kinds: DashMap<&'static str, Arc<KindStats>, FxBuild>,
+    /// Kind stats by actor type, so a spawn neither recomputes `Actor::kind()` nor
+    /// hashes its name. Several types may share one kind (an entity and its wrapper).
+    kinds_by_type: DashMap<TypeId, Arc<KindStats>, FxBuild>,
     next_id: AtomicU64,
     peak: AtomicUsize,
     shutting_down: AtomicBool,
@@ -212,6 +217,15 @@ impl SystemShared {
         self.tick_ms.fetch_min(want, Ordering::Relaxed);
     }
 
+    fn kind_of<A: Actor>(&self) -> Arc<KindStats> {
+        if let Some(k) = self.kinds_by_type.get(&TypeId::of::<A>()) {
+            return k.clone();
+        }
+        let k = self.kind_stats(A::kind());
+        self.kinds_by_type.insert(TypeId::of::<A>(), k.clone());
+        k
+    }
+
     pub(crate) fn kind_stats(&self, name: &'static str) -> Arc<KindStats> {
         if let Some(k) = self.kinds.get(name) {
             return k.clone();
@@ -264,8 +278,9 @@ impl System {
                 guardian_strategy: Arc::new(config.guardian.clone()),
                 default_strategy: Arc::new(config.default_supervisor.clone()),
                 config,
-                registry: DashMap::new(),
-                kinds: DashMap::new(),
+                registry: DashMap::default(),
+                kinds: DashMap::default(),
+                kinds_by_type: DashMap::default(),
                 next_id: AtomicU64::new(1),
                 peak: AtomicUsize::new(0),
                 shutting_down: AtomicBool::new(false),
@@ -492,7 +507,7 @@ pub(crate) fn spawn_under<A: Actor>(
     let core = Core::new(
         shared.next_id.fetch_add(1, Ordering::Relaxed),
         address.clone(),
-        shared.kind_stats(A::kind()),
+        shared.kind_of::<A>(),
         shared.clone(),
         parent.clone(),
         props.supervisor.clone().map(Arc::new),

@@ -241,3 +241,20 @@ fn the_summary_shows_thresholds_ops_leaks_and_verdict() {
     );
     assert!(s.contains("results:  out/results.json"), "{s}");
 }
+
+#[test]
+fn what_the_target_cannot_measure_fails_its_threshold() {
+    // The synthetic target detects no deadlocks and counts no messages: "none" would be
+    // a made-up figure, so these thresholds fail as not measured.
+    let r = run_toml(&scenario(
+        "",
+        RATE_100,
+        "\"deadlocks\" = [\"count == 0\"]\n\"messages.lost\" = [\"count == 0\"]",
+    ));
+    assert_eq!(r.thresholds.len(), 2);
+    for t in &r.thresholds {
+        assert_eq!(t.observed, None, "{}", t.metric);
+        assert!(!t.passed);
+    }
+    assert!(!r.verdict.passed);
+}

@@ -111,7 +111,12 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
         Metric::MemoryGrowth => run.leaks.rss_growth_bytes_per_min,
         Metric::TasksLeaked => Some(run.leaks.tasks_leaked as f64),
         Metric::Stalls => Some(run.stalls.len() as f64),
-        Metric::Deadlocks => Some(run.deadlocks.len() as f64),
+        // Only a target that detects deadlocks can report none.
+        Metric::Deadlocks => run
+            .timeline
+            .iter()
+            .any(|t| t.target.deadlocks.is_some())
+            .then_some(run.deadlocks.len() as f64),
         Metric::Restarts => {
             let first = run
                 .timeline

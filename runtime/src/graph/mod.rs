@@ -39,7 +39,7 @@
 //! | kind   | declared with                         | does                                                   |
 //! |--------|---------------------------------------|--------------------------------------------------------|
 //! | entry  | [`entry`](GraphBuilder::entry)        | where every run starts; exactly one, one edge out      |
-//! | task   | [`task`](GraphBuilder::task)          | user async function on its own actor; one edge out     |
+//! | task   | [`task`](GraphBuilder::task), [`task_pool`](GraphBuilder::task_pool) | user async function on its own actor (or pool of actors); one edge out |
 //! | router | [`router`](GraphBuilder::router)      | picks one of its declared targets from the state and the update that led to it |
 //! | fork   | [`fork`](GraphBuilder::fork)          | continues down every branch concurrently               |
 //! | join   | [`join`](GraphBuilder::join)          | waits for all branches of its fork, merges them; one edge out |

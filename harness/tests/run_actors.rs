@@ -104,3 +104,20 @@ fn drop_newest_mailboxes_account_for_drops() {
         "a 4-slot mailbox behind a 1 ms handler overflows"
     );
 }
+
+#[test]
+fn a_stalled_actor_is_named_in_the_stall_record() {
+    // One actor whose handler sleeps longer than the op timeout: asks pile up in its
+    // mailbox and nothing completes for longer than the watchdog's window.
+    let toml = "name = \"stall\"\nduration = \"1500ms\"\ntick = \"100ms\"\ngrace = \"5s\"\n\
+         [runtime]\nworker_threads = 1\n\
+         [watchdog]\nstall_after = \"300ms\"\nshutdown_timeout = \"500ms\"\n\
+         [target]\nworkload = \"actors\"\ntopology = \"one\"\nhandler_sleep = \"10s\"\nask_timeout = \"20s\"\n\
+         [[load]]\nop = \"ask\"\nexecutor = \"constant-arrival-rate\"\nrate = 20\nmax_in_flight = 4\nop_timeout = \"1s\"\n";
+    let scenario = parse_str(toml, "stall.toml").unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&scenario, &RunOptions::default()).expect("results");
+    assert!(!r.stalls.is_empty());
+    let d = &r.stalls[0].detail;
+    assert!(d.contains("actor://gauntlet/worker ("), "{d}");
+    assert!(!r.verdict.passed);
+}

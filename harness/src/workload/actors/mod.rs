@@ -312,9 +312,27 @@ impl Target for ActorsTarget {
 
     fn stall_detail(&self) -> String {
         let s = self.system.stats();
+        // The actors ops are sent to, busiest first: where a stall usually shows.
+        let mut busiest: Vec<(usize, &ActorRef<Msg>)> =
+            self.entries.iter().map(|a| (a.queued(), a)).collect();
+        busiest.sort_by_key(|b| std::cmp::Reverse(b.0));
+        let top: Vec<String> = busiest
+            .iter()
+            .take(3)
+            .filter(|(q, _)| *q > 0)
+            .map(|(q, a)| format!("{} ({q} queued)", a.address()))
+            .collect();
         format!(
-            "actors alive {}, messages queued {} (deepest mailbox {}), asks in flight {}",
-            s.actors.alive, s.mailboxes.total, s.mailboxes.deepest, s.asks.in_flight
+            "actors alive {}, messages queued {} (deepest mailbox {}), asks in flight {}; busiest entry actors: {}",
+            s.actors.alive,
+            s.mailboxes.total,
+            s.mailboxes.deepest,
+            s.asks.in_flight,
+            if top.is_empty() {
+                "none with queued messages".to_owned()
+            } else {
+                top.join(", ")
+            }
         )
     }
 

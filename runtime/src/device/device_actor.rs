@@ -239,18 +239,17 @@ impl DeviceActor {
         }
     }
 
-    async fn telemetry(
+    /// Applies a reading. Synchronous, so that the handler's future stays small on the
+    /// hot path; an unloaded device first retries its load (boxed, in `handle`).
+    #[inline]
+    fn telemetry(
         &mut self,
         mut r: Reading,
         ctx: &mut Context<Self>,
     ) -> Result<u64, TelemetryError> {
-        if self.load != Load::Loaded {
-            // Unloaded devices apply readings in memory; the load is retried.
-            let _ = self.ready(ctx).await;
-            if self.load == Load::Unregistered {
-                self.shared.counters.bump(Count::UnknownDevice);
-                return Err(TelemetryError::UnknownDevice(self.id));
-            }
+        if self.load == Load::Unregistered {
+            self.shared.counters.bump(Count::UnknownDevice);
+            return Err(TelemetryError::UnknownDevice(self.id));
         }
         let mut derived = Derived::default();
         let input = StageInput {
@@ -395,6 +394,27 @@ impl DeviceActor {
             }
         }
     }
+
+    /// Hands the dirty twin to the write-behind buffer (an unloaded device first
+    /// retries its load, and stays listed until it loads).
+    async fn flush(&mut self, ctx: &mut Context<Self>) {
+        self.listed = false;
+        if self.load == Load::Unloaded {
+            let _ = self.load(ctx).await;
+        }
+        if self.dirty {
+            match self.load {
+                Load::Loaded => {
+                    self.dirty = false;
+                    self.shared.buffer(self.record());
+                    self.shared.counters.bump(Count::Flushes);
+                }
+                // Still no stored twin to lay this over: try again next tick.
+                Load::Unloaded => self.list(ctx),
+                Load::Unregistered => {}
+            }
+        }
+    }
 }
 
 impl Actor for DeviceActor {
@@ -418,32 +438,26 @@ impl Actor for DeviceActor {
     ) -> Result<(), HandlerError> {
         match msg {
             DeviceMsg::Telemetry(r) => {
-                let _ = self.telemetry(r, ctx).await;
-            }
-            DeviceMsg::TelemetryAck(r, reply) => reply.send(self.telemetry(r, ctx).await),
-            DeviceMsg::Command(cmd, reply) => reply.send(self.command(&cmd, ctx).await),
-            DeviceMsg::Flush => {
-                self.listed = false;
                 if self.load == Load::Unloaded {
-                    let _ = self.load(ctx).await;
+                    // Readings are applied in memory while unloaded; the load is retried.
+                    let _ = Box::pin(self.ready(ctx)).await;
                 }
-                if self.dirty {
-                    match self.load {
-                        Load::Loaded => {
-                            self.dirty = false;
-                            self.shared.buffer(self.record());
-                            self.shared.counters.bump(Count::Flushes);
-                        }
-                        // Still no stored twin to lay this over: try again next tick.
-                        Load::Unloaded => self.list(ctx),
-                        Load::Unregistered => {}
-                    }
-                }
+                let _ = self.telemetry(r, ctx);
             }
+            DeviceMsg::TelemetryAck(r, reply) => {
+                if self.load == Load::Unloaded {
+                    let _ = Box::pin(self.ready(ctx)).await;
+                }
+                reply.send(self.telemetry(r, ctx));
+            }
+            DeviceMsg::Command(cmd, reply) => {
+                reply.send(Box::pin(self.command(&cmd, ctx)).await);
+            }
+            DeviceMsg::Flush => Box::pin(self.flush(ctx)).await,
             DeviceMsg::Reload => {
                 if self.load != Load::Loaded {
                     self.load = Load::Unloaded;
-                    let _ = self.load(ctx).await;
+                    let _ = Box::pin(self.load(ctx)).await;
                 }
             }
         }

@@ -178,7 +178,7 @@ where
             std::future::pending::<()>().await;
         }
     };
-    tokio::pin!(ctrl_c);
+    let mut ctrl_c = std::pin::pin!(ctrl_c);
     let mut abort_reason: Option<String> = None;
     loop {
         let mut nominal = Instant::now();

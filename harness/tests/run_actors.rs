@@ -79,7 +79,7 @@ fn ask_chain() {
 #[test]
 fn supervision_tree_restarts_failed_leaves() {
     let r = run_actors(
-        "topology = \"supervision-tree\"\ndepth = 2\nbreadth = 2\nfail_every = 10",
+        "topology = \"supervision-tree\"\ndepth = 2\nbreadth = 2\nfail_every = 10\nrouting = \"random\"",
         "",
     );
     // root + 2 supervisors + 4 leaves

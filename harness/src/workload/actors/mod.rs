@@ -8,6 +8,9 @@
 //! | `ask-chain`        | the head forwards to the next actor, `chain_length` deep; an ask is a chain of asks, replied from the tail |
 //! | `supervision-tree` | `breadth` supervisors per level, `depth` levels; ops go round-robin to the leaves |
 //!
+//! With several entry actors (a pool or a tree's leaves), `routing = "random"` sends op
+//! `i` to an entry drawn from the scenario's seed and `i` instead of `i mod n`.
+//!
 //! Ops: `tell` (obeys the mailbox policy; completes when the message is queued) and
 //! `ask` (completes when the reply arrives). Every handler can spin for
 //! `handler_work` (CPU), sleep for `handler_sleep` (an awaited timer, like I/O), and
@@ -56,6 +59,18 @@ pub enum Topology {
     SupervisionTree,
 }
 
+/// How ops are spread over several entry actors (a pool or a tree's leaves).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Routing {
+    /// Op `i` goes to entry `i mod n`.
+    #[default]
+    RoundRobin,
+    /// Op `i` goes to an entry drawn from the scenario's seed and `i`: uneven load,
+    /// identical for the same seed (replayable), no shared state between threads.
+    Random,
+}
+
 /// The `[target]` table for `workload = "actors"`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,6 +92,8 @@ pub struct ActorsSpec {
     pub handler_work: Option<DurationSpec>,
     /// Awaited sleep per handled message.
     pub handler_sleep: Option<DurationSpec>,
+    /// How ops are spread over a pool or a tree's leaves (default round-robin).
+    pub routing: Option<Routing>,
     /// Every N-th message a worker handles fails (0: never).
     #[serde(default)]
     pub fail_every: u64,
@@ -125,6 +142,21 @@ impl ActorsSpec {
                 ));
             }
         }
+        if self.routing.is_some()
+            && !matches!(
+                self.topology,
+                Topology::RoundRobin | Topology::SupervisionTree
+            )
+        {
+            p.push((
+                "routing",
+                format!(
+                    "`routing` needs several entry actors (topology `round-robin` or \
+                     `supervision-tree`), not `{}`",
+                    topology_name(self.topology)
+                ),
+            ));
+        }
         if self
             .handler_work
             .is_some_and(|w| w.0 > Duration::from_secs(1))
@@ -167,6 +199,26 @@ pub struct ActorsTarget {
     system: System,
     entries: Vec<ActorRef<Msg>>,
     ask_timeout: Duration,
+    /// `Some(seed)` for random routing.
+    random_routing: Option<u64>,
+}
+
+/// SplitMix64: a stateless, well-mixed hash of `x`, so that any thread can draw the
+/// same "random" entry for the same seed and op number without shared state.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The entry op `seq` goes to, out of `n`.
+fn route(seq: u64, n: usize, random_seed: Option<u64>) -> usize {
+    let x = match random_seed {
+        Some(seed) => splitmix64(seed ^ splitmix64(seq)),
+        None => seq,
+    };
+    (x % n as u64) as usize
 }
 
 fn restart_everything() -> SupervisorStrategy {
@@ -178,7 +230,7 @@ impl ActorsTarget {
     pub async fn build(
         spec: ActorsSpec,
         settings: RuntimeSettings,
-        _seed: u64,
+        seed: u64,
     ) -> Result<Self, BuildError> {
         let mailbox = match settings.mailbox_policy {
             MailboxPolicy::Unbounded => MailboxConfig::unbounded(),
@@ -266,6 +318,7 @@ impl ActorsTarget {
             system,
             entries,
             ask_timeout,
+            random_routing: (spec.routing == Some(Routing::Random)).then_some(seed),
         })
     }
 
@@ -277,7 +330,7 @@ impl ActorsTarget {
 
 impl Target for ActorsTarget {
     async fn call(&self, op: OpId, seq: u64) -> Result<(), OpError> {
-        let to = &self.entries[(seq % self.entries.len() as u64) as usize];
+        let to = &self.entries[route(seq, self.entries.len(), self.random_routing)];
         if op.0 == OP_TELL {
             return to.tell(Msg::Work(seq)).await.map_err(|e| match e {
                 SendError::Timeout(_) => OpError::Timeout,
@@ -363,5 +416,39 @@ impl Target for ActorsTarget {
             queued: Some(m.queued),
             lost: Some(m.lost()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_robin_routing_cycles() {
+        let picks: Vec<usize> = (0..6).map(|i| route(i, 3, None)).collect();
+        assert_eq!(picks, [0, 1, 2, 0, 1, 2]);
+    }
+
+    #[test]
+    fn random_routing_is_replayable_and_reaches_every_entry() {
+        let a: Vec<usize> = (0..1000).map(|i| route(i, 7, Some(42))).collect();
+        let b: Vec<usize> = (0..1000).map(|i| route(i, 7, Some(42))).collect();
+        let c: Vec<usize> = (0..1000).map(|i| route(i, 7, Some(43))).collect();
+        assert_eq!(a, b, "same seed, same choices");
+        assert_ne!(a, c, "another seed, other choices");
+        for entry in 0..7 {
+            let hits = a.iter().filter(|&&e| e == entry).count();
+            assert!((70..=220).contains(&hits), "entry {entry}: {hits} of 1000");
+        }
+    }
+
+    #[test]
+    fn routing_needs_several_entries() {
+        let spec = ActorsSpec {
+            topology: Topology::One,
+            routing: Some(Routing::Random),
+            ..ActorsSpec::default()
+        };
+        assert_eq!(spec.problems()[0].0, "routing");
     }
 }

@@ -7,8 +7,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::address::Address;
-use super::cell::{Cell, Node, Signal};
-use super::lifecycle::StopReason;
+use super::cell::{Cell, Node};
 use super::mailbox::Push;
 use super::stats::bump;
 use super::system::DeadLetterReason;
@@ -246,7 +245,7 @@ impl<M: Send + 'static> ActorRef<M> {
     /// `stopping`, children, `stopped`. Returns at once; see
     /// [`wait_terminated`](Self::wait_terminated).
     pub fn stop(&self) {
-        self.cell.signal(Signal::Stop(StopReason::Normal));
+        self.cell.request_stop();
     }
 
     /// Stops the actor at once: no hooks run, its children are killed, queued messages

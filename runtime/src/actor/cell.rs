@@ -123,6 +123,8 @@ pub(crate) struct Core {
     /// Passivate after this long idle (ms); 0: never.
     pub(crate) idle_timeout_ms: u32,
     passivating: AtomicBool,
+    /// `ActorRef::stop`: a plain stop needs no allocation on the system lane.
+    stop_requested: AtomicBool,
     signals_pending: AtomicBool,
     killed: AtomicBool,
     terminated: AtomicBool,
@@ -159,6 +161,7 @@ impl Core {
             activity: AtomicU64::new(now),
             idle_timeout_ms,
             passivating: AtomicBool::new(false),
+            stop_requested: AtomicBool::new(false),
             signals_pending: AtomicBool::new(false),
             killed: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
@@ -191,6 +194,11 @@ impl Core {
 
     pub(crate) fn mark_passivating(&self) {
         self.passivating.store(true, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn is_stop_requested(&self) -> bool {
+        self.stop_requested.load(Ordering::Acquire)
     }
 
     #[inline]
@@ -236,6 +244,8 @@ pub(crate) trait Node: Send + Sync + 'static {
     fn core(&self) -> &Core;
     /// Puts a signal on the system lane and wakes the actor.
     fn signal(&self, signal: Signal);
+    /// Asks for a graceful stop with reason `Normal`, without touching the system lane.
+    fn request_stop(&self);
     /// Stops the actor at once: no hooks, queued messages become dead letters.
     fn kill(&self);
     /// Messages queued right now.
@@ -262,6 +272,11 @@ impl<M: Send + 'static> Node for Cell<M> {
     fn signal(&self, signal: Signal) {
         self.core.kin.push_signal(signal);
         self.core.signals_pending.store(true, Ordering::SeqCst);
+        self.mailbox.wake();
+    }
+
+    fn request_stop(&self) {
+        self.core.stop_requested.store(true, Ordering::Release);
         self.mailbox.wake();
     }
 

@@ -11,7 +11,10 @@
 //!
 //! Every edge is inserted before its walk, so when several asks close a cycle
 //! concurrently, the one whose edge went in last sees all the others: at least one ask
-//! of every cycle is refused, and that unblocks the rest.
+//! of every cycle is refused, and that unblocks the rest. A walk reads one edge at a
+//! time; so that it cannot report a "cycle" stitched from edges that never existed
+//! together, a cycle is refused only when a second walk finds exactly the same one (a
+//! real cycle cannot change: everyone on it is blocked).
 //!
 //! **Detected:** cycles of asks between actors of one system, of any length, including
 //! an actor asking itself. **Not detected** (they show up as stalls instead, see
@@ -148,40 +151,51 @@ impl WaitGraph {
             graph: self,
             asker: asker.id,
         };
-        let mut cur = target.id;
-        for _ in 0..MAX_HOPS {
-            if cur == asker.id {
-                let cycle = graph.cycle_from(asker);
-                drop(guard);
-                bump(&system.counters.local().deadlocks);
-                system.publish(super::watchdog::RuntimeEvent::Deadlock(
-                    super::watchdog::DeadlockReport {
-                        cycle: cycle.clone(),
-                    },
-                ));
-                tracing::warn!(asker = %asker.address, cycle = ?cycle, "ask would deadlock: refused");
-                return Err(cycle);
+        // A walk reads edges one at a time, so in a busy graph it could stitch together
+        // edges that never existed at once. A real cycle is stable (everyone on it is
+        // blocked), so a cycle is reported only if a second walk finds the same one.
+        let mut previous: Option<Vec<u64>> = None;
+        for _ in 0..3 {
+            let Some((ids, cycle)) = graph.walk(asker, target) else {
+                return Ok(guard);
+            };
+            if previous.as_ref() != Some(&ids) {
+                previous = Some(ids);
+                continue;
             }
-            match graph.edges.get(&cur) {
-                Some(e) => cur = e.target,
-                None => break,
-            }
+            drop(guard);
+            bump(&system.counters.local().deadlocks);
+            system.publish(super::watchdog::RuntimeEvent::Deadlock(
+                super::watchdog::DeadlockReport {
+                    cycle: cycle.clone(),
+                },
+            ));
+            tracing::warn!(asker = %asker.address, cycle = ?cycle, "ask would deadlock: refused");
+            return Err(cycle);
         }
         Ok(guard)
     }
 
-    /// The addresses around the cycle, starting and ending at the asker.
-    fn cycle_from(&self, asker: &Core) -> Vec<Address> {
-        let mut cycle = vec![asker.address.clone()];
-        let mut cur = asker.id;
-        while let Some(e) = self.edges.get(&cur) {
-            cycle.push(e.target_address.clone());
-            if e.target == asker.id || cycle.len() > MAX_HOPS {
-                break;
+    /// Follows the edges from `target`; if they lead back to `asker`, the ids and the
+    /// addresses around the cycle (starting and ending at the asker).
+    fn walk(&self, asker: &Core, target: &Core) -> Option<(Vec<u64>, Vec<Address>)> {
+        let mut ids = Vec::new();
+        let mut addresses = Vec::new();
+        let mut cur = target.id;
+        for _ in 0..MAX_HOPS {
+            if cur == asker.id {
+                let mut cycle = Vec::with_capacity(addresses.len() + 2);
+                cycle.push(asker.address.clone());
+                cycle.push(target.address.clone());
+                cycle.extend(addresses);
+                return Some((ids, cycle));
             }
+            let e = self.edges.get(&cur)?;
             cur = e.target;
+            ids.push(cur);
+            addresses.push(e.target_address.clone());
         }
-        cycle
+        None
     }
 }
 

@@ -35,6 +35,7 @@ fn guarded_sync(f: impl FnOnce()) -> Result<(), Failure> {
 enum Next<M> {
     Msg(M),
     Signals(Vec<Signal>),
+    Stop,
     Killed,
 }
 
@@ -47,6 +48,9 @@ fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_
         }
         if core.has_signals() {
             return Poll::Ready(Next::Signals(core.take_signals()));
+        }
+        if core.is_stop_requested() {
+            return Poll::Ready(Next::Stop);
         }
         // Take part in tokio's cooperative budget so a flooded actor yields its worker.
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
@@ -61,6 +65,9 @@ fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_
         }
         if core.has_signals() {
             return Poll::Ready(Next::Signals(core.take_signals()));
+        }
+        if core.is_stop_requested() {
+            return Poll::Ready(Next::Stop);
         }
         match unsafe { cell.mailbox.pop() } {
             Some(msg) => {
@@ -133,6 +140,7 @@ pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) 
                 },
                 _ => Some(Box::new(Event::Signals(signals))),
             },
+            Next::Stop => break StopReason::Normal,
             Next::Killed => return,
         };
     };

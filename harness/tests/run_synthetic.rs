@@ -176,8 +176,13 @@ fn results_round_trip_through_json() {
     let r = run_toml(&scenario(
         "",
         RATE_100,
-        "\"latency{op=call}\" = [\"p(99) < 10s\"]",
+        "\"latency{op=call}\" = [\"p(99) < 10s\"]\n\"service_time{op=call}\" = [\"p(95) < 10s\"]",
     ));
+    assert!(
+        r.thresholds
+            .iter()
+            .all(|t| t.passed && t.observed.is_some())
+    );
     let json = r.to_json().unwrap();
     let back = RunResult::from_json(&json).unwrap();
     assert_eq!(back, r);

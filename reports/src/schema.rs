@@ -149,6 +149,9 @@ pub struct OpResult {
     pub service_time: LatencySummary,
     /// The full latency histogram (values in ns), decodable by any HdrHistogram.
     pub histogram: EncodedHistogram,
+    /// The full service-time histogram (values in ns).
+    #[serde(default)]
+    pub service_histogram: Option<EncodedHistogram>,
 }
 
 /// Accounting of one `[[load]]` block.

@@ -115,6 +115,7 @@ pub(crate) fn assemble(
                 latency: LatencySummary::from_histogram(&h.latency),
                 service_time: LatencySummary::from_histogram(&h.service),
                 histogram,
+                service_histogram: EncodedHistogram::encode(&h.service, "ns").ok(),
             }
         })
         .collect();

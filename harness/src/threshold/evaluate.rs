@@ -43,21 +43,15 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
             }
             match agg {
                 Aggregation::Percentile(p) => {
-                    // Exact percentiles of the latency come from the full histogram.
-                    if matches!(metric, Metric::Latency { .. })
-                        && let Ok(h) = o.histogram.decode()
-                    {
-                        return Some(h.value_at_quantile(p / 100.0) as f64);
-                    }
-                    [
-                        (50.0, s.p50_ns),
-                        (90.0, s.p90_ns),
-                        (99.0, s.p99_ns),
-                        (99.9, s.p999_ns),
-                    ]
-                    .into_iter()
-                    .find(|(q, _)| (q - p).abs() < 1e-9)
-                    .map(|(_, v)| v as f64)
+                    // Exact percentiles come from the full histograms.
+                    let encoded = if matches!(metric, Metric::Latency { .. }) {
+                        Some(&o.histogram)
+                    } else {
+                        o.service_histogram.as_ref()
+                    };
+                    encoded
+                        .and_then(|e| e.decode().ok())
+                        .map(|h| h.value_at_quantile(p / 100.0) as f64)
                 }
                 Aggregation::Avg => Some(s.mean_ns),
                 Aggregation::Min => Some(s.min_ns as f64),

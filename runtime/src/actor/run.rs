@@ -299,6 +299,9 @@ async fn restart<A: Actor>(
             if cell.core.is_killed() {
                 return Poll::Ready(Some(Restarted::Killed));
             }
+            if cell.core.is_stop_requested() {
+                return Poll::Ready(Some(Restarted::Stop(StopReason::Normal)));
+            }
             if cell.core.has_signals() {
                 for s in cell.core.take_signals() {
                     if let Signal::Stop(reason) = s {

@@ -4,11 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::oneshot;
-
 use super::address::Address;
 use super::cell::{Cell, Node};
 use super::mailbox::Push;
+use super::reply::NoReply;
+pub use super::reply::ReplyTo;
 use super::stats::bump;
 use super::system::DeadLetterReason;
 
@@ -84,22 +84,6 @@ fn cycle_text(cycle: &[Address]) -> String {
         .map(Address::as_str)
         .collect::<Vec<_>>()
         .join(" -> ")
-}
-
-/// The reply half of an ask, carried inside the request message.
-#[derive(Debug)]
-pub struct ReplyTo<R>(oneshot::Sender<R>);
-
-impl<R> ReplyTo<R> {
-    /// Answers the ask. If the asker already gave up, the reply is dropped.
-    pub fn send(self, reply: R) {
-        let _ = self.0.send(reply);
-    }
-
-    /// Whether the asker has given up (timed out or was cancelled).
-    pub fn is_closed(&self) -> bool {
-        self.0.is_closed()
-    }
 }
 
 /// A typed handle to an actor that accepts messages of type `M`.
@@ -218,10 +202,13 @@ impl<M: Send + 'static> ActorRef<M> {
     /// Sends the request built by `make` and waits up to `timeout` for the reply. The
     /// timeout covers both waiting for room (`Block`) and waiting for the reply.
     ///
+    /// The timeout is wall-clock time (it is enforced by the system's ask reaper thread,
+    /// see [`reply`](super::reply)), also under a paused tokio clock.
+    ///
     /// Asked from inside a handler, the ask is recorded in the system's wait-for graph;
     /// one that would close a cycle fails at once with [`AskError::Deadlock`] (see
     /// [`deadlock`](super::deadlock)).
-    pub async fn ask<R>(
+    pub async fn ask<R: Send + 'static>(
         &self,
         make: impl FnOnce(ReplyTo<R>) -> M,
         timeout: Duration,
@@ -274,59 +261,84 @@ pub(crate) enum Route<'a, M: Send + 'static> {
 /// counters, delivery under the mailbox policy, reply with a timeout.
 ///
 /// `system` must be the system of every actor `route` returns; the caller keeps it alive.
-pub(crate) async fn ask_routed<'a, M: Send + 'static, R>(
+pub(crate) async fn ask_routed<'a, M: Send + 'static, R: Send + 'static>(
     system: &super::system::SystemShared,
     mut route: impl FnMut() -> Result<Route<'a, M>, AskError>,
     make: impl FnOnce(ReplyTo<R>) -> M,
     timeout: Duration,
 ) -> Result<R, AskError> {
-    let (tx, rx) = oneshot::channel();
-    let mut msg = make(ReplyTo(tx));
+    let reaper = system.reaper();
+    let (tx, rx) = reaper.slot(timeout);
+    let deadline = tokio::time::Instant::from_std(rx.deadline());
+    let mut msg = make(tx);
     bump(&system.counters.local().asks_started);
     let _in_flight = AskGuard(system);
-    let exchange = async {
-        let mut _waiting = None;
-        loop {
-            let routed = route()?;
-            let (target, retry) = match &routed {
-                Route::Final(t) => (*t, false),
-                Route::Retry(t) => (t, true),
-            };
-            let core = &target.cell.core;
-            // From inside a handler: record who waits on whom; refuse closing a cycle.
-            _waiting = None;
-            if let Some(asker) = super::deadlock::current()
-                && super::deadlock::same_system(asker, core)
-            {
-                match system.waits.enter(system, asker, core) {
-                    Ok(waiting) => _waiting = Some(waiting),
-                    Err(cycle) => return Err(AskError::Deadlock(cycle)),
-                }
-            }
-            let outcome = target.offer(msg).await;
-            if retry && let Push::Closed(m) = outcome {
-                msg = m;
-                target.wait_terminated().await;
-                continue;
-            }
-            let dropped = matches!(outcome, Push::DroppedNewest);
-            match target.account(outcome) {
-                Ok(()) if dropped => return Err(AskError::Dropped),
-                Ok(()) => {}
-                Err(SendError::Full(_) | SendError::Timeout(_)) => return Err(AskError::Full),
-                Err(SendError::Stopped(_) | SendError::NotFound(_)) => {
-                    return Err(AskError::Stopped);
-                }
-            }
-            return rx.await.map_err(|_| AskError::NoReply);
-        }
+    let timed_out = || {
+        bump(&system.counters.local().asks_timed_out);
+        Err(AskError::Timeout(timeout))
     };
-    match tokio::time::timeout(timeout, exchange).await {
-        Ok(result) => result,
-        Err(_) => {
-            bump(&system.counters.local().asks_timed_out);
-            Err(AskError::Timeout(timeout))
+    let mut _waiting = None;
+    loop {
+        let routed = route()?;
+        let (target, retry) = match &routed {
+            Route::Final(t) => (*t, false),
+            Route::Retry(t) => (t, true),
+        };
+        let core = &target.cell.core;
+        // From inside a handler: record who waits on whom; refuse closing a cycle.
+        _waiting = None;
+        if let Some(asker) = super::deadlock::current()
+            && super::deadlock::same_system(asker, core)
+        {
+            match system.waits.enter(system, asker, core) {
+                Ok(waiting) => _waiting = Some(waiting),
+                Err(cycle) => return Err(AskError::Deadlock(cycle)),
+            }
         }
+        let mailbox = &target.cell.mailbox;
+        let outcome = match mailbox.try_push(msg) {
+            // A full `Block` mailbox: wait for room, but not past the ask's deadline.
+            Push::Full(m) if mailbox.policy() == super::mailbox::Policy::Block => {
+                match mailbox.push_until(m, Some(deadline)).await {
+                    Push::Full(_) => return timed_out(),
+                    outcome => outcome,
+                }
+            }
+            outcome => outcome,
+        };
+        if retry && let Push::Closed(m) = outcome {
+            msg = m;
+            if tokio::time::timeout_at(deadline, target.wait_terminated())
+                .await
+                .is_err()
+            {
+                return timed_out();
+            }
+            continue;
+        }
+        let dropped = matches!(outcome, Push::DroppedNewest);
+        match target.account(outcome) {
+            Ok(()) if dropped => return Err(AskError::Dropped),
+            Ok(()) => {}
+            Err(SendError::Full(_) | SendError::Timeout(_)) => return Err(AskError::Full),
+            Err(SendError::Stopped(_) | SendError::NotFound(_)) => {
+                return Err(AskError::Stopped);
+            }
+        }
+        break;
+    }
+    let reply = if reaper.is_running() {
+        rx.await
+    } else {
+        // No reaper (shut down, or no thread): a tokio timer bounds the wait instead.
+        tokio::time::timeout_at(deadline, rx)
+            .await
+            .unwrap_or(Err(NoReply::Expired))
+    };
+    match reply {
+        Ok(reply) => Ok(reply),
+        Err(NoReply::Dropped) => Err(AskError::NoReply),
+        Err(NoReply::Expired) => timed_out(),
     }
 }
 

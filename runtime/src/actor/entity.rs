@@ -295,7 +295,7 @@ impl<A: Actor, K: EntityKey> EntityRef<A, K> {
     }
 
     /// Asks the entity, activating it if needed. See [`ActorRef::ask`].
-    pub async fn ask<R>(
+    pub async fn ask<R: Send + 'static>(
         &self,
         make: impl FnOnce(ReplyTo<R>) -> A::Msg,
         timeout: Duration,

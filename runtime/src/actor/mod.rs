@@ -124,6 +124,8 @@ pub mod mailbox;
 mod props;
 mod queue;
 #[cfg(not(gauntlet_loom))]
+pub mod reply;
+#[cfg(not(gauntlet_loom))]
 mod run;
 #[cfg(not(gauntlet_loom))]
 pub mod stats;

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::deadlock::WaitGraph;
+use super::reply::Reaper;
 use super::watchdog::{Clock, RuntimeEvent, Watchdog};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -152,6 +153,8 @@ pub(crate) struct SystemShared {
     pub(crate) waits: WaitGraph,
     events: broadcast::Sender<RuntimeEvent>,
     watchdog: Mutex<Option<Watchdog>>,
+    /// Expires overdue asks; started by the first ask.
+    reaper: std::sync::OnceLock<Reaper>,
     /// The watchdog's tick, lowered when entities with short idle timeouts appear.
     tick_ms: AtomicU64,
 }
@@ -188,6 +191,11 @@ impl SystemShared {
                 count,
             });
         }
+    }
+
+    /// The ask reaper (started on first use).
+    pub(crate) fn reaper(&self) -> &Reaper {
+        self.reaper.get_or_init(Reaper::start)
     }
 
     pub(crate) fn publish(&self, event: RuntimeEvent) {
@@ -291,6 +299,7 @@ impl System {
                 waits: WaitGraph::default(),
                 events,
                 watchdog: Mutex::new(None),
+                reaper: std::sync::OnceLock::new(),
                 tick_ms: AtomicU64::new(tick.as_millis() as u64),
             }),
         };
@@ -463,6 +472,9 @@ impl System {
         let _ = tokio::time::timeout(grace, futures_util::future::join_all(tasks)).await;
         if let Some(mut watchdog) = lock(&shared.watchdog).take() {
             watchdog.stop();
+        }
+        if let Some(reaper) = shared.reaper.get() {
+            reaper.stop();
         }
         let aborted = lock(&shared.aborted)[aborted_before..].to_vec();
         let report = ShutdownReport {

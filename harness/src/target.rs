@@ -31,6 +31,30 @@ pub enum OpError {
     Failed,
 }
 
+/// Something the target's runtime noticed, reported to the harness once per tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetEvent {
+    /// The runtime refused an operation that would have closed a cycle of waiters.
+    Deadlock {
+        /// The cycle, as addresses, starting and ending with the same actor.
+        cycle: Vec<String>,
+    },
+    /// The runtime saw a handler busy for longer than its stall threshold.
+    Stall {
+        /// The busy actor.
+        actor: String,
+        /// How long it had been busy.
+        busy_for: Duration,
+        /// The actor it was waiting on, if it was in an ask.
+        waiting_on: Option<String>,
+    },
+    /// Events were lost because the harness read them too slowly.
+    Missed {
+        /// How many.
+        count: u64,
+    },
+}
+
 /// What a target's shutdown reported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ShutdownOutcome {
@@ -58,6 +82,12 @@ pub trait Target: Send + Sync + 'static {
     /// The target's view of what is busy, recorded when the watchdog sees a stall.
     fn stall_detail(&self) -> String {
         String::new()
+    }
+
+    /// Events since the last call (deadlocks, stalls the runtime itself detected).
+    /// Called once per tick; must not block.
+    fn events(&self) -> Vec<TargetEvent> {
+        Vec::new()
     }
 
     /// Shuts the target down gracefully within `timeout`. Runs on the target's runtime.

@@ -14,7 +14,7 @@ fn run_actors(target: &str, extra_runtime: &str) -> RunResult {
          [target]\nworkload = \"actors\"\n{target}\n\
          [[load]]\nop = \"ask\"\nexecutor = \"constant-arrival-rate\"\nrate = 200\nmax_in_flight = 16\n\
          [[load]]\nop = \"tell\"\nexecutor = \"constant-concurrency\"\nconcurrency = 2\n\
-         [thresholds]\n\"messages.lost\" = [\"count == 0\"]\n\"tasks.leaked\" = [\"count == 0\"]\n"
+         [thresholds]\n\"messages.lost\" = [\"count == 0\"]\n\"tasks.leaked\" = [\"count == 0\"]\n\"deadlocks\" = [\"count == 0\"]\n"
     );
     let scenario = parse_str(&toml, "actors.toml").unwrap_or_else(|e| panic!("{e}"));
     run(&scenario, &RunOptions::default()).expect("run produces results")
@@ -35,6 +35,10 @@ fn assert_clean(r: &RunResult) {
     let ask = r.op("ask").unwrap();
     assert_eq!(ask.errors, 0);
     assert!(r.timeline.iter().all(|t| t.target.actors_alive.is_some()));
+    // The runtime detects deadlocks and stalls, so "none" is a measurement here.
+    assert!(r.timeline.iter().all(|t| t.target.deadlocks == Some(0)));
+    assert!(r.timeline.iter().all(|t| t.target.stalls.is_some()));
+    assert!(r.deadlocks.is_empty());
 }
 
 #[test]

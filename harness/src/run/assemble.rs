@@ -184,7 +184,7 @@ pub(crate) fn assemble(
         timeline: c.timeline.clone(),
         faults: Vec::new(),
         messages: ending.messages.unwrap_or_default(),
-        deadlocks: Vec::new(),
+        deadlocks: c.deadlocks.clone(),
         stalls: c.stalls.records(),
         leaks,
         thresholds: Vec::new(),

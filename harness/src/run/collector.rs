@@ -3,13 +3,18 @@
 
 use std::time::Instant;
 
-use gauntlet_reports::schema::{Tick, TickOp};
+use std::collections::VecDeque;
+
+use gauntlet_reports::schema::{DeadlockRecord, Tick, TickOp};
 
 use crate::load::{Flush, LoadState, LoadTotals, OpHistograms};
 use crate::probe::{ProcessProbe, RuntimeProbe};
 use crate::scenario::Scenario;
-use crate::target::Target;
+use crate::target::{Target, TargetEvent};
 use crate::watchdog::StallWatch;
+
+/// How many of the runtime's latest stall reports a stall record quotes.
+const RECENT_RUNTIME_STALLS: usize = 5;
 
 /// Everything measured so far.
 #[derive(Debug)]
@@ -25,6 +30,10 @@ pub(crate) struct Collector {
     pub warm_totals: Vec<LoadTotals>,
     last_tick: Instant,
     pub stalls: StallWatch,
+    /// Deadlocks the target's runtime reported, stamped with the tick they arrived in.
+    pub deadlocks: Vec<DeadlockRecord>,
+    /// The runtime's most recent stall reports, for the watchdog's stall records.
+    runtime_stalls: VecDeque<String>,
     pub process: ProcessProbe,
     pub runtime: RuntimeProbe,
 }
@@ -49,6 +58,8 @@ impl Collector {
             warm_totals: vec![LoadTotals::default(); n],
             last_tick: run_start,
             stalls: StallWatch::new(scenario.watchdog.stall_after),
+            deadlocks: Vec::new(),
+            runtime_stalls: VecDeque::new(),
             process,
             runtime,
         }
@@ -152,8 +163,39 @@ impl Collector {
             self.warm_totals.clone_from(&totals);
         }
         self.prev = totals;
-        self.stalls
-            .observe(t_s, completed_total, in_flight, || target.stall_detail());
+        for event in target.events() {
+            match event {
+                TargetEvent::Deadlock { cycle } => {
+                    self.deadlocks.push(DeadlockRecord { at_s: t_s, cycle });
+                }
+                TargetEvent::Stall {
+                    actor,
+                    busy_for,
+                    waiting_on,
+                } => {
+                    if self.runtime_stalls.len() == RECENT_RUNTIME_STALLS {
+                        self.runtime_stalls.pop_front();
+                    }
+                    let waiting =
+                        waiting_on.map_or_else(String::new, |w| format!(", waiting on {w}"));
+                    self.runtime_stalls.push_back(format!(
+                        "{actor} busy for {busy_for:.1?}{waiting} (at {t_s:.1}s)"
+                    ));
+                }
+                TargetEvent::Missed { count } => {
+                    tracing::warn!(count, "runtime events missed (read too slowly)");
+                }
+            }
+        }
+        let runtime_stalls = &self.runtime_stalls;
+        self.stalls.observe(t_s, completed_total, in_flight, || {
+            let mut detail = target.stall_detail();
+            if !runtime_stalls.is_empty() {
+                let reports: Vec<&str> = runtime_stalls.iter().map(String::as_str).collect();
+                detail.push_str(&format!("; runtime stall reports: {}", reports.join("; ")));
+            }
+            detail
+        });
 
         self.timeline.push(Tick {
             t_s,

@@ -105,22 +105,10 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
         Metric::MemoryGrowth => run.leaks.rss_growth_bytes_per_min,
         Metric::TasksLeaked => Some(run.leaks.tasks_leaked as f64),
         Metric::Stalls => Some(run.stalls.len() as f64),
-        // Only a target that detects deadlocks can report none.
-        Metric::Deadlocks => run
-            .timeline
-            .iter()
-            .any(|t| t.target.deadlocks.is_some())
-            .then_some(run.deadlocks.len() as f64),
-        Metric::Restarts => {
-            let first = run
-                .timeline
-                .iter()
-                .rev()
-                .find(|t| t.warmup)
-                .map_or(Some(0), |t| t.target.restarts);
-            let last = run.timeline.last()?.target.restarts;
-            Some(last?.saturating_sub(first.unwrap_or(0)) as f64)
-        }
+        // Only a target that detects deadlocks can report none: read its counter
+        // (measured window), not the event list, which a slow reader could miss.
+        Metric::Deadlocks => counter_delta(run, |t| t.target.deadlocks),
+        Metric::Restarts => counter_delta(run, |t| t.target.restarts),
         Metric::SchedLag => match agg {
             Aggregation::Max => measured()
                 .filter_map(|t| t.runtime.sched_lag_max_ns)
@@ -134,4 +122,18 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
             }
         },
     }
+}
+
+/// Growth of a cumulative target counter over the measured window; `None` when the
+/// target does not report it.
+fn counter_delta(
+    run: &RunResult,
+    counter: impl Fn(&gauntlet_reports::schema::Tick) -> Option<u64>,
+) -> Option<f64> {
+    let last = counter(run.timeline.last()?)?;
+    let at_warmup_end = match run.timeline.iter().rev().find(|t| t.warmup) {
+        Some(t) => counter(t).unwrap_or(0),
+        None => 0,
+    };
+    Some(last.saturating_sub(at_warmup_end) as f64)
 }

@@ -61,7 +61,7 @@ pub enum Metric {
     TasksLeaked,
     /// `stalls`: `count` of stalls the watchdog detected.
     Stalls,
-    /// `deadlocks`: `count` of deadlocks the runtime detected.
+    /// `deadlocks`: `count` of asks the runtime refused as deadlocks (measured window).
     Deadlocks,
     /// `restarts`: `count` of actor restarts during the measured window.
     Restarts,

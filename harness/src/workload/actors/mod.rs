@@ -27,15 +27,18 @@ mod roles;
 use std::time::Duration;
 
 use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use std::sync::Mutex;
+
 use gauntlet_runtime::actor::{
-    ActorRef, AskError, MailboxConfig, Policy, Props, SendError, SupervisorStrategy, System,
-    SystemConfig,
+    ActorRef, AskError, MailboxConfig, Policy, Props, RuntimeEvent, SendError, SupervisorStrategy,
+    System, SystemConfig,
 };
 use serde::Deserialize;
+use tokio::sync::broadcast;
 
 use self::roles::{Msg, Router, Supervisor, Worker, WorkerConfig};
 use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
+use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target, TargetEvent};
 use crate::units::DurationSpec;
 
 /// Ops of the actors workload.
@@ -201,6 +204,8 @@ pub struct ActorsTarget {
     ask_timeout: Duration,
     /// `Some(seed)` for random routing.
     random_routing: Option<u64>,
+    /// The runtime's stall and deadlock reports; read once per tick.
+    events: Mutex<broadcast::Receiver<RuntimeEvent>>,
 }
 
 /// SplitMix64: a stateless, well-mixed hash of `x`, so that any thread can draw the
@@ -244,6 +249,7 @@ impl ActorsTarget {
         };
         let system =
             System::with_config("gauntlet", config).map_err(|e| BuildError(e.to_string()))?;
+        let events = Mutex::new(system.events());
         let ask_timeout = spec.ask_timeout.map_or(Duration::from_secs(5), |d| d.0);
         let worker = WorkerConfig {
             work: spec.handler_work.map_or(Duration::ZERO, |d| d.0),
@@ -319,6 +325,7 @@ impl ActorsTarget {
             entries,
             ask_timeout,
             random_routing: (spec.routing == Some(Routing::Random)).then_some(seed),
+            events,
         })
     }
 
@@ -356,10 +363,9 @@ impl Target for ActorsTarget {
             messages_rejected: Some(s.messages.rejected),
             messages_dead_lettered: Some(s.messages.dead_lettered),
             restarts: Some(s.actors.restarted),
-            // Not reported by gauntlet-runtime yet.
-            passivations: None,
-            deadlocks: None,
-            stalls: None,
+            passivations: Some(s.actors.passivations),
+            deadlocks: Some(s.deadlocks),
+            stalls: Some(s.stalls),
         }
     }
 
@@ -387,6 +393,30 @@ impl Target for ActorsTarget {
                 top.join(", ")
             }
         )
+    }
+
+    fn events(&self) -> Vec<TargetEvent> {
+        let mut out = Vec::new();
+        let Ok(mut rx) = self.events.lock() else {
+            return out;
+        };
+        loop {
+            match rx.try_recv() {
+                Ok(RuntimeEvent::Deadlock(d)) => out.push(TargetEvent::Deadlock {
+                    cycle: d.cycle.iter().map(ToString::to_string).collect(),
+                }),
+                Ok(RuntimeEvent::Stall(st)) => out.push(TargetEvent::Stall {
+                    actor: st.address.to_string(),
+                    busy_for: st.busy_for,
+                    waiting_on: st.waiting_on.map(|a| a.to_string()),
+                }),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    out.push(TargetEvent::Missed { count: n });
+                }
+                Err(_) => break,
+            }
+        }
+        out
     }
 
     async fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {

@@ -125,3 +125,32 @@ fn a_stalled_actor_is_named_in_the_stall_record() {
     assert!(d.contains("actor://gauntlet/worker ("), "{d}");
     assert!(!r.verdict.passed);
 }
+
+#[test]
+fn an_ask_ring_deadlocks_and_every_deadlock_is_recorded() {
+    let r = run_actors("topology = \"ask-ring\"\nchain_length = 3", "");
+    let ask = r.op("ask").unwrap();
+    assert!(ask.count > 0);
+    // Every ask goes round the ring and closes a cycle: the runtime refuses it.
+    assert_eq!(ask.errors, ask.count);
+    assert_eq!(
+        r.op("tell").unwrap().errors,
+        0,
+        "a tell goes once round and stops"
+    );
+    assert!(!r.deadlocks.is_empty());
+    let cycle = &r.deadlocks[0].cycle;
+    assert_eq!(cycle.len(), 4, "{cycle:?}");
+    assert_eq!(cycle.first(), cycle.last());
+    assert!(r.timeline.last().unwrap().target.deadlocks.unwrap() > 0);
+    let t = r
+        .thresholds
+        .iter()
+        .find(|t| t.metric == "deadlocks")
+        .unwrap();
+    assert!(!t.passed && t.observed.unwrap() > 0.0);
+    assert!(!r.verdict.passed);
+    // Refused asks are not lost messages, and the ring shuts down cleanly.
+    assert_eq!(r.messages.lost, Some(0));
+    assert_eq!(r.leaks.tasks_leaked, 0);
+}

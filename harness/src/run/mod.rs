@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::scenario::{Scenario, TargetSpec};
 use crate::target::{BuildError, OpId, Target};
 use crate::workload::actors::ActorsTarget;
+use crate::workload::smart_home::SmartHomeTarget;
 use crate::workload::synthetic::SyntheticTarget;
 
 use assemble::Ending;
@@ -71,6 +72,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunEr
             let spec = spec.clone();
             execute(scenario, options, move || async move {
                 Ok(SyntheticTarget::new(spec))
+            })
+        }
+        TargetSpec::SmartHome(spec) => {
+            let (spec, settings, seed) = (spec.clone(), scenario.runtime.clone(), scenario.seed);
+            execute(scenario, options, move || {
+                SmartHomeTarget::build(spec, settings, seed)
             })
         }
         TargetSpec::Actors(spec) => {

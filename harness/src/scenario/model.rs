@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::threshold::Threshold;
 use crate::workload::actors::ActorsSpec;
+use crate::workload::smart_home::SmartHomeSpec;
 use crate::workload::synthetic::SyntheticSpec;
 
 /// A validated scenario.
@@ -86,6 +87,8 @@ pub struct WatchdogSettings {
 pub enum TargetSpec {
     /// Actors of gauntlet-runtime in a chosen topology.
     Actors(ActorsSpec),
+    /// The smart-home device runtime: homes x rooms x devices.
+    SmartHome(SmartHomeSpec),
     /// A synthetic target for harness self-tests.
     Synthetic(SyntheticSpec),
 }
@@ -95,6 +98,7 @@ impl TargetSpec {
     pub fn workload(&self) -> &'static str {
         match self {
             TargetSpec::Actors(_) => "actors",
+            TargetSpec::SmartHome(_) => "smart-home",
             TargetSpec::Synthetic(_) => "synthetic",
         }
     }
@@ -103,6 +107,7 @@ impl TargetSpec {
     pub fn ops(&self) -> &'static [&'static str] {
         match self {
             TargetSpec::Actors(_) => crate::workload::actors::OPS,
+            TargetSpec::SmartHome(_) => crate::workload::smart_home::OPS,
             TargetSpec::Synthetic(_) => crate::workload::synthetic::OPS,
         }
     }

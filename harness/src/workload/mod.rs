@@ -11,7 +11,7 @@ pub mod synthetic;
 pub const WORKLOADS: &[(&str, &str)] = &[
     (
         "actors",
-        "gauntlet-runtime actors: one, round-robin pool, fan-out, ask chain or supervision tree; ops tell, ask",
+        "gauntlet-runtime actors: one, round-robin pool, fan-out, ask chain, ask ring (deadlocks) or supervision tree; ops tell, ask",
     ),
     (
         "synthetic",

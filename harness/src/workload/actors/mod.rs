@@ -6,6 +6,7 @@
 //! | `round-robin`      | op `i` goes to actor `i mod actors`                                    |
 //! | `fan-out`          | a router forwards each op to `fan_out` children (an ask waits for all) |
 //! | `ask-chain`        | the head forwards to the next actor, `chain_length` deep; an ask is a chain of asks, replied from the tail |
+//! | `ask-ring`         | an `ask-chain` whose tail forwards back to the head: every ask closes a cycle, which the runtime refuses as a deadlock (the op fails); a tell goes once round |
 //! | `supervision-tree` | `breadth` supervisors per level, `depth` levels; ops go round-robin to the leaves |
 //!
 //! With several entry actors (a pool or a tree's leaves), `routing = "random"` sends op
@@ -58,6 +59,8 @@ pub enum Topology {
     FanOut,
     /// A chain of `chain_length` actors.
     AskChain,
+    /// A chain whose tail forwards back to its head: asks deadlock on purpose.
+    AskRing,
     /// A supervision tree of `depth` levels of `breadth` children.
     SupervisionTree,
 }
@@ -110,14 +113,18 @@ impl ActorsSpec {
     /// Problems with the spec, as (field, message).
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
-        let mut range = |field: &'static str, v: Option<i64>, max: i64, used_by: Topology| {
+        let mut range = |field: &'static str, v: Option<i64>, max: i64, used_by: &[Topology]| {
             if let Some(v) = v {
-                if self.topology != used_by {
+                if !used_by.contains(&self.topology) {
                     p.push((
                         field,
                         format!(
                             "`{field}` is only used by topology `{}`, not `{}`",
-                            topology_name(used_by),
+                            used_by
+                                .iter()
+                                .map(|t| topology_name(*t))
+                                .collect::<Vec<_>>()
+                                .join("` or `"),
                             topology_name(self.topology)
                         ),
                     ));
@@ -126,16 +133,19 @@ impl ActorsSpec {
                 }
             }
         };
-        range("actors", self.actors, MAX_ACTORS, Topology::RoundRobin);
-        range("fan_out", self.fan_out, 10_000, Topology::FanOut);
+        range("actors", self.actors, MAX_ACTORS, &[Topology::RoundRobin]);
+        range("fan_out", self.fan_out, 10_000, &[Topology::FanOut]);
         range(
             "chain_length",
             self.chain_length,
             10_000,
-            Topology::AskChain,
+            &[Topology::AskChain, Topology::AskRing],
         );
-        range("depth", self.depth, 8, Topology::SupervisionTree);
-        range("breadth", self.breadth, 1_000, Topology::SupervisionTree);
+        range("depth", self.depth, 8, &[Topology::SupervisionTree]);
+        range("breadth", self.breadth, 1_000, &[Topology::SupervisionTree]);
+        if self.topology == Topology::AskRing && self.chain_length == Some(1) {
+            p.push(("chain_length", "a ring needs at least 2 actors".to_owned()));
+        }
         if p.is_empty() && self.topology == Topology::SupervisionTree {
             let leaves = (self.breadth.unwrap_or(3) as f64).powi(self.depth.unwrap_or(2) as i32);
             if leaves > MAX_ACTORS as f64 {
@@ -182,6 +192,7 @@ fn topology_name(t: Topology) -> &'static str {
         Topology::RoundRobin => "round-robin",
         Topology::FanOut => "fan-out",
         Topology::AskChain => "ask-chain",
+        Topology::AskRing => "ask-ring",
         Topology::SupervisionTree => "supervision-tree",
     }
 }
@@ -204,6 +215,8 @@ pub struct ActorsTarget {
     ask_timeout: Duration,
     /// `Some(seed)` for random routing.
     random_routing: Option<u64>,
+    /// How often a tell is forwarded along a chain or ring.
+    hops: u32,
     /// The runtime's stall and deadlock reports; read once per tick.
     events: Mutex<broadcast::Receiver<RuntimeEvent>>,
 }
@@ -285,15 +298,23 @@ impl ActorsTarget {
                         .map_err(spawn_err)?,
                 ]
             }
-            Topology::AskChain => {
+            Topology::AskChain | Topology::AskRing => {
                 let n = spec.chain_length.unwrap_or(4);
                 let mut next = None;
+                let mut tail = None;
                 for i in (0..n).rev() {
-                    next = Some(
-                        system
-                            .spawn(&format!("chain-{i}"), worker_props(next.take()))
-                            .map_err(spawn_err)?,
-                    );
+                    let actor = system
+                        .spawn(&format!("chain-{i}"), worker_props(next.take()))
+                        .map_err(spawn_err)?;
+                    tail.get_or_insert_with(|| actor.clone());
+                    next = Some(actor);
+                }
+                if spec.topology == Topology::AskRing
+                    && let (Some(head), Some(tail)) = (&next, &tail)
+                {
+                    tail.tell(Msg::SetNext(head.clone()))
+                        .await
+                        .map_err(|e| BuildError(format!("cannot close the ring: {e}")))?;
                 }
                 next.into_iter().collect()
             }
@@ -325,6 +346,11 @@ impl ActorsTarget {
             entries,
             ask_timeout,
             random_routing: (spec.routing == Some(Routing::Random)).then_some(seed),
+            // Once round a ring; to the end of anything else.
+            hops: match spec.topology {
+                Topology::AskRing => (spec.chain_length.unwrap_or(4) - 1) as u32,
+                _ => u32::MAX,
+            },
             events,
         })
     }
@@ -339,10 +365,13 @@ impl Target for ActorsTarget {
     async fn call(&self, op: OpId, seq: u64) -> Result<(), OpError> {
         let to = &self.entries[route(seq, self.entries.len(), self.random_routing)];
         if op.0 == OP_TELL {
-            return to.tell(Msg::Work(seq)).await.map_err(|e| match e {
-                SendError::Timeout(_) => OpError::Timeout,
-                _ => OpError::Rejected,
-            });
+            return to
+                .tell(Msg::Work(seq, self.hops))
+                .await
+                .map_err(|e| match e {
+                    SendError::Timeout(_) => OpError::Timeout,
+                    _ => OpError::Rejected,
+                });
         }
         match to.ask(|r| Msg::Ask(seq, r), self.ask_timeout).await {
             Ok(_) => Ok(()),

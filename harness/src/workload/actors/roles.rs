@@ -7,12 +7,16 @@ use gauntlet_runtime::actor::{Actor, ActorRef, Context, HandlerError, Props, Rep
 /// The one message type every actor of the workload handles.
 #[derive(Debug)]
 pub enum Msg {
-    /// A tell: do the handler's work (and forward, in a chain or fan-out).
-    Work(u64),
+    /// A tell: do the handler's work, and forward it (in a chain or ring: at most the
+    /// given number of further hops).
+    Work(u64, u32),
     /// An ask: do the work and reply.
     Ask(u64, ReplyTo<u64>),
     /// Collect the leaf workers of a supervision tree.
     Leaves(ReplyTo<Vec<ActorRef<Msg>>>),
+    /// Set a worker's successor (closes a ring after its actors exist). A restart
+    /// re-creates the worker from its factory and so forgets it.
+    SetNext(ActorRef<Msg>),
 }
 
 /// What each worker does per message.
@@ -68,11 +72,11 @@ impl Actor for Worker {
             return Err(Box::new(Injected(self.cfg.fail_every)));
         }
         match msg {
-            Msg::Work(n) => {
+            Msg::Work(n, hops) => {
                 self.cfg.perform().await;
-                if let Some(next) = &self.next {
+                if let Some(next) = self.next.as_ref().filter(|_| hops > 0) {
                     // A full or stopped successor is counted by the runtime; the chain goes on.
-                    let _ = next.tell(Msg::Work(n)).await;
+                    let _ = next.tell(Msg::Work(n, hops - 1)).await;
                 }
             }
             Msg::Ask(n, reply) => {
@@ -87,6 +91,7 @@ impl Actor for Worker {
                 }
             }
             Msg::Leaves(reply) => reply.send(vec![ctx.myself()]),
+            Msg::SetNext(next) => self.next = Some(next),
         }
         Ok(())
     }
@@ -128,9 +133,9 @@ impl Actor for Router {
 
     async fn handle(&mut self, msg: Msg, _ctx: &mut Context<Self>) -> Result<(), HandlerError> {
         match msg {
-            Msg::Work(n) => {
+            Msg::Work(n, hops) => {
                 for c in &self.children {
-                    let _ = c.tell(Msg::Work(n)).await;
+                    let _ = c.tell(Msg::Work(n, hops)).await;
                 }
             }
             Msg::Ask(n, reply) => {
@@ -146,6 +151,7 @@ impl Actor for Router {
                 }
             }
             Msg::Leaves(reply) => reply.send(self.children.clone()),
+            Msg::SetNext(_) => {}
         }
         Ok(())
     }
@@ -210,9 +216,9 @@ impl Actor for Supervisor {
                 }
             }
             // Ops go to the leaves; a supervisor handed one passes it on.
-            Msg::Work(n) => {
+            Msg::Work(n, hops) => {
                 if let Some(c) = self.children.first() {
-                    let _ = c.tell(Msg::Work(n)).await;
+                    let _ = c.tell(Msg::Work(n, hops)).await;
                 }
             }
             Msg::Ask(n, reply) => {
@@ -222,6 +228,7 @@ impl Actor for Supervisor {
                     reply.send(v);
                 }
             }
+            Msg::SetNext(_) => {}
         }
         Ok(())
     }

@@ -1,0 +1,483 @@
+//! The `smart-home` workload: the device runtime (`gauntlet_runtime::device`) with
+//! `homes x rooms_per_home x devices_per_room` devices, each room a room actor.
+//!
+//! | op          | what it does                                                            | completes when |
+//! |-------------|-------------------------------------------------------------------------|----------------|
+//! | `telemetry` | a reading to one device (tell)                                          | the reading is queued in the device's mailbox |
+//! | `command`   | a command to one device (ask): `get_state` / `set_state` alternately, and every `desired_every`-th a durable `set_desired` | the response arrives |
+//! | `broadcast` | `get_state` to every member of one room, within `broadcast_deadline`    | the room's report arrives (a partial report is an error) |
+//!
+//! Devices and rooms are chosen per op from `key_distribution`: `uniform`, or `zipf`
+//! (hot keys: a few devices get most ops, the cold tail goes idle, is passivated after
+//! `idle_timeout` and is activated again by its next op, so both paths are exercised).
+//! Devices are registered durably before the run; telemetry is written behind every
+//! `flush_interval`. Thermostat readings go out of their 15..28 range now and then and
+//! raise alerts.
+
+mod keys;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use gauntlet_runtime::actor::{AskError, MailboxConfig, Policy, SendError, System, SystemConfig};
+use gauntlet_runtime::device::{
+    Command, CommandError, Database, Device, DeviceConfig, DeviceHandle, DeviceId, DeviceRuntime,
+    Key, Reading, Room, RoomError, RoomHandle, RoomId, RoomType, StoreError, Threshold, Thresholds,
+    Timestamp,
+};
+use serde::Deserialize;
+
+pub use self::keys::{Distribution, KeyPicker};
+use crate::scenario::{MailboxPolicy, RuntimeSettings};
+use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
+use crate::units::DurationSpec;
+
+/// Ops of the smart-home workload.
+pub const OPS: &[&str] = &["telemetry", "command", "broadcast"];
+const OP_TELEMETRY: usize = 0;
+const OP_COMMAND: usize = 1;
+
+/// Most devices a scenario may ask for.
+pub const MAX_DEVICES: i64 = 1_000_000;
+
+/// Where the workload keeps its SQLite database.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Storage {
+    /// In memory.
+    #[default]
+    Memory,
+    /// A temporary file (WAL, `synchronous = FULL`), removed after the run.
+    File,
+}
+
+/// The `[target]` table for `workload = "smart-home"`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmartHomeSpec {
+    /// Homes (default 10).
+    pub homes: Option<i64>,
+    /// Rooms per home (default 4).
+    pub rooms_per_home: Option<i64>,
+    /// Devices per room (default 8).
+    pub devices_per_room: Option<i64>,
+    /// How devices and rooms are chosen per op.
+    #[serde(default)]
+    pub key_distribution: Distribution,
+    /// Zipf exponent `s` (default 1.1; `zipf` only).
+    pub zipf_exponent: Option<f64>,
+    /// Passivate devices and rooms idle this long (default 5s).
+    pub idle_timeout: Option<DurationSpec>,
+    /// Write-behind interval of reported state (default 1s).
+    pub flush_interval: Option<DurationSpec>,
+    /// `memory` (default) or `file`.
+    #[serde(default)]
+    pub storage: Storage,
+    /// Every N-th `command` op is a durable `set_desired` (default 0: never).
+    #[serde(default)]
+    pub desired_every: u64,
+    /// Timeout of commands (default 5s).
+    pub ask_timeout: Option<DurationSpec>,
+    /// Deadline of a room broadcast (default 100ms).
+    pub broadcast_deadline: Option<DurationSpec>,
+}
+
+impl SmartHomeSpec {
+    fn counts(&self) -> (i64, i64, i64) {
+        (
+            self.homes.unwrap_or(10),
+            self.rooms_per_home.unwrap_or(4),
+            self.devices_per_room.unwrap_or(8),
+        )
+    }
+
+    /// Problems with the spec, as (field, message).
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut p = Vec::new();
+        let (h, r, d) = self.counts();
+        for (field, v) in [("homes", h), ("rooms_per_home", r), ("devices_per_room", d)] {
+            if !(1..=MAX_DEVICES).contains(&v) {
+                p.push((
+                    field,
+                    format!("must be between 1 and {MAX_DEVICES} (got {v})"),
+                ));
+            }
+        }
+        if p.is_empty() && (h as f64) * (r as f64) * (d as f64) > MAX_DEVICES as f64 {
+            p.push((
+                "devices_per_room",
+                format!(
+                    "homes x rooms_per_home x devices_per_room = {} devices; at most {MAX_DEVICES}",
+                    h as f64 * r as f64 * d as f64
+                ),
+            ));
+        }
+        if let Some(s) = self.zipf_exponent {
+            if self.key_distribution != Distribution::Zipf {
+                p.push((
+                    "zipf_exponent",
+                    "only used with key_distribution = \"zipf\"".to_owned(),
+                ));
+            } else if !(s > 0.0 && s <= 10.0) {
+                p.push(("zipf_exponent", format!("must be in (0, 10] (got {s})")));
+            }
+        }
+        for (field, d) in [
+            ("idle_timeout", self.idle_timeout),
+            ("flush_interval", self.flush_interval),
+            ("ask_timeout", self.ask_timeout),
+            ("broadcast_deadline", self.broadcast_deadline),
+        ] {
+            if d.is_some_and(|d| d.0 < Duration::from_millis(1)) {
+                p.push((field, "must be at least 1ms".to_owned()));
+            }
+        }
+        p
+    }
+}
+
+/// The smart-home target.
+#[derive(Debug)]
+pub struct SmartHomeTarget {
+    system: System,
+    home: DeviceRuntime,
+    devices: Vec<DeviceHandle>,
+    rooms: Vec<RoomHandle>,
+    device_keys: KeyPicker,
+    room_keys: KeyPicker,
+    temperature: Key,
+    desired_every: u64,
+    broadcast_deadline: Duration,
+    path: Option<std::path::PathBuf>,
+    partial_broadcasts: AtomicU64,
+}
+
+fn mailbox(settings: &RuntimeSettings) -> MailboxConfig {
+    let policy = match settings.mailbox_policy {
+        MailboxPolicy::Unbounded => return MailboxConfig::unbounded(),
+        MailboxPolicy::Block => Policy::Block,
+        MailboxPolicy::Fail => Policy::Fail,
+        MailboxPolicy::DropNewest => Policy::DropNewest,
+        MailboxPolicy::DropOldest => Policy::DropOldest,
+    };
+    MailboxConfig::new(settings.mailbox_capacity, policy)
+}
+
+impl SmartHomeTarget {
+    /// Builds the runtime, registers every device and room. Must run on the target's
+    /// runtime.
+    pub async fn build(
+        spec: SmartHomeSpec,
+        settings: RuntimeSettings,
+        seed: u64,
+    ) -> Result<Self, BuildError> {
+        let err = |e: &dyn std::fmt::Display| BuildError(e.to_string());
+        let (homes, rooms_per_home, per_room) = spec.counts();
+        let (homes, rooms_per_home, per_room) =
+            (homes as u64, rooms_per_home as u64, per_room as u64);
+        let config = SystemConfig {
+            default_mailbox: mailbox(&settings),
+            ..SystemConfig::default()
+        };
+        let system = System::with_config("gauntlet", config).map_err(|e| err(&e))?;
+        let temperature = Key::new("temperature").map_err(|e| err(&e))?;
+        let mut thresholds = std::collections::HashMap::new();
+        thresholds.insert(
+            "thermostat".to_owned(),
+            Thresholds::new().with(temperature, Threshold::range(15.0, 28.0)),
+        );
+        let path = (spec.storage == Storage::File).then(|| {
+            std::env::temp_dir().join(format!(
+                "gauntlet-smart-home-{}-{seed}.db",
+                std::process::id()
+            ))
+        });
+        let database = path.clone().map_or(Database::InMemory, Database::File);
+        let home = DeviceRuntime::open(
+            &system,
+            database,
+            DeviceConfig {
+                idle_timeout: spec.idle_timeout.map_or(Duration::from_secs(5), |d| d.0),
+                flush_interval: spec.flush_interval.map_or(Duration::from_secs(1), |d| d.0),
+                ask_timeout: spec.ask_timeout.map_or(Duration::from_secs(5), |d| d.0),
+                mailbox: mailbox(&settings),
+                thresholds,
+                fault_seed: seed,
+                ..DeviceConfig::default()
+            },
+        )
+        .map_err(|e| err(&e))?;
+        let n_rooms = homes * rooms_per_home;
+        let n_devices = n_rooms * per_room;
+        let kinds = ["thermostat", "light", "sensor", "plug"];
+        let mut next = 0;
+        while next < n_devices {
+            let end = (next + 50_000).min(n_devices);
+            let batch = (next..end)
+                .map(|i| {
+                    let mut d = Device::new(
+                        DeviceId(i),
+                        format!("device-{i}"),
+                        kinds[(i % kinds.len() as u64) as usize],
+                    );
+                    d.metadata
+                        .insert("home".into(), (i / (rooms_per_home * per_room)).to_string());
+                    d
+                })
+                .collect();
+            home.register_devices(batch).await.map_err(|e| err(&e))?;
+            next = end;
+        }
+        let mut rooms = Vec::with_capacity(n_rooms as usize);
+        for r in 0..n_rooms {
+            let mut room = Room::new(RoomId(r), format!("room-{r}"), RoomType::ManyToMany);
+            for d in r * per_room..(r + 1) * per_room {
+                room.add(DeviceId(d));
+            }
+            rooms.push(home.create_room(room).await.map_err(|e| err(&e))?);
+        }
+        let devices = (0..n_devices)
+            .map(|i| home.device(DeviceId(i)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(&e))?;
+        let exponent = spec.zipf_exponent.unwrap_or(1.1);
+        Ok(Self {
+            device_keys: KeyPicker::new(n_devices, spec.key_distribution, exponent, seed),
+            room_keys: KeyPicker::new(n_rooms, spec.key_distribution, exponent, seed ^ 1),
+            system,
+            home,
+            devices,
+            rooms,
+            temperature,
+            desired_every: spec.desired_every,
+            broadcast_deadline: spec
+                .broadcast_deadline
+                .map_or(Duration::from_millis(100), |d| d.0),
+            path,
+            partial_broadcasts: AtomicU64::new(0),
+        })
+    }
+
+    /// The device runtime (for tests and tools, e.g. its fault seam).
+    pub fn runtime(&self) -> &DeviceRuntime {
+        &self.home
+    }
+
+    /// Broadcasts answered with a partial report so far.
+    pub fn partial_broadcasts(&self) -> u64 {
+        self.partial_broadcasts.load(Ordering::Relaxed)
+    }
+}
+
+fn command_error(e: &CommandError) -> OpError {
+    match e {
+        CommandError::NoAnswer(AskError::Timeout(_))
+        | CommandError::Store(StoreError::Timeout(_)) => OpError::Timeout,
+        CommandError::NoAnswer(_) | CommandError::Store(StoreError::Unavailable(_)) => {
+            OpError::Rejected
+        }
+        _ => OpError::Failed,
+    }
+}
+
+impl Target for SmartHomeTarget {
+    async fn call(&self, op: OpId, seq: u64) -> Result<(), OpError> {
+        match op.0 {
+            OP_TELEMETRY => {
+                let d = &self.devices[self.device_keys.pick(0, seq) as usize];
+                // Mostly in range, now and then out of it (alerts).
+                let value = 14.0 + (keys::mix(seq) % 1500) as f64 / 100.0;
+                let reading = Reading::at(self.temperature, value, Timestamp::now());
+                d.telemetry(reading).await.map_err(|e| match e {
+                    SendError::Timeout(_) => OpError::Timeout,
+                    _ => OpError::Rejected,
+                })
+            }
+            OP_COMMAND => {
+                let d = &self.devices[self.device_keys.pick(1, seq) as usize];
+                let cmd = if self.desired_every > 0 && seq % self.desired_every == 0 {
+                    Command::set_desired(serde_json::json!({ "target": (seq % 10) as f64 + 18.0 }))
+                } else if seq % 2 == 0 {
+                    Command::get_state()
+                } else {
+                    Command::set_state(serde_json::json!({ "on": seq % 4 == 1 }))
+                };
+                d.command(cmd)
+                    .await
+                    .map(drop)
+                    .map_err(|e| command_error(&e))
+            }
+            _ => {
+                let room = &self.rooms[self.room_keys.pick(2, seq) as usize];
+                match room
+                    .broadcast(Command::get_state(), self.broadcast_deadline)
+                    .await
+                {
+                    Ok(report) if report.complete => Ok(()),
+                    Ok(_) => {
+                        self.partial_broadcasts.fetch_add(1, Ordering::Relaxed);
+                        Err(OpError::Timeout)
+                    }
+                    Err(RoomError::NoAnswer(AskError::Timeout(_))) => Err(OpError::Timeout),
+                    Err(RoomError::Store(StoreError::Unavailable(_))) => Err(OpError::Rejected),
+                    Err(_) => Err(OpError::Failed),
+                }
+            }
+        }
+    }
+
+    fn sample(&self) -> TargetSample {
+        let s = self.system.stats();
+        let d = self.home.stats();
+        TargetSample {
+            actors_alive: Some(s.actors.alive),
+            mailbox_depth: Some(s.mailboxes.total),
+            messages_sent: Some(s.messages.sent),
+            messages_delivered: Some(s.messages.delivered),
+            messages_dropped: Some(s.messages.dropped()),
+            messages_rejected: Some(s.messages.rejected),
+            messages_dead_lettered: Some(s.messages.dead_lettered),
+            restarts: Some(s.actors.restarted),
+            passivations: Some(d.actors.passivations),
+            deadlocks: Some(s.deadlocks),
+            stalls: Some(s.stalls),
+        }
+    }
+
+    fn stall_detail(&self) -> String {
+        let s = self.system.stats();
+        let d = self.home.stats();
+        format!(
+            "devices active {} of {}, messages queued {} (deepest mailbox {}), asks in flight {}, repository circuit {}, store calls failed {}",
+            d.actors.active,
+            d.actors.registered,
+            s.mailboxes.total,
+            s.mailboxes.deepest,
+            s.asks.in_flight,
+            d.breaker.state.as_str(),
+            d.store.failed,
+        )
+    }
+
+    async fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {
+        let started = std::time::Instant::now();
+        let devices = self.home.shutdown(timeout).await;
+        let left = timeout.saturating_sub(started.elapsed());
+        let system = self.system.shutdown(left).await;
+        if let Some(path) = &self.path {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        let d = self.home.stats();
+        ShutdownOutcome {
+            clean: devices.graceful && system.graceful && system.aborted.is_empty(),
+            detail: format!(
+                "{} actors stopped, {} messages drained, {} twins unsaved; {} readings, {} alerts, {} activations, {} passivations, {} partial broadcasts, circuit opened {} times, in {:.0?}",
+                system.actors_stopped,
+                system.messages_drained,
+                devices.unsaved,
+                d.telemetry,
+                d.alerts,
+                d.actors.activations,
+                d.actors.passivations,
+                self.partial_broadcasts(),
+                d.breaker.opened,
+                started.elapsed()
+            ),
+        }
+    }
+
+    fn messages(&self) -> MessageAccounting {
+        let m = self.system.stats().messages;
+        MessageAccounting {
+            measured: true,
+            sent: Some(m.sent),
+            delivered: Some(m.delivered),
+            dropped: Some(m.dropped()),
+            rejected: Some(m.rejected),
+            dead_lettered: Some(m.dead_lettered),
+            queued: Some(m.queued),
+            lost: Some(m.lost()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SmartHomeSpec {
+        SmartHomeSpec {
+            homes: Some(2),
+            rooms_per_home: Some(2),
+            devices_per_room: Some(5),
+            key_distribution: Distribution::Zipf,
+            zipf_exponent: None,
+            idle_timeout: Some(DurationSpec(Duration::from_millis(20))),
+            flush_interval: Some(DurationSpec(Duration::from_millis(10))),
+            storage: Storage::Memory,
+            desired_every: 3,
+            ask_timeout: None,
+            broadcast_deadline: Some(DurationSpec(Duration::from_secs(2))),
+        }
+    }
+
+    fn settings() -> RuntimeSettings {
+        RuntimeSettings {
+            worker_threads: 2,
+            load_threads: 1,
+            mailbox_capacity: 1024,
+            mailbox_policy: MailboxPolicy::Block,
+        }
+    }
+
+    #[test]
+    fn problems_name_the_field() {
+        assert!(spec().problems().is_empty());
+        let too_many = SmartHomeSpec {
+            homes: Some(1000),
+            rooms_per_home: Some(100),
+            devices_per_room: Some(100),
+            ..spec()
+        };
+        assert_eq!(too_many.problems()[0].0, "devices_per_room");
+        let stray = SmartHomeSpec {
+            key_distribution: Distribution::Uniform,
+            zipf_exponent: Some(1.0),
+            ..spec()
+        };
+        assert_eq!(stray.problems()[0].0, "zipf_exponent");
+        let zero = SmartHomeSpec {
+            homes: Some(0),
+            ..spec()
+        };
+        assert_eq!(zero.problems()[0].0, "homes");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn every_op_works_and_cold_devices_passivate_and_come_back() {
+        let target = SmartHomeTarget::build(spec(), settings(), 7).await.unwrap();
+        for round in 0..20u64 {
+            for seq in round * 50..(round + 1) * 50 {
+                target.call(OpId(OP_TELEMETRY), seq).await.unwrap();
+                target.call(OpId(OP_COMMAND), seq).await.unwrap();
+            }
+            target.call(OpId(2), round).await.unwrap();
+            // Give cold devices time to go idle between rounds.
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+        let d = target.runtime().stats();
+        assert!(d.actors.passivations > 0, "{d:?}");
+        assert!(d.actors.activations > d.actors.passivations.min(1), "{d:?}");
+        assert!(d.commands.set_desired > 0 && d.commands.get_state > 0);
+        assert!(target.sample().passivations.is_some_and(|p| p > 0));
+        let out = target.shutdown(Duration::from_secs(10)).await;
+        assert!(out.clean, "{}", out.detail);
+        let m = target.messages();
+        assert_eq!(m.lost, Some(0), "{m:?}");
+    }
+}

@@ -27,6 +27,7 @@ use crate::progress::Progress;
 use crate::scenario::{Scenario, TargetSpec};
 use crate::target::{BuildError, OpId, Target};
 use crate::workload::actors::ActorsTarget;
+use crate::workload::graph::GraphTarget;
 use crate::workload::smart_home::SmartHomeTarget;
 use crate::workload::synthetic::SyntheticTarget;
 
@@ -84,6 +85,12 @@ pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunEr
             let (spec, settings, seed) = (spec.clone(), scenario.runtime.clone(), scenario.seed);
             execute(scenario, options, move || {
                 ActorsTarget::build(spec, settings, seed)
+            })
+        }
+        TargetSpec::Graph(spec) => {
+            let (spec, settings, seed) = (spec.clone(), scenario.runtime.clone(), scenario.seed);
+            execute(scenario, options, move || {
+                GraphTarget::build(spec, settings, seed)
             })
         }
     }

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::threshold::Threshold;
 use crate::workload::actors::ActorsSpec;
+use crate::workload::graph::GraphSpec;
 use crate::workload::smart_home::SmartHomeSpec;
 use crate::workload::synthetic::SyntheticSpec;
 
@@ -87,6 +88,8 @@ pub struct WatchdogSettings {
 pub enum TargetSpec {
     /// Actors of gauntlet-runtime in a chosen topology.
     Actors(ActorsSpec),
+    /// A gauntlet-runtime flow graph; each op is one run.
+    Graph(GraphSpec),
     /// The smart-home device runtime: homes x rooms x devices.
     SmartHome(SmartHomeSpec),
     /// A synthetic target for harness self-tests.
@@ -98,6 +101,7 @@ impl TargetSpec {
     pub fn workload(&self) -> &'static str {
         match self {
             TargetSpec::Actors(_) => "actors",
+            TargetSpec::Graph(_) => "graph",
             TargetSpec::SmartHome(_) => "smart-home",
             TargetSpec::Synthetic(_) => "synthetic",
         }
@@ -107,6 +111,7 @@ impl TargetSpec {
     pub fn ops(&self) -> &'static [&'static str] {
         match self {
             TargetSpec::Actors(_) => crate::workload::actors::OPS,
+            TargetSpec::Graph(_) => crate::workload::graph::OPS,
             TargetSpec::SmartHome(_) => crate::workload::smart_home::OPS,
             TargetSpec::Synthetic(_) => crate::workload::synthetic::OPS,
         }

@@ -491,6 +491,7 @@ impl Validator<'_> {
 fn target_problems(target: &TargetSpec) -> Vec<(&'static str, String)> {
     match target {
         TargetSpec::Actors(a) => a.problems(),
+        TargetSpec::Graph(g) => g.problems(),
         TargetSpec::SmartHome(h) => h.problems(),
         TargetSpec::Synthetic(s) => s.problems(),
     }

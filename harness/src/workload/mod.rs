@@ -6,6 +6,7 @@
 
 pub mod actors;
 pub mod graph;
+pub mod smart_home;
 pub mod synthetic;
 
 /// Built-in workloads with one line of help each (for `gauntlet list`).
@@ -17,6 +18,10 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     (
         "graph",
         "gauntlet-runtime flow graph: chain, fork-join or cycle of task-node actors; op run (one run, entry to end)",
+    ),
+    (
+        "smart-home",
+        "gauntlet-runtime device runtime: homes x rooms x devices on SQLite, uniform or zipf keys; ops telemetry (tell), command (ask), broadcast",
     ),
     (
         "synthetic",

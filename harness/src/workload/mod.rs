@@ -5,6 +5,7 @@
 //! workloads plug in here the same way.
 
 pub mod actors;
+pub mod graph;
 pub mod smart_home;
 pub mod synthetic;
 
@@ -13,6 +14,10 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     (
         "actors",
         "gauntlet-runtime actors: one, round-robin pool, fan-out, ask chain, ask ring (deadlocks) or supervision tree; ops tell, ask",
+    ),
+    (
+        "graph",
+        "gauntlet-runtime flow graph: chain, fork-join or cycle of task-node actors; op run (one run, entry to end)",
     ),
     (
         "smart-home",

@@ -61,7 +61,7 @@ impl KeyPicker {
             cdf
         });
         // A stride coprime to n makes rank -> (rank * stride) mod n a permutation.
-        let mut stride = 0x9e37_79b9_7f4a_7c15 % n.max(2) | 1;
+        let mut stride = (0x9e37_79b9_7f4a_7c15 % n.max(2)) | 1;
         while gcd(stride, n) != 1 {
             stride += 2;
         }

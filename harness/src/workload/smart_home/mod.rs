@@ -296,9 +296,9 @@ impl Target for SmartHomeTarget {
             }
             OP_COMMAND => {
                 let d = &self.devices[self.device_keys.pick(1, seq) as usize];
-                let cmd = if self.desired_every > 0 && seq % self.desired_every == 0 {
+                let cmd = if self.desired_every > 0 && seq.is_multiple_of(self.desired_every) {
                     Command::set_desired(serde_json::json!({ "target": (seq % 10) as f64 + 18.0 }))
-                } else if seq % 2 == 0 {
+                } else if seq.is_multiple_of(2) {
                     Command::get_state()
                 } else {
                     Command::set_state(serde_json::json!({ "on": seq % 4 == 1 }))

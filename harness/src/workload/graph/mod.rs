@@ -137,7 +137,7 @@ impl NodeWork {
         }
         if self.fail_every > 0 {
             let n = self.executions.fetch_add(1, Ordering::Relaxed) + 1;
-            if n % self.fail_every == 0 {
+            if n.is_multiple_of(self.fail_every) {
                 return Err(Injected(self.fail_every).into());
             }
         }

@@ -2,8 +2,9 @@
 //! embedded SQLite repository behind a circuit breaker.
 //!
 //! - Every device is a *virtual actor* ([entity](crate::actor::entity)) keyed by its
-//!   [`DeviceId`]: activated by its first message (it loads its record and [twin]
-//!   (DigitalTwin) from the repository), passivated when idle (it writes its twin first).
+//!   [`DeviceId`]: activated by its first message (it loads its record and
+//!   [`DigitalTwin`] from the repository), passivated when idle (it writes its twin
+//!   first). See [`device_actor`].
 //!   Telemetry ([`Reading`]) passes through the [`Pipeline`] (validation, transformation,
 //!   enrichment), updates the twin's reported state and is checked against per-key
 //!   [`Thresholds`], which raise [`Alert`]s. [`Command`]s (`set_state`, `get_state`,
@@ -78,7 +79,7 @@
 //!
 //! SQLite calls block, so none runs on the async workers: the [`Store`] owns a
 //! dedicated writer thread fed by a bounded queue, which also group-commits
-//! everything queued into one transaction (see [`store`](Store) for why we chose it over
+//! everything queued into one transaction (see [`store`] for why we chose it over
 //! `spawn_blocking`). Callers wait for room in the queue and for their reply within the
 //! store's call timeout.
 //!
@@ -89,23 +90,23 @@
 //! allocation, lock, string or clock read. A device that is registered but passivated
 //! costs one entry in the entity map.
 
-mod breaker;
-mod command;
-mod device_actor;
-mod domain;
-mod events;
-mod faults;
-mod health;
-mod pipeline;
-mod repository;
-mod room_actor;
-mod runtime;
-mod sqlite;
-mod state;
-mod stats;
-mod store;
-mod telemetry;
-mod twin;
+pub mod breaker;
+pub mod command;
+pub mod device_actor;
+pub mod domain;
+pub mod events;
+pub mod faults;
+pub mod health;
+pub mod pipeline;
+pub mod repository;
+pub mod room_actor;
+pub mod runtime;
+pub mod sqlite;
+pub mod state;
+pub mod stats;
+pub mod store;
+pub mod telemetry;
+pub mod twin;
 
 pub use breaker::{
     BreakerConfig, BreakerError, BreakerState, BreakerStats, CircuitBreaker, Permit,

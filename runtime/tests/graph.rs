@@ -512,6 +512,42 @@ fn build_reports_validation_errors() {
     assert!(fork_join().build().is_ok());
 }
 
+#[test]
+fn names_that_cannot_be_actor_names_are_refused_at_build() {
+    let err = GraphBuilder::new("my graph", push)
+        .entry("start")
+        .end("done")
+        .edge("start", "done")
+        .build()
+        .err();
+    assert!(
+        matches!(err, Some(BuildError::InvalidName { what: "graph", .. })),
+        "{err:?}"
+    );
+    let err = GraphBuilder::new("g", push)
+        .entry("start")
+        .task("fetch/parse", |_| async { Ok(String::new()) })
+        .end("done")
+        .edge("start", "fetch/parse")
+        .edge("fetch/parse", "done")
+        .build()
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("invalid task node name: name `fetch/parse` contains `/`"),
+        "{err}"
+    );
+    // Control nodes are not actors: any name will do.
+    assert!(
+        GraphBuilder::new("g", push)
+            .entry("the start")
+            .end("the end")
+            .edge("the start", "the end")
+            .build()
+            .is_ok()
+    );
+}
+
 // ---- limits ---------------------------------------------------------------------------
 
 #[tokio::test]

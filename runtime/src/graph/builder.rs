@@ -12,6 +12,7 @@ use super::node::{
     GraphActor, Kind, Node, PlannedNode, Pool, RouteFn, SpawnNode, TaskPlan, task_spawner,
 };
 use super::validate::{Decl, DeclKind, Topology, validate};
+use crate::actor::address::validate_name;
 use crate::actor::{HandlerError, Policy, Props, System};
 
 /// What a task node's function returns on failure: any error, boxed (`?` converts).
@@ -145,6 +146,13 @@ where
 
     /// Checks the graph (see [`validate`](super::validate)) and returns it ready to spawn.
     pub fn build(self) -> Result<Blueprint<S, U>, BuildError> {
+        let invalid = |what| move |error| BuildError::InvalidName { what, error };
+        validate_name(&self.name).map_err(invalid("graph"))?;
+        for decl in &self.decls {
+            if let DeclKind::Task(_) = decl.kind {
+                validate_name(&decl.name).map_err(invalid("task node"))?;
+            }
+        }
         let policy = self.config.node_mailbox.policy;
         if matches!(policy, Policy::DropNewest | Policy::DropOldest) {
             return Err(BuildError::LossyNodeMailbox(policy));
@@ -168,6 +176,17 @@ pub struct Blueprint<S: Send + Sync + 'static, U: Send + 'static> {
     nodes: Arc<[PlannedNode<S, U>]>,
     entry: usize,
     config: GraphConfig,
+}
+
+impl<S: Send + Sync + 'static, U: Send + 'static> std::fmt::Debug for Blueprint<S, U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let nodes: Vec<&str> = self.nodes.iter().map(|n| &*n.name).collect();
+        f.debug_struct("Blueprint")
+            .field("name", &self.name)
+            .field("nodes", &nodes)
+            .field("config", &self.config)
+            .finish()
+    }
 }
 
 impl<S: Send + Sync + 'static, U: Send + 'static> Clone for Blueprint<S, U> {

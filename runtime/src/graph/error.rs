@@ -16,6 +16,15 @@ pub enum BuildError {
     /// `Block` (runs wait for room), `Fail` (runs fail with `NodeBusy`) or `Unbounded`.
     #[error("node mailbox policy `{0}` would drop node work; use block, fail or unbounded")]
     LossyNodeMailbox(crate::actor::Policy),
+    /// The graph's name, or a task node's name, cannot be an actor name (task nodes
+    /// are actors at `actor://<system>/<graph>/<node>`).
+    #[error("invalid {what} name: {error}")]
+    InvalidName {
+        /// `graph` or `task node`.
+        what: &'static str,
+        /// What is wrong with it.
+        error: crate::actor::AddressError,
+    },
     /// Two nodes share a name.
     #[error("node `{0}` is declared twice")]
     DuplicateNode(String),

@@ -122,7 +122,9 @@
 //!
 //! **Validation.** [`GraphBuilder::build`] rejects dangling edges, unreachable nodes,
 //! nodes with no path to an end, a join without its fork, and fork branches that can
-//! leave without passing the join; see [`validate`] and [`BuildError`].
+//! leave without passing the join; see [`validate`] and [`BuildError`]. It also rejects
+//! a graph or task node name that cannot be an actor name, so spawning fails only if
+//! the name is taken or the system is shutting down.
 
 mod builder;
 mod config;

@@ -775,6 +775,36 @@ async fn a_panicking_node_fails_the_run_with_its_message() {
     shutdown(system).await;
 }
 
+#[tokio::test]
+async fn a_panicking_reducer_ends_a_started_run_with_a_driver_error() {
+    let system = system("t").await;
+    let graph = GraphBuilder::new("bad-reducer", |n: &mut u32, u: u32| {
+        assert_ne!(u, 13, "unlucky update");
+        *n += u;
+    })
+    .entry("start")
+    .task("add", |n: Arc<u32>| async move { Ok(*n) })
+    .end("done")
+    .edge("start", "add")
+    .edge("add", "done")
+    .build()
+    .unwrap()
+    .spawn(&system)
+    .await
+    .unwrap();
+    let err = graph.start(13).wait().await.unwrap_err();
+    assert!(
+        matches!(&err, RunError::Driver(text) if text.contains("unlucky update")),
+        "{err}"
+    );
+    assert_eq!(
+        graph.start(2).wait().await.unwrap().state,
+        4,
+        "graph still usable"
+    );
+    shutdown(system).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_concurrent_runs_keep_their_own_state() {
     let system = system("t").await;

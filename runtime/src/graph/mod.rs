@@ -70,7 +70,9 @@
 //!
 //! **Routers** choose from the state and from the update of the task just before them
 //! (`None` after other kinds). Returning a name that is not one of the declared targets
-//! fails the run with [`RunError::UndeclaredRoute`].
+//! fails the run with [`RunError::UndeclaredRoute`]. Tested by
+//! `router_chooses_from_the_state`, `router_sees_the_update_that_led_to_it` and
+//! `an_undeclared_route_fails_the_run`.
 //!
 //! **Cycles** are allowed (a router can lead back). Every run has [`RunLimits`]: a step
 //! limit (default 1000) and a timeout from the run's start (default 30 s). The visit that
@@ -85,12 +87,13 @@
 //! never waits on it and a fork wider than it runs its branches in waves. Sending work
 //! to a task node obeys the node's bounded mailbox ([`GraphConfig::node_mailbox`],
 //! default 1024, `Block`): a run waits for room (within its timeout); under `Fail` it
-//! fails with [`RunError::NodeBusy`] instead; policies that drop are refused at build. Node actors only
-//! ever wait on the user's function, never on a run, so graph and runs cannot deadlock
-//! each other. An idle graph holds its node table and its actors with empty mailboxes;
+//! fails with [`RunError::NodeBusy`] instead; policies that drop are refused at build.
+//! Node actors only ever wait on the user's function, never on a run, so graph and runs
+//! cannot deadlock each other. An idle graph holds its node table and its actors with empty mailboxes;
 //! the channel exists only while its run does, and event buffers only once observed.
 //! Tested by `a_fork_wider_than_the_state_channel_runs_in_waves`,
-//! `runs_wait_for_room_in_a_full_node_mailbox` and `a_full_fail_mailbox_fails_the_run_with_node_busy`.
+//! `runs_wait_for_room_in_a_full_node_mailbox` and
+//! `a_full_fail_mailbox_fails_the_run_with_node_busy`.
 //!
 //! **Failure.** A task that returns `Err` or panics fails its run with
 //! [`RunError::NodeFailed`], carrying the node's name, its actor's address and the
@@ -99,7 +102,8 @@
 //!
 //! The reducer and routers run in the run's driver, not in an actor: a panic there is a
 //! bug in the graph definition; it panics the caller of [`Graph::run`], and ends a run
-//! started with [`Graph::start`] with [`RunError::Driver`].
+//! started with [`Graph::start`] with [`RunError::Driver`]. Tested by
+//! `a_panicking_reducer_ends_a_started_run_with_a_driver_error`.
 //!
 //! **Concurrent runs.** Any number of runs of one graph may be in flight, each with its
 //! own state. A node's actor takes one piece of work at a time, so runs share a node in

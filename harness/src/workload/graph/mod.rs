@@ -21,18 +21,19 @@
 
 mod shape;
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gauntlet_reports::schema::{MessageAccounting, TargetSample};
-use gauntlet_runtime::actor::{MailboxConfig, Policy, System};
+use gauntlet_runtime::actor::{MailboxConfig, Policy, RuntimeEvent, System};
 use gauntlet_runtime::graph::{Graph, GraphConfig, RunError, RunLimits, TaskError};
 use serde::Deserialize;
+use tokio::sync::broadcast;
 
 pub use self::shape::Shape;
 use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
+use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target, TargetEvent};
 use crate::units::DurationSpec;
 
 /// Ops of the graph workload.
@@ -152,6 +153,9 @@ pub struct GraphTarget {
     graph: Graph<u64, u64>,
     /// The state every successful run ends with.
     expected: u64,
+    /// Stalls (a task node busy past the system's stall threshold) and deadlocks the
+    /// runtime reports.
+    events: Mutex<broadcast::Receiver<RuntimeEvent>>,
 }
 
 impl GraphTarget {
@@ -189,6 +193,7 @@ impl GraphTarget {
         let (blueprint, expected) = shape::blueprint(&spec, config, work)
             .map_err(|e| BuildError(format!("invalid graph: {e}")))?;
         let system = System::new("gauntlet").map_err(|e| BuildError(e.to_string()))?;
+        let events = Mutex::new(system.events());
         let graph = blueprint
             .spawn(&system)
             .await
@@ -197,6 +202,7 @@ impl GraphTarget {
             system,
             graph,
             expected,
+            events,
         })
     }
 
@@ -230,9 +236,9 @@ impl Target for GraphTarget {
             messages_rejected: Some(s.messages.rejected),
             messages_dead_lettered: Some(s.messages.dead_lettered),
             restarts: Some(s.actors.restarted),
-            passivations: None,
-            deadlocks: None,
-            stalls: None,
+            passivations: Some(s.actors.passivations),
+            deadlocks: Some(s.deadlocks),
+            stalls: Some(s.stalls),
         }
     }
 
@@ -245,6 +251,30 @@ impl Target for GraphTarget {
             s.mailboxes.total,
             s.mailboxes.deepest
         )
+    }
+
+    fn events(&self) -> Vec<TargetEvent> {
+        let mut out = Vec::new();
+        let Ok(mut rx) = self.events.lock() else {
+            return out;
+        };
+        loop {
+            match rx.try_recv() {
+                Ok(RuntimeEvent::Deadlock(d)) => out.push(TargetEvent::Deadlock {
+                    cycle: d.cycle.iter().map(ToString::to_string).collect(),
+                }),
+                Ok(RuntimeEvent::Stall(st)) => out.push(TargetEvent::Stall {
+                    actor: st.address.to_string(),
+                    busy_for: st.busy_for,
+                    waiting_on: st.waiting_on.map(|a| a.to_string()),
+                }),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    out.push(TargetEvent::Missed { count: n });
+                }
+                Err(_) => break,
+            }
+        }
+        out
     }
 
     async fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {

@@ -222,6 +222,13 @@ impl<M: Send + 'static> ActorRef<M> {
         self.cell.mailbox.push(msg).await
     }
 
+    /// Offers `msg` without waiting and without counting (the caller counts). Under
+    /// `Block` a full mailbox answers `Full`, and the caller may then wait with
+    /// [`offer`](Self::offer).
+    pub(crate) fn try_offer(&self, msg: M) -> Push<M> {
+        self.cell.mailbox.try_push(msg)
+    }
+
     /// Counts an outcome of [`offer`](Self::offer).
     pub(crate) fn count(&self, outcome: Push<M>) -> Result<(), SendError<M>> {
         self.account(outcome)

@@ -115,7 +115,7 @@ struct Shared<A: Actor, K> {
     region_address: Address,
     props: EntityProps<A, K>,
     kind: Arc<KindStats>,
-    slots: DashMap<K, Option<ActorRef<A::Msg>>>,
+    slots: DashMap<K, Option<ActorRef<A::Msg>>, rustc_hash::FxBuildHasher>,
 }
 
 /// One kind of entity in a system. Cheap to clone.
@@ -168,7 +168,7 @@ impl System {
                 region: region.node(),
                 region_address: region.address().clone(),
                 props,
-                slots: DashMap::new(),
+                slots: DashMap::default(),
             }),
         })
     }
@@ -278,7 +278,17 @@ impl<A: Actor, K: EntityKey> EntityRef<A, K> {
 
     /// Sends `msg` to the entity, activating it if needed; obeys its mailbox policy.
     pub async fn tell(&self, msg: A::Msg) -> Result<(), SendError<A::Msg>> {
+        // Fast path: the entity is running and its mailbox takes the message at once;
+        // no ref is cloned. Anything else goes the general way below.
         let mut msg = msg;
+        if let Some(slot) = self.shared.slots.get(&self.key)
+            && let Some(target) = slot.as_ref()
+        {
+            match target.try_offer(msg) {
+                Push::Closed(m) | Push::Full(m) => msg = m,
+                outcome => return target.count(outcome),
+            }
+        }
         loop {
             let Some(target) = self.route() else {
                 return Err(self.undeliverable(msg));

@@ -11,8 +11,15 @@
 //! Per reading (the hot path): the pipeline, the twin update, the threshold check, one
 //! striped counter; no allocation, lock or clock read. The first change after a flush
 //! puts the device on the dirty list (one short lock per device per flush interval).
+//!
+//! **Write-behind hand-over.** A busy device hands its dirty twin to the write-behind
+//! buffer itself, on its first reading after a flusher tick (one relaxed load of the
+//! tick counter per reading while dirty), so it needs no `Flush` message. The flusher
+//! sends `Flush` only to listed devices that are still dirty at its tick: the quiet
+//! ones. A per-device atomic mark (dirty, listed) is what the flusher reads.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast;
@@ -44,6 +51,14 @@ pub enum DeviceMsg {
     Reload,
 }
 
+/// Mark bit: the device holds changes not yet handed to the write-behind buffer.
+pub(crate) const DIRTY: u8 = 1;
+/// Mark bit: the device is on the flusher's list.
+pub(crate) const LISTED: u8 = 2;
+
+/// A listed device: its ref and its mark (`DIRTY | LISTED` bits).
+pub(crate) type Listed = (ActorRef<DeviceMsg>, Arc<AtomicU8>);
+
 /// A dirty twin waiting in the write-behind buffer.
 pub(crate) type Pending = HashMap<DeviceId, TwinRecord>;
 
@@ -56,7 +71,9 @@ pub(crate) struct DeviceShared {
     pub(crate) counters: Arc<Counters>,
     pub(crate) events: broadcast::Sender<DeviceEvent>,
     /// Devices changed since their last flush.
-    pub(crate) dirty: Mutex<Vec<ActorRef<DeviceMsg>>>,
+    pub(crate) dirty: Mutex<Vec<Listed>>,
+    /// Flusher ticks so far.
+    pub(crate) epoch: AtomicU64,
     /// Flushed twins not yet written.
     pub(crate) pending: Mutex<Pending>,
 }
@@ -111,7 +128,10 @@ pub struct DeviceActor {
     status: DeviceStatus,
     last_seen: Option<Timestamp>,
     dirty: bool,
-    listed: bool,
+    /// The flusher tick at which it became dirty.
+    dirty_epoch: u64,
+    /// `DIRTY | LISTED`, shared with the flusher's list.
+    mark: Arc<AtomicU8>,
 }
 
 impl DeviceActor {
@@ -127,7 +147,8 @@ impl DeviceActor {
             status: DeviceStatus::Offline,
             last_seen: None,
             dirty: false,
-            listed: false,
+            dirty_epoch: 0,
+            mark: Arc::new(AtomicU8::new(0)),
         }
     }
 
@@ -186,17 +207,30 @@ impl DeviceActor {
         Ok(())
     }
 
+    /// Sets the mark's dirty bit and puts the device on the list unless it is there.
     fn list(&mut self, ctx: &mut Context<Self>) {
-        if !self.listed && self.load != Load::Unregistered {
-            self.listed = true;
+        if self.load == Load::Unregistered {
+            return;
+        }
+        let before = self.mark.fetch_or(DIRTY | LISTED, Ordering::AcqRel);
+        if before & LISTED == 0 {
             let mut dirty = self.shared.dirty.lock().unwrap_or_else(|e| e.into_inner());
-            dirty.push(ctx.myself());
+            dirty.push((ctx.myself(), self.mark.clone()));
         }
     }
 
     fn mark_dirty(&mut self, ctx: &mut Context<Self>) {
         self.dirty = true;
+        self.dirty_epoch = self.shared.epoch.load(Ordering::Relaxed);
         self.list(ctx);
+    }
+
+    /// Hands the twin to the write-behind buffer; the device is clean afterwards.
+    fn hand_over(&mut self) {
+        self.dirty = false;
+        self.shared.buffer(self.record());
+        self.mark.fetch_and(!DIRTY, Ordering::AcqRel);
+        self.shared.counters.bump(Count::Flushes);
     }
 
     fn record(&self) -> TwinRecord {
@@ -275,6 +309,11 @@ impl DeviceActor {
         }
         if !self.dirty {
             self.mark_dirty(ctx);
+        } else if self.load == Load::Loaded
+            && self.shared.epoch.load(Ordering::Relaxed) != self.dirty_epoch
+        {
+            // A tick has passed since it became dirty: hand over now, no Flush needed.
+            self.hand_over();
         }
         Ok(self.twin.version)
     }
@@ -381,6 +420,7 @@ impl DeviceActor {
                     Ok(()) => {
                         self.twin = next.twin;
                         self.dirty = false;
+                        self.mark.fetch_and(!DIRTY, Ordering::AcqRel);
                         counters.bump(Count::SetDesired);
                         Ok(Response::Ack {
                             version: self.twin.version,
@@ -398,17 +438,14 @@ impl DeviceActor {
     /// Hands the dirty twin to the write-behind buffer (an unloaded device first
     /// retries its load, and stays listed until it loads).
     async fn flush(&mut self, ctx: &mut Context<Self>) {
-        self.listed = false;
+        // Off the list (the flusher took it); a later change lists it again.
+        self.mark.fetch_and(!LISTED, Ordering::AcqRel);
         if self.load == Load::Unloaded {
             let _ = self.load(ctx).await;
         }
         if self.dirty {
             match self.load {
-                Load::Loaded => {
-                    self.dirty = false;
-                    self.shared.buffer(self.record());
-                    self.shared.counters.bump(Count::Flushes);
-                }
+                Load::Loaded => self.hand_over(),
                 // Still no stored twin to lay this over: try again next tick.
                 Load::Unloaded => self.list(ctx),
                 Load::Unregistered => {}

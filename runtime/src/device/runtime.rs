@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
 use super::command::{Command, CommandError, Response};
-use super::device_actor::{DeviceActor, DeviceMsg, DeviceShared, merge};
+use super::device_actor::{DIRTY, DeviceActor, DeviceMsg, DeviceShared, LISTED, merge};
 use super::domain::{Device, DeviceId, Message, MessageKind, Room, RoomId};
 use super::events::DeviceEvent;
 use super::faults::Faults;
@@ -160,15 +161,25 @@ impl Flusher {
     async fn signal(&self) {
         let listed = std::mem::take(&mut *lock(&self.shared.dirty));
         let mut again = Vec::new();
-        for (i, device) in listed.into_iter().enumerate() {
+        for (i, (device, mark)) in listed.into_iter().enumerate() {
             if i > 0 && i % SIGNAL_SLICE == 0 {
                 tokio::task::yield_now().await;
             }
             if device.is_terminated() {
                 continue; // it wrote its twin while stopping
             }
+            let state = mark.load(Ordering::Acquire);
+            // Clean: it handed its twin over by itself. Unlist it, unless it became
+            // dirty again in the meantime (then the exchange fails and it gets a Flush).
+            if state & DIRTY == 0
+                && mark
+                    .compare_exchange(state, state & !LISTED, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                continue;
+            }
             if let Err(SendError::Full(_)) = device.try_tell(DeviceMsg::Flush) {
-                again.push(device); // busy: next tick
+                again.push((device, mark)); // busy: next tick
             }
         }
         if !again.is_empty() {
@@ -192,6 +203,8 @@ impl Actor for Flusher {
     async fn handle(&mut self, msg: FlushMsg, _: &mut Context<Self>) -> Result<(), HandlerError> {
         match msg {
             FlushMsg::Tick => {
+                // Readings after this point hand their device's twin over.
+                self.shared.epoch.fetch_add(1, Ordering::Relaxed);
                 write_pending(&self.shared).await;
                 self.signal().await;
             }
@@ -329,6 +342,7 @@ impl DeviceRuntime {
             counters: counters.clone(),
             events,
             dirty: Mutex::new(Vec::new()),
+            epoch: AtomicU64::new(0),
             pending: Mutex::new(HashMap::new()),
         });
         let p = &config.prefix;

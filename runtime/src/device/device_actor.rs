@@ -74,6 +74,9 @@ pub(crate) struct DeviceShared {
     pub(crate) dirty: Mutex<Vec<Listed>>,
     /// Flusher ticks so far.
     pub(crate) epoch: AtomicU64,
+    /// The runtime is shutting down: devices write their own twins as they stop, so
+    /// the flusher stops signalling them (a signal to a stopping device is a dead letter).
+    pub(crate) closing: std::sync::atomic::AtomicBool,
     /// Flushed twins not yet written.
     pub(crate) pending: Mutex<Pending>,
 }

@@ -158,7 +158,10 @@ struct Flusher {
 const SIGNAL_SLICE: usize = 512;
 
 impl Flusher {
-    async fn signal(&self) {
+    async fn signal(&self, system: &System) {
+        if self.shared.closing.load(Ordering::Acquire) || system.is_shutting_down() {
+            return;
+        }
         let listed = std::mem::take(&mut *lock(&self.shared.dirty));
         let mut again = Vec::new();
         for (i, (device, mark)) in listed.into_iter().enumerate() {
@@ -200,13 +203,13 @@ impl Actor for Flusher {
         Ok(())
     }
 
-    async fn handle(&mut self, msg: FlushMsg, _: &mut Context<Self>) -> Result<(), HandlerError> {
+    async fn handle(&mut self, msg: FlushMsg, ctx: &mut Context<Self>) -> Result<(), HandlerError> {
         match msg {
             FlushMsg::Tick => {
                 // Readings after this point hand their device's twin over.
                 self.shared.epoch.fetch_add(1, Ordering::Relaxed);
                 write_pending(&self.shared).await;
-                self.signal().await;
+                self.signal(&ctx.system()).await;
             }
         }
         Ok(())
@@ -343,6 +346,7 @@ impl DeviceRuntime {
             events,
             dirty: Mutex::new(Vec::new()),
             epoch: AtomicU64::new(0),
+            closing: std::sync::atomic::AtomicBool::new(false),
             pending: Mutex::new(HashMap::new()),
         });
         let p = &config.prefix;
@@ -598,6 +602,7 @@ impl DeviceRuntime {
         let end = tokio::time::Instant::now() + deadline;
         let inner = &self.inner;
         let mut graceful = true;
+        inner.shared.closing.store(true, Ordering::Release);
         let regions = [
             inner.rooms.address().clone(),
             inner.devices.address().clone(),

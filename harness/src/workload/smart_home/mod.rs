@@ -479,5 +479,8 @@ mod tests {
         assert!(out.clean, "{}", out.detail);
         let m = target.messages();
         assert_eq!(m.lost, Some(0), "{m:?}");
+        // A write-behind Flush told to a device that has just begun passivating is a
+        // (counted) dead letter; with a 20 ms idle timeout that race is common here.
+        assert!(m.dead_lettered.is_some_and(|d| d < 50), "{m:?}");
     }
 }

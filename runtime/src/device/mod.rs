@@ -61,9 +61,11 @@
 //!   nothing (the in-memory twin is only updated after the commit).
 //! - **Reported state is written behind.** Telemetry and `set_state` change the
 //!   in-memory twin and are acknowledged at once. A changed device is listed as dirty;
-//!   every [`DeviceConfig::flush_interval`] the flusher asks listed devices for their
-//!   twin and writes the twins handed over at the previous tick in batches, so reported
-//!   state reaches the database within about two intervals. A batch that fails stays
+//!   every [`DeviceConfig::flush_interval`] the flusher writes, in batches, the twins
+//!   handed over since its previous tick. A busy device hands its twin over on its
+//!   first reading after a tick; the flusher asks the listed devices that are still
+//!   dirty at its tick (the quiet ones) with a `Flush` message. So reported state
+//!   reaches the database within about two intervals. A batch that fails stays
 //!   buffered and is retried on the next tick (twin writes never go back in version,
 //!   so retries are safe). A crash loses at most the last two intervals of reported
 //!   state.

@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::address::Address;
+use super::handshake::Handshake;
 use super::lifecycle::StopReason;
 use super::mailbox::Mailbox;
 use super::props::OnStop;
@@ -127,9 +128,8 @@ pub(crate) struct Core {
     stop_requested: AtomicBool,
     signals_pending: AtomicBool,
     killed: AtomicBool,
-    terminated: AtomicBool,
-    /// Someone has waited for termination: only then is `terminated_notify` signalled.
-    awaited: AtomicBool,
+    /// Terminated, and whether anyone waits (see `handshake`).
+    terminated: Handshake,
     terminated_notify: Notify,
     task: Mutex<Option<JoinHandle<()>>>,
 }
@@ -164,8 +164,7 @@ impl Core {
             stop_requested: AtomicBool::new(false),
             signals_pending: AtomicBool::new(false),
             killed: AtomicBool::new(false),
-            terminated: AtomicBool::new(false),
-            awaited: AtomicBool::new(false),
+            terminated: Handshake::new(),
             terminated_notify: Notify::new(),
             task: Mutex::new(None),
         }
@@ -207,7 +206,7 @@ impl Core {
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
-        self.terminated.load(Ordering::SeqCst)
+        self.terminated.is_done()
     }
 
     pub(crate) fn set_task(&self, task: JoinHandle<()>) {
@@ -220,9 +219,8 @@ impl Core {
 
     /// Waits until the actor has terminated (after its last hook and cleanup).
     pub(crate) async fn wait_terminated(&self) {
-        // SeqCst pairs with `finalize`: either it sees `awaited` and notifies, or we see
-        // `terminated` below.
-        self.awaited.store(true, Ordering::SeqCst);
+        // Either `finalize` sees the announcement and notifies, or we see it finished.
+        self.terminated.announce();
         loop {
             let notified = self.terminated_notify.notified();
             let mut notified = std::pin::pin!(notified);
@@ -351,8 +349,7 @@ pub(crate) fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     core.kind
         .stopped
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    core.terminated.store(true, Ordering::SeqCst);
-    if core.awaited.load(Ordering::SeqCst) {
+    if core.terminated.finish() {
         core.terminated_notify.notify_waiters();
     }
     tracing::debug!(address = %core.address, kind = core.kind.name, %reason, "actor terminated");

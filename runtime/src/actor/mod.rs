@@ -117,6 +117,7 @@ mod context;
 pub mod deadlock;
 #[cfg(not(gauntlet_loom))]
 pub mod entity;
+mod handshake;
 #[cfg(not(gauntlet_loom))]
 mod lifecycle;
 pub mod mailbox;

@@ -41,41 +41,39 @@ enum Next<M> {
 
 /// The next thing for the actor to do: signals first, then one message.
 fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_ {
-    poll_fn(move |cx| {
-        let core = &cell.core;
+    // The system lane, checked before every message.
+    fn lane<M>(core: &Core) -> Option<Next<M>> {
         if core.is_killed() {
-            return Poll::Ready(Next::Killed);
+            Some(Next::Killed)
+        } else if core.has_signals() {
+            Some(Next::Signals(core.take_signals()))
+        } else if core.is_stop_requested() {
+            Some(Next::Stop)
+        } else {
+            None
         }
-        if core.has_signals() {
-            return Poll::Ready(Next::Signals(core.take_signals()));
-        }
-        if core.is_stop_requested() {
-            return Poll::Ready(Next::Stop);
+    }
+    poll_fn(move |cx| {
+        if let Some(next) = lane(&cell.core) {
+            return Poll::Ready(next);
         }
         // Take part in tokio's cooperative budget so a flooded actor yields its worker.
         let coop = std::task::ready!(tokio::task::coop::poll_proceed(cx));
-        // SAFETY (both pops): this is the actor's own task, the mailbox's one consumer.
-        if let Some(msg) = unsafe { cell.mailbox.pop() } {
-            coop.made_progress();
-            return Poll::Ready(Next::Msg(msg));
-        }
-        cell.mailbox.register(cx.waker());
-        if core.is_killed() {
-            return Poll::Ready(Next::Killed);
-        }
-        if core.has_signals() {
-            return Poll::Ready(Next::Signals(core.take_signals()));
-        }
-        if core.is_stop_requested() {
-            return Poll::Ready(Next::Stop);
-        }
-        match unsafe { cell.mailbox.pop() } {
-            Some(msg) => {
+        // Look, register the waker, look again: a send in between wakes us.
+        for attempt in 0..2 {
+            // SAFETY: this is the actor's own task, the mailbox's one consumer.
+            if let Some(msg) = unsafe { cell.mailbox.pop() } {
                 coop.made_progress();
-                Poll::Ready(Next::Msg(msg))
+                return Poll::Ready(Next::Msg(msg));
             }
-            None => Poll::Pending,
+            if attempt == 0 {
+                cell.mailbox.register(cx.waker());
+                if let Some(next) = lane(&cell.core) {
+                    return Poll::Ready(next);
+                }
+            }
         }
+        Poll::Pending
     })
 }
 

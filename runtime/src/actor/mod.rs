@@ -124,6 +124,7 @@ pub mod mailbox;
 #[cfg(not(gauntlet_loom))]
 mod props;
 mod queue;
+mod registry;
 #[cfg(not(gauntlet_loom))]
 pub mod reply;
 #[cfg(not(gauntlet_loom))]

@@ -4,13 +4,13 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::deadlock::WaitGraph;
+use super::registry::Registry;
 use super::reply::Reaper;
 use super::watchdog::{Clock, RuntimeEvent, Watchdog};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
-use dashmap::mapref::entry::Entry;
 use rustc_hash::FxBuildHasher as FxBuild;
 use std::any::TypeId;
 use tokio::sync::broadcast;
@@ -138,7 +138,7 @@ pub(crate) struct SystemShared {
     pub(crate) guardian_strategy: Arc<SupervisorStrategy>,
     pub(crate) default_strategy: Arc<SupervisorStrategy>,
     config: SystemConfig,
-    registry: DashMap<Arc<str>, Arc<dyn Node>, FxBuild>,
+    registry: Registry<Arc<dyn Node>>,
     kinds: DashMap<&'static str, Arc<KindStats>, FxBuild>,
     /// Kind stats by actor type, so a spawn neither recomputes `Actor::kind()` nor
     /// hashes its name. Several types may share one kind (an entity and its wrapper).
@@ -163,7 +163,7 @@ impl SystemShared {
     pub(crate) fn deregister(&self, node: &Arc<dyn Node>) {
         let core = node.core();
         self.registry
-            .remove_if(core.address.shared(), |_, n| n.core().id == core.id);
+            .release(core.address.as_str(), core.id, |n| n.core().id);
     }
 
     pub(crate) fn note_peak(&self, depth: usize) {
@@ -209,10 +209,8 @@ impl SystemShared {
     }
 
     /// Visits every live actor (for the watchdog; O(actors)).
-    pub(crate) fn for_each_node(&self, mut f: impl FnMut(&Arc<dyn Node>)) {
-        for e in self.registry.iter() {
-            f(e.value());
-        }
+    pub(crate) fn for_each_node(&self, f: impl FnMut(&Arc<dyn Node>)) {
+        self.registry.for_each(f);
     }
 
     pub(crate) fn tick(&self) -> Duration {
@@ -286,7 +284,7 @@ impl System {
                 guardian_strategy: Arc::new(config.guardian.clone()),
                 default_strategy: Arc::new(config.default_supervisor.clone()),
                 config,
-                registry: DashMap::default(),
+                registry: Registry::new(),
                 kinds: DashMap::default(),
                 kinds_by_type: DashMap::default(),
                 next_id: AtomicU64::new(1),
@@ -343,7 +341,7 @@ impl System {
 
     /// The live actor at `address`, if there is one and it takes messages of type `M`.
     pub fn lookup<M: Send + 'static>(&self, address: &Address) -> Option<ActorRef<M>> {
-        let node = self.shared.registry.get(address.as_str())?.clone();
+        let node = self.shared.registry.get(address.as_str())?;
         let cell = node.into_any().downcast::<Cell<M>>().ok()?;
         Some(ActorRef::from_cell(cell))
     }
@@ -381,11 +379,11 @@ impl System {
 
     /// The addresses of all live actors.
     pub fn addresses(&self) -> Vec<Address> {
+        let mut out = Vec::new();
         self.shared
             .registry
-            .iter()
-            .map(|e| e.value().core().address.clone())
-            .collect()
+            .for_each(|n| out.push(n.core().address.clone()));
+        out
     }
 
     /// A snapshot of the counters. Reads every live mailbox's depth; costs O(actors), so
@@ -399,12 +397,12 @@ impl System {
             by_kind.insert(k.key().to_string(), snap);
         }
         let (mut total, mut deepest, mut peak) = (0u64, 0u64, 0u64);
-        for e in self.shared.registry.iter() {
-            let q = e.value().queued() as u64;
+        self.shared.registry.for_each(|n| {
+            let q = n.queued() as u64;
             total += q;
             deepest = deepest.max(q);
-            peak = peak.max(e.value().peak() as u64);
-        }
+            peak = peak.max(n.peak() as u64);
+        });
         peak = peak.max(self.shared.peak.load(Ordering::Relaxed) as u64);
         SystemStats {
             actors,
@@ -442,8 +440,7 @@ impl System {
         let aborted_before = lock(&shared.aborted).len();
 
         // Every live actor's task, so that we can wait for the tasks themselves to end.
-        let everyone: Vec<Arc<dyn Node>> =
-            shared.registry.iter().map(|e| e.value().clone()).collect();
+        let everyone: Vec<Arc<dyn Node>> = shared.registry.values();
         let top = shared.guardian.children();
         for node in top.iter().rev() {
             node.signal(Signal::Stop(StopReason::Shutdown));
@@ -451,9 +448,9 @@ impl System {
         let all = futures_util::future::join_all(top.iter().map(|n| n.core().wait_terminated()));
         let graceful = tokio::time::timeout(deadline, all).await.is_ok();
         if !graceful {
-            for node in shared.registry.iter() {
-                shared.record_aborted(&node.value().core().address);
-            }
+            shared
+                .registry
+                .for_each(|node| shared.record_aborted(&node.core().address));
             for node in &everyone {
                 node.kill();
             }
@@ -534,11 +531,12 @@ pub(crate) fn spawn_under<A: Actor>(
         core,
     });
     let node: Arc<dyn Node> = cell.clone();
-    match shared.registry.entry(address.shared().clone()) {
-        Entry::Occupied(_) => return Err(SpawnError::Duplicate(address)),
-        Entry::Vacant(v) => {
-            v.insert(node.clone());
-        }
+    if shared
+        .registry
+        .claim(address.shared().clone(), node.clone())
+        .is_err()
+    {
+        return Err(SpawnError::Duplicate(address));
     }
     let kin = parent.as_ref().map_or(&shared.guardian, |p| &p.core().kin);
     kin.family(|f| f.children.insert(cell.core.id, node.clone()));

@@ -8,6 +8,7 @@ pub mod actors;
 pub mod graph;
 pub mod smart_home;
 pub mod synthetic;
+pub mod system_view;
 
 /// Built-in workloads with one line of help each (for `gauntlet list`).
 pub const WORKLOADS: &[(&str, &str)] = &[

@@ -425,56 +425,15 @@ impl Target for ActorsTarget {
     }
 
     fn events(&self) -> Vec<TargetEvent> {
-        let mut out = Vec::new();
-        let Ok(mut rx) = self.events.lock() else {
-            return out;
-        };
-        loop {
-            match rx.try_recv() {
-                Ok(RuntimeEvent::Deadlock(d)) => out.push(TargetEvent::Deadlock {
-                    cycle: d.cycle.iter().map(ToString::to_string).collect(),
-                }),
-                Ok(RuntimeEvent::Stall(st)) => out.push(TargetEvent::Stall {
-                    actor: st.address.to_string(),
-                    busy_for: st.busy_for,
-                    waiting_on: st.waiting_on.map(|a| a.to_string()),
-                }),
-                Err(broadcast::error::TryRecvError::Lagged(n)) => {
-                    out.push(TargetEvent::Missed { count: n });
-                }
-                Err(_) => break,
-            }
-        }
-        out
+        super::system_view::drain_events(&self.events)
     }
 
     async fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {
-        let r = self.system.shutdown(timeout).await;
-        ShutdownOutcome {
-            clean: r.graceful && r.aborted.is_empty(),
-            detail: format!(
-                "{} actors stopped, {} messages drained, {} discarded, {} killed, in {:.0?}",
-                r.actors_stopped,
-                r.messages_drained,
-                r.messages_discarded,
-                r.aborted.len(),
-                r.elapsed
-            ),
-        }
+        super::system_view::shutdown(&self.system, timeout).await
     }
 
     fn messages(&self) -> MessageAccounting {
-        let m = self.system.stats().messages;
-        MessageAccounting {
-            measured: true,
-            sent: Some(m.sent),
-            delivered: Some(m.delivered),
-            dropped: Some(m.dropped()),
-            rejected: Some(m.rejected),
-            dead_lettered: Some(m.dead_lettered),
-            queued: Some(m.queued),
-            lost: Some(m.lost()),
-        }
+        super::system_view::messages(&self.system)
     }
 }
 

@@ -392,17 +392,7 @@ impl Target for SmartHomeTarget {
     }
 
     fn messages(&self) -> MessageAccounting {
-        let m = self.system.stats().messages;
-        MessageAccounting {
-            measured: true,
-            sent: Some(m.sent),
-            delivered: Some(m.delivered),
-            dropped: Some(m.dropped()),
-            rejected: Some(m.rejected),
-            dead_lettered: Some(m.dead_lettered),
-            queued: Some(m.queued),
-            lost: Some(m.lost()),
-        }
+        super::system_view::messages(&self.system)
     }
 }
 

@@ -1,0 +1,68 @@
+//! How the harness reads a gauntlet-runtime [`System`]: its runtime events, its message
+//! accounting and its shutdown report, in the harness's own types. Shared by every
+//! workload built on the actor runtime.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use gauntlet_reports::schema::MessageAccounting;
+use gauntlet_runtime::actor::{RuntimeEvent, System};
+use tokio::sync::broadcast;
+
+use crate::target::{ShutdownOutcome, TargetEvent};
+
+/// Drains the stall and deadlock events received since the last call.
+pub fn drain_events(events: &Mutex<broadcast::Receiver<RuntimeEvent>>) -> Vec<TargetEvent> {
+    let mut out = Vec::new();
+    let Ok(mut rx) = events.lock() else {
+        return out;
+    };
+    loop {
+        match rx.try_recv() {
+            Ok(RuntimeEvent::Deadlock(d)) => out.push(TargetEvent::Deadlock {
+                cycle: d.cycle.iter().map(ToString::to_string).collect(),
+            }),
+            Ok(RuntimeEvent::Stall(st)) => out.push(TargetEvent::Stall {
+                actor: st.address.to_string(),
+                busy_for: st.busy_for,
+                waiting_on: st.waiting_on.map(|a| a.to_string()),
+            }),
+            Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                out.push(TargetEvent::Missed { count: n });
+            }
+            Err(_) => break,
+        }
+    }
+    out
+}
+
+/// Shuts the system down and describes how it went.
+pub async fn shutdown(system: &System, timeout: Duration) -> ShutdownOutcome {
+    let r = system.shutdown(timeout).await;
+    ShutdownOutcome {
+        clean: r.graceful && r.aborted.is_empty(),
+        detail: format!(
+            "{} actors stopped, {} messages drained, {} discarded, {} killed, in {:.0?}",
+            r.actors_stopped,
+            r.messages_drained,
+            r.messages_discarded,
+            r.aborted.len(),
+            r.elapsed
+        ),
+    }
+}
+
+/// The system's message accounting.
+pub fn messages(system: &System) -> MessageAccounting {
+    let m = system.stats().messages;
+    MessageAccounting {
+        measured: true,
+        sent: Some(m.sent),
+        delivered: Some(m.delivered),
+        dropped: Some(m.dropped()),
+        rejected: Some(m.rejected),
+        dead_lettered: Some(m.dead_lettered),
+        queued: Some(m.queued),
+        lost: Some(m.lost()),
+    }
+}

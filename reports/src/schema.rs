@@ -230,6 +230,9 @@ pub struct Tick {
     pub runtime: RuntimeSample,
     /// The target runtime's own statistics.
     pub target: TargetSample,
+    /// Kinds of the faults whose window overlapped this tick (`crash`, `partition`, ...).
+    #[serde(default)]
+    pub active_faults: Vec<String>,
 }
 
 /// Process-level probes (this process: harness and target together).
@@ -285,6 +288,41 @@ pub struct TargetSample {
     pub deadlocks: Option<u64>,
     /// Stalls the runtime itself detected so far (cumulative).
     pub stalls: Option<u64>,
+    /// Actor activations so far (virtual actors started on demand; cumulative).
+    #[serde(default)]
+    pub activations: Option<u64>,
+    /// State of the target's dependency circuit breaker (device repository).
+    #[serde(default)]
+    pub breaker_state: Option<BreakerState>,
+    /// Circuit breaker state transitions so far (cumulative).
+    #[serde(default)]
+    pub breaker_transitions: Option<u64>,
+    /// Calls the open circuit breaker rejected so far (cumulative).
+    #[serde(default)]
+    pub breaker_rejections: Option<u64>,
+}
+
+/// State of a circuit breaker, as sampled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BreakerState {
+    /// Calls pass.
+    Closed,
+    /// Calls are rejected at once.
+    Open,
+    /// A limited number of probe calls pass.
+    HalfOpen,
+}
+
+impl BreakerState {
+    /// The state's name as written in results (`closed`, `open`, `half-open`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+            Self::HalfOpen => "half-open",
+        }
+    }
 }
 
 /// An injected fault, its window and the measured recovery.
@@ -299,8 +337,70 @@ pub struct FaultRecord {
     /// End of the window, seconds since the start of the load.
     pub end_s: f64,
     /// Seconds from the end of the window until throughput and latency were back to
-    /// their pre-fault level; `null` when they never were.
+    /// their pre-fault level; `null` when they never were (see `recovered`).
     pub recovery_s: Option<f64>,
+    /// Whether throughput and p99 came back within tolerance before the run ended.
+    #[serde(default)]
+    pub recovered: bool,
+    /// Probability (0..=1) that each eligible event was affected.
+    #[serde(default)]
+    pub toxicity: Option<f64>,
+    /// Events the fault affected (handlers crashed, actors killed, messages dropped, ...).
+    #[serde(default)]
+    pub events_affected: u64,
+    /// Figures before, during and after the window; `null` when not measured.
+    #[serde(default)]
+    pub windows: Option<FaultWindows>,
+}
+
+/// The run's figures around one fault: the pre-fault baseline, the window itself and
+/// the time after it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultWindows {
+    /// Before the window (the baseline recovery is measured against).
+    pub before: WindowStats,
+    /// During the window.
+    pub during: WindowStats,
+    /// After the window, until the next fault or the end of the run.
+    pub after: WindowStats,
+}
+
+/// Figures over one stretch of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowStats {
+    /// Start, seconds since the start of the load.
+    pub start_s: f64,
+    /// End, seconds since the start of the load.
+    pub end_s: f64,
+    /// Completed ops per second, all ops together.
+    pub throughput_per_s: f64,
+    /// Worst per-tick p99 latency of any op in the stretch (`null`: no ops completed).
+    pub p99_ns: Option<u64>,
+    /// Failed ops.
+    pub errors: u64,
+    /// Supervisor restarts.
+    pub restarts: Option<u64>,
+    /// Circuit breaker transitions.
+    pub breaker_transitions: Option<u64>,
+    /// Messages dropped by mailbox policies.
+    pub dropped: Option<u64>,
+    /// Messages dead-lettered.
+    pub dead_lettered: Option<u64>,
+    /// Per-operation figures.
+    pub ops: Vec<WindowOp>,
+}
+
+/// One operation's figures over one stretch of the timeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowOp {
+    /// Operation name.
+    pub op: String,
+    /// Completed ops per second.
+    pub throughput_per_s: f64,
+    /// Worst per-tick p99 latency in the stretch.
+    pub p99_ns: Option<u64>,
+    /// Failed ops.
+    pub errors: u64,
 }
 
 /// Every message accounted for: `sent = delivered + dropped + rejected +

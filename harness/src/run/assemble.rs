@@ -273,6 +273,7 @@ mod tests {
                 sched_lag_mean_ns: None,
             },
             target: TargetSample::default(),
+            active_faults: Vec::new(),
         }
     }
 

@@ -207,6 +207,7 @@ impl Collector {
             process: self.process.sample(),
             runtime: self.runtime.sample(),
             target: target.sample(),
+            active_faults: Vec::new(),
         });
         self.timeline.last().expect("just pushed")
     }

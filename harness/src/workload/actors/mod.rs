@@ -395,6 +395,8 @@ impl Target for ActorsTarget {
             passivations: Some(s.actors.passivations),
             deadlocks: Some(s.deadlocks),
             stalls: Some(s.stalls),
+            activations: Some(s.actors.activations),
+            ..TargetSample::default()
         }
     }
 

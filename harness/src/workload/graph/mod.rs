@@ -239,6 +239,7 @@ impl Target for GraphTarget {
             passivations: Some(s.actors.passivations),
             deadlocks: Some(s.deadlocks),
             stalls: Some(s.stalls),
+            ..TargetSample::default()
         }
     }
 

@@ -19,12 +19,12 @@ mod keys;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use gauntlet_reports::schema::{BreakerState as SampledBreaker, MessageAccounting, TargetSample};
 use gauntlet_runtime::actor::{AskError, MailboxConfig, Policy, SendError, System, SystemConfig};
 use gauntlet_runtime::device::{
-    Command, CommandError, Database, Device, DeviceConfig, DeviceHandle, DeviceId, DeviceRuntime,
-    Key, Reading, Room, RoomError, RoomHandle, RoomId, RoomType, StoreError, Threshold, Thresholds,
-    Timestamp,
+    BreakerState, Command, CommandError, Database, Device, DeviceConfig, DeviceHandle, DeviceId,
+    DeviceRuntime, Key, Reading, Room, RoomError, RoomHandle, RoomId, RoomType, StoreError,
+    Threshold, Thresholds, Timestamp,
 };
 use serde::Deserialize;
 
@@ -342,6 +342,14 @@ impl Target for SmartHomeTarget {
             passivations: Some(d.actors.passivations),
             deadlocks: Some(s.deadlocks),
             stalls: Some(s.stalls),
+            activations: Some(d.actors.activations),
+            breaker_state: Some(match d.breaker.state {
+                BreakerState::Closed => SampledBreaker::Closed,
+                BreakerState::Open => SampledBreaker::Open,
+                BreakerState::HalfOpen => SampledBreaker::HalfOpen,
+            }),
+            breaker_transitions: Some(d.breaker.opened + d.breaker.half_opened + d.breaker.closed),
+            breaker_rejections: Some(d.breaker.rejections),
         }
     }
 

@@ -19,8 +19,28 @@ use prometheus::proto::{Bucket, LabelPair, Metric, MetricFamily, MetricType};
 
 /// Upper bounds of the latency buckets, in seconds (`+Inf` is implied).
 pub const BUCKETS_SECONDS: [f64; 22] = [
-    0.000_001, 0.000_002_5, 0.000_005, 0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25,
-    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    0.000_001,
+    0.000_002_5,
+    0.000_005,
+    0.000_01,
+    0.000_025,
+    0.000_05,
+    0.000_1,
+    0.000_25,
+    0.000_5,
+    0.001,
+    0.002_5,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
 ];
 
 /// The same bounds in nanoseconds, the unit the HDR histograms record.

@@ -34,7 +34,9 @@ pub fn parse_addr(text: &str) -> Result<SocketAddr, MetricsError> {
         return Ok(addr);
     }
     if !t.contains(':') {
-        return Err(bad("expected HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:9464)"));
+        return Err(bad(
+            "expected HOST:PORT, :PORT or PORT (e.g. 127.0.0.1:9464)",
+        ));
     }
     let mut addrs = t
         .to_socket_addrs()
@@ -60,7 +62,8 @@ impl std::fmt::Debug for MetricsServer {
 impl MetricsServer {
     /// Binds `addr` and serves `exporter`'s metrics on `/metrics` until dropped.
     pub fn start(exporter: Arc<Exporter>, addr: SocketAddr) -> Result<Self, MetricsError> {
-        let listener = TcpListener::bind(addr).map_err(|error| MetricsError::Bind { addr, error })?;
+        let listener =
+            TcpListener::bind(addr).map_err(|error| MetricsError::Bind { addr, error })?;
         let bound = listener
             .local_addr()
             .map_err(|error| MetricsError::Bind { addr, error })?;
@@ -116,9 +119,9 @@ fn serve(server: &Server, exporter: &Exporter) {
                 Err(e) => Response::from_string(format!("cannot render metrics: {e}\n"))
                     .with_status_code(500),
             },
-            (Method::Get | Method::Head, "/") => Response::from_string(
-                "gauntlet: metrics of the running scenario are at /metrics\n",
-            ),
+            (Method::Get | Method::Head, "/") => {
+                Response::from_string("gauntlet: metrics of the running scenario are at /metrics\n")
+            }
             (Method::Get | Method::Head, _) => {
                 Response::from_string("not found: try /metrics\n").with_status_code(404)
             }

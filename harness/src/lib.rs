@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 pub mod load;
+pub mod metrics;
 pub mod probe;
 pub mod progress;
 pub mod run;

@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use gauntlet_harness::metrics::push::push_url;
+use gauntlet_harness::metrics::{Exporter, MetricsServer, RunInfo, parse_addr};
 use gauntlet_harness::run::{RunOptions, run};
 use gauntlet_harness::scenario::{EXECUTORS, Overrides, ScenarioError, load_file};
 use gauntlet_harness::threshold::METRIC_NAMES;
@@ -50,9 +52,14 @@ enum Command {
         /// Override the scenario's seed.
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
-        /// Serve Prometheus metrics on ADDR while running (not in this build yet).
+        /// Serve Prometheus metrics on http://ADDR/metrics while running
+        /// (HOST:PORT, or PORT for 127.0.0.1:PORT; port 0 picks a free one).
         #[arg(long, value_name = "ADDR")]
         metrics_addr: Option<String>,
+        /// Push the final metrics to this Pushgateway once the run ends
+        /// (e.g. http://127.0.0.1:9091).
+        #[arg(long, value_name = "URL")]
+        push_gateway: Option<String>,
         /// Compare against a baseline results file (not in this build yet).
         #[arg(long, value_name = "FILE")]
         baseline: Option<PathBuf>,
@@ -105,21 +112,21 @@ fn main() -> ExitCode {
             duration,
             seed,
             metrics_addr,
+            push_gateway,
             baseline,
             no_progress,
         } => {
-            if metrics_addr.is_some() {
-                eprintln!(
-                    "gauntlet: --metrics-addr: Prometheus export is not part of this build yet; ignored"
-                );
-            }
             if baseline.is_some() {
                 eprintln!(
                     "gauntlet: --baseline: baseline comparison is not part of this build yet; ignored"
                 );
             }
             let overrides = Overrides { duration, seed };
-            match run_command(&scenario, out, &overrides, !no_progress) {
+            let export = Export {
+                addr: metrics_addr,
+                push_gateway,
+            };
+            match run_command(&scenario, out, &overrides, !no_progress, &export) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("gauntlet: {e:#}");
@@ -183,16 +190,64 @@ fn write_results(dir: &Path, result: &RunResult) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Where the run's live metrics go (`--metrics-addr`, `--push-gateway`).
+struct Export {
+    addr: Option<String>,
+    push_gateway: Option<String>,
+}
+
+/// Sets up the metrics exporter (and binds its port) before the run starts, so a bad
+/// address or a busy port is a usage error, not a run without metrics.
+fn start_export(
+    export: &Export,
+    scenario: &gauntlet_harness::scenario::Scenario,
+) -> anyhow::Result<Option<(Arc<Exporter>, Option<MetricsServer>)>> {
+    if export.addr.is_none() && export.push_gateway.is_none() {
+        return Ok(None);
+    }
+    if let Some(url) = &export.push_gateway {
+        push_url(url, &scenario.name)?;
+    }
+    let addr = export.addr.as_deref().map(parse_addr).transpose()?;
+    let ops: Vec<String> = scenario.ops().into_iter().map(str::to_owned).collect();
+    let info = RunInfo {
+        seed: scenario.seed,
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        workload: scenario.target.workload().to_owned(),
+    };
+    let exporter = Arc::new(Exporter::new(&scenario.name, &ops, &info)?);
+    let server = match addr {
+        Some(addr) => {
+            let server = MetricsServer::start(exporter.clone(), addr)?;
+            eprintln!(
+                "gauntlet: serving metrics on http://{}/metrics",
+                server.local_addr()
+            );
+            Some(server)
+        }
+        None => None,
+    };
+    Ok(Some((exporter, server)))
+}
+
 fn run_command(
     file: &Path,
     out: Option<PathBuf>,
     overrides: &Overrides,
     progress: bool,
+    export: &Export,
 ) -> anyhow::Result<ExitCode> {
     let scenario = match load_file(file, overrides) {
         Ok(s) => s,
         Err(e @ (ScenarioError::Io { .. } | ScenarioError::Invalid { .. })) => {
             eprintln!("{e}");
+            return Ok(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let exporting = match start_export(export, &scenario) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("gauntlet: {e:#}");
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
@@ -229,8 +284,16 @@ fn run_command(
         progress,
         handle_ctrl_c: true,
         snapshot: Some(snapshot),
+        metrics: exporting.as_ref().map(|(e, _)| e.clone()),
     };
     let result = run(&scenario, &options)?;
+    if let (Some((exporter, _)), Some(url)) = (&exporting, &export.push_gateway) {
+        // The run's results stand on their own: a failed push is reported, not fatal.
+        match exporter.push(url) {
+            Ok(to) => eprintln!("gauntlet: pushed metrics to {to}"),
+            Err(e) => eprintln!("gauntlet: {e}"),
+        }
+    }
     let path = write_results(&dir, &result)?;
     print!(
         "{}",

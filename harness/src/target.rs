@@ -64,6 +64,16 @@ pub struct ShutdownOutcome {
     pub detail: String,
 }
 
+/// Breakdowns of a target's statistics that the timeline does not keep, read once per
+/// tick only while live metrics are exported (`--metrics-addr`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SampleDetail {
+    /// Actors alive per kind (e.g. `device`, `room`).
+    pub actors_by_kind: Vec<(String, u64)>,
+    /// Messages dropped so far (cumulative) per mailbox policy (`drop-newest`, ...).
+    pub dropped_by_policy: Vec<(&'static str, u64)>,
+}
+
 /// Why a target could not be built.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot build target: {0}")]
@@ -78,6 +88,12 @@ pub trait Target: Send + Sync + 'static {
 
     /// A snapshot of the target's own statistics; cheap, called once per tick.
     fn sample(&self) -> TargetSample;
+
+    /// Breakdowns for live metrics; cheap, called once per tick when metrics are
+    /// exported. Empty by default (the target has no such breakdowns).
+    fn sample_detail(&self) -> SampleDetail {
+        SampleDetail::default()
+    }
 
     /// The target's view of what is busy, recorded when the watchdog sees a stall.
     fn stall_detail(&self) -> String {

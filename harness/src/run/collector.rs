@@ -24,6 +24,8 @@ pub(crate) struct Collector {
     warmup_s: f64,
     pub whole: Vec<OpHistograms>,
     pub timeline: Vec<Tick>,
+    /// The last tick's interval histograms, one per op slot (for live metrics).
+    pub interval: Vec<OpHistograms>,
     prev: Vec<LoadTotals>,
     prev_offered: Vec<f64>,
     /// Load totals at the end of the warm-up (all zero without warm-up).
@@ -53,6 +55,7 @@ impl Collector {
             run_start,
             warmup_s: scenario.warmup.as_secs_f64(),
             timeline: Vec::new(),
+            interval: Vec::new(),
             prev: vec![LoadTotals::default(); n],
             prev_offered: vec![0.0; n],
             warm_totals: vec![LoadTotals::default(); n],
@@ -209,6 +212,7 @@ impl Collector {
             target: target.sample(),
             active_faults: Vec::new(),
         });
+        self.interval = interval;
         self.timeline.last().expect("just pushed")
     }
 }

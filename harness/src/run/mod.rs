@@ -53,6 +53,8 @@ pub struct RunOptions {
     /// Receives a partial result after every tick, for a last-resort writer that must
     /// produce results even if the harness itself gets stuck.
     pub snapshot: Option<Arc<Mutex<Option<RunResult>>>>,
+    /// Receives every tick's figures for live Prometheus metrics (`--metrics-addr`).
+    pub metrics: Option<Arc<crate::metrics::Exporter>>,
 }
 
 /// Why a run could not produce results at all.
@@ -214,6 +216,9 @@ where
         let now = Instant::now();
         let tick = collector.tick(nominal, now, generator.loads(), &flushes, &*target);
         progress.update(tick, 0);
+        if let Some(exporter) = &options.metrics {
+            observe(exporter, &collector, &*target);
+        }
         if let Some(snapshot) = &options.snapshot {
             let partial = assemble::assemble(
                 scenario,
@@ -290,4 +295,18 @@ where
         messages: Some(target.messages()),
     };
     Ok(assemble::assemble(scenario, &collector, &loads, &ending))
+}
+
+/// Hands the tick the collector just built to the metrics exporter.
+fn observe<T: Target>(exporter: &crate::metrics::Exporter, collector: &Collector, target: &T) {
+    let Some(tick) = collector.timeline.last() else {
+        return;
+    };
+    exporter.observe(&crate::metrics::Observation {
+        tick,
+        interval: &collector.interval,
+        detail: &target.sample_detail(),
+        watchdog_stalls: collector.stalls.records().len() as u64,
+        stalled: collector.stalls.stalled(),
+    });
 }

@@ -9,7 +9,7 @@ use gauntlet_reports::schema::MessageAccounting;
 use gauntlet_runtime::actor::{RuntimeEvent, System};
 use tokio::sync::broadcast;
 
-use crate::target::{ShutdownOutcome, TargetEvent};
+use crate::target::{SampleDetail, ShutdownOutcome, TargetEvent};
 
 /// Drains the stall and deadlock events received since the last call.
 pub fn drain_events(events: &Mutex<broadcast::Receiver<RuntimeEvent>>) -> Vec<TargetEvent> {
@@ -34,6 +34,22 @@ pub fn drain_events(events: &Mutex<broadcast::Receiver<RuntimeEvent>>) -> Vec<Ta
         }
     }
     out
+}
+
+/// Actors alive per kind and drops per mailbox policy, for live metrics.
+pub fn sample_detail(system: &System) -> SampleDetail {
+    let s = system.stats();
+    SampleDetail {
+        actors_by_kind: s
+            .by_kind
+            .iter()
+            .map(|(kind, counts)| (kind.clone(), counts.alive))
+            .collect(),
+        dropped_by_policy: vec![
+            ("drop-newest", s.messages.dropped_newest),
+            ("drop-oldest", s.messages.dropped_oldest),
+        ],
+    }
 }
 
 /// Shuts the system down and describes how it went.

@@ -39,7 +39,9 @@ use tokio::sync::broadcast;
 
 use self::roles::{Msg, Router, Supervisor, Worker, WorkerConfig};
 use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target, TargetEvent};
+use crate::target::{
+    BuildError, OpError, OpId, SampleDetail, ShutdownOutcome, Target, TargetEvent,
+};
 use crate::units::DurationSpec;
 
 /// Ops of the actors workload.
@@ -398,6 +400,10 @@ impl Target for ActorsTarget {
             activations: Some(s.actors.activations),
             ..TargetSample::default()
         }
+    }
+
+    fn sample_detail(&self) -> SampleDetail {
+        super::system_view::sample_detail(&self.system)
     }
 
     fn stall_detail(&self) -> String {

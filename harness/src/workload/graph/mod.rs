@@ -33,7 +33,9 @@ use tokio::sync::broadcast;
 
 pub use self::shape::Shape;
 use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target, TargetEvent};
+use crate::target::{
+    BuildError, OpError, OpId, SampleDetail, ShutdownOutcome, Target, TargetEvent,
+};
 use crate::units::DurationSpec;
 
 /// Ops of the graph workload.
@@ -241,6 +243,10 @@ impl Target for GraphTarget {
             stalls: Some(s.stalls),
             ..TargetSample::default()
         }
+    }
+
+    fn sample_detail(&self) -> SampleDetail {
+        super::system_view::sample_detail(&self.system)
     }
 
     fn stall_detail(&self) -> String {

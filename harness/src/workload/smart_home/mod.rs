@@ -30,7 +30,7 @@ use serde::Deserialize;
 
 pub use self::keys::{Distribution, KeyPicker};
 use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
+use crate::target::{BuildError, OpError, OpId, SampleDetail, ShutdownOutcome, Target};
 use crate::units::DurationSpec;
 
 /// Ops of the smart-home workload.
@@ -351,6 +351,10 @@ impl Target for SmartHomeTarget {
             breaker_transitions: Some(d.breaker.opened + d.breaker.half_opened + d.breaker.closed),
             breaker_rejections: Some(d.breaker.rejections),
         }
+    }
+
+    fn sample_detail(&self) -> SampleDetail {
+        super::system_view::sample_detail(&self.system)
     }
 
     fn stall_detail(&self) -> String {

@@ -2,7 +2,8 @@
 //! the SLO.
 
 use crate::capacity::fit::{Point, fit};
-use crate::capacity_schema::{FitPoint, FitRecord, Level, Slo, SloCapacity};
+use crate::capacity::statement::statement;
+use crate::capacity_schema::{CapacityResult, FitPoint, FitRecord, Level, Slo, SloCapacity};
 use crate::schema::ThresholdOutcome;
 
 /// The fitting method as written into `capacity.json`.
@@ -61,11 +62,31 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
     })
 }
 
-/// The passing level with the highest throughput.
+/// Fills in what follows from the levels: the fit (or why there is none), the best
+/// level within the SLO, and the statement.
+pub fn conclude(r: &mut CapacityResult) {
+    match fit_levels(&r.levels) {
+        Ok(f) => {
+            r.fit = Some(f);
+            r.fit_error = None;
+        }
+        Err(e) => {
+            r.fit = None;
+            r.fit_error = Some(e);
+        }
+    }
+    r.max_within_slo = max_within_slo(&r.levels);
+    r.statement = statement(r);
+}
+
+/// The passing level with the highest throughput, among the levels below the first
+/// failing one (a level past the breakpoint that passes by chance does not count).
 pub fn max_within_slo(levels: &[Level]) -> Option<SloCapacity> {
-    levels
-        .iter()
-        .filter(|l| l.passed)
+    let mut ordered: Vec<&Level> = levels.iter().collect();
+    ordered.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    ordered
+        .into_iter()
+        .take_while(|l| l.passed)
         .max_by(|a, b| a.throughput_per_s.total_cmp(&b.throughput_per_s))
         .map(|l| SloCapacity {
             level: l.index,

@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod capacity;
 pub mod load;
 pub mod metrics;
 pub mod probe;

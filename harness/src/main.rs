@@ -77,6 +77,8 @@ enum Command {
     /// List the built-in workloads, executors and threshold metrics.
     #[command(after_help = "Example:\n  gauntlet list")]
     List,
+    /// Sweep a scenario through increasing load levels and fit a USL capacity model.
+    Capacity(gauntlet_harness::capacity::CapacityArgs),
 }
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
@@ -106,6 +108,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Validate { files } => validate(&files),
+        Command::Capacity(args) => ExitCode::from(gauntlet_harness::capacity::command(args)),
         Command::Run {
             scenario,
             out,

@@ -16,6 +16,8 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod capacity;
+pub mod capacity_schema;
 pub mod histogram;
 pub mod schema;
 

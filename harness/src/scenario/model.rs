@@ -40,6 +40,8 @@ pub struct Scenario {
     pub loads: Vec<Load>,
     /// Pass/fail criteria.
     pub thresholds: Vec<Threshold>,
+    /// How `gauntlet capacity` sweeps the scenario (`[capacity]`; `None`: defaults).
+    pub capacity: Option<crate::capacity::CapacitySpec>,
 }
 
 /// Settings of the target's runtime and of the load generator.

@@ -28,6 +28,7 @@ pub(super) struct RawScenario {
     pub loads: Vec<RawLoad>,
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<String>>,
+    pub capacity: Option<crate::capacity::CapacitySpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -188,6 +188,12 @@ impl Validator<'_> {
             }
         }
 
+        if let Some(c) = &raw.capacity {
+            for (field, message) in c.problems(&loads) {
+                self.problem(&[key("capacity"), key(field)], message);
+            }
+        }
+
         Scenario {
             name: raw.name,
             description: raw.description,
@@ -202,6 +208,7 @@ impl Validator<'_> {
             target: raw.target,
             loads,
             thresholds,
+            capacity: raw.capacity,
         }
     }
 

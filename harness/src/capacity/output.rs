@@ -1,0 +1,28 @@
+//! Writing a sweep's files: `capacity.json` and `summary.md` beside it.
+
+use std::path::Path;
+
+use gauntlet_reports::capacity::statement::markdown;
+use gauntlet_reports::capacity_schema::CapacityResult;
+
+/// Writes `text` to `path` through a temporary file and a rename, so a reader never
+/// sees half a file; creates the parent directories.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).map_err(|e| format!("writing {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("writing {}: {e}", path.display()))
+}
+
+/// Writes `DIR/capacity.json` and `DIR/summary.md` (the capacity section).
+pub fn write_capacity(dir: &Path, result: &CapacityResult) -> Result<(), String> {
+    let json = result
+        .to_json()
+        .map_err(|e| format!("serializing capacity.json: {e}"))?;
+    write_atomic(&dir.join("capacity.json"), &json)?;
+    write_atomic(&dir.join("summary.md"), &markdown(result))
+}

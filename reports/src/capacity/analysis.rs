@@ -1,0 +1,172 @@
+//! From levels to conclusions: the USL fit over the levels and the best level that met
+//! the SLO.
+
+use crate::capacity::fit::{Point, fit};
+use crate::capacity::statement::statement;
+use crate::capacity_schema::{CapacityResult, FitPoint, FitRecord, Level, Slo, SloCapacity};
+use crate::schema::ThresholdOutcome;
+
+/// The fitting method as written into `capacity.json`.
+pub const METHOD: &str = "nonlinear least squares on throughput, bounded Levenberg-Marquardt (λ > 0, σ and κ in [0, 1]) from Gunther's linearisation over a λ grid";
+
+/// Fits the USL to every completed level with a concurrency, in order of concurrency.
+/// `Err` carries why no model could be fitted, in words.
+pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
+    let mut used: Vec<&Level> = levels
+        .iter()
+        .filter(|l| l.status == crate::schema::RunStatus::Completed)
+        .filter(|l| l.concurrency.is_some() && l.throughput_per_s > 0.0)
+        .collect();
+    used.sort_by(|a, b| {
+        a.concurrency
+            .unwrap_or(0.0)
+            .total_cmp(&b.concurrency.unwrap_or(0.0))
+    });
+    let points: Vec<Point> = used
+        .iter()
+        .map(|l| Point {
+            concurrency: l.concurrency.unwrap_or(0.0),
+            throughput: l.throughput_per_s,
+        })
+        .collect();
+    let fitted = fit(&points).map_err(|e| {
+        let skipped = levels.len() - used.len();
+        if skipped > 0 {
+            format!("{e} ({skipped} level(s) left out: aborted or nothing completed)")
+        } else {
+            e.to_string()
+        }
+    })?;
+    let m = fitted.model;
+    Ok(FitRecord {
+        method: METHOD.to_owned(),
+        lambda: m.lambda,
+        sigma: m.sigma,
+        kappa: m.kappa,
+        r_squared: fitted.r_squared,
+        points: fitted.points,
+        peak_concurrency: m.peak_concurrency(),
+        peak_throughput_per_s: m.peak_throughput(),
+        amdahl_ceiling_per_s: m.amdahl_ceiling(),
+        curve: used
+            .iter()
+            .zip(&points)
+            .map(|(l, p)| FitPoint {
+                level: l.index,
+                concurrency: p.concurrency,
+                measured_per_s: p.throughput,
+                predicted_per_s: m.throughput(p.concurrency),
+                efficiency: m.efficiency(p.concurrency),
+            })
+            .collect(),
+    })
+}
+
+/// Fills in what follows from the levels: the fit (or why there is none), the best
+/// level within the SLO, and the statement.
+pub fn conclude(r: &mut CapacityResult) {
+    match fit_levels(&r.levels) {
+        Ok(f) => {
+            r.fit = Some(f);
+            r.fit_error = None;
+        }
+        Err(e) => {
+            r.fit = None;
+            r.fit_error = Some(e);
+        }
+    }
+    r.max_within_slo = max_within_slo(&r.levels);
+    r.statement = statement(r);
+}
+
+/// The passing level with the highest throughput, among the levels below the first
+/// failing one (a level past the breakpoint that passes by chance does not count).
+pub fn max_within_slo(levels: &[Level]) -> Option<SloCapacity> {
+    let mut ordered: Vec<&Level> = levels.iter().collect();
+    ordered.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    ordered
+        .into_iter()
+        .take_while(|l| l.passed)
+        .max_by(|a, b| a.throughput_per_s.total_cmp(&b.throughput_per_s))
+        .map(|l| SloCapacity {
+            level: l.index,
+            offered: l.offered,
+            throughput_per_s: l.throughput_per_s,
+            concurrency: l.concurrency,
+            p99_ns: l.ops.iter().map(|o| o.latency.p99_ns).max(),
+        })
+}
+
+/// The SLO of a run: its thresholds, and their latency part in short form
+/// (`p99 < 5ms`; with the op named when there are several).
+pub fn slo(thresholds: &[ThresholdOutcome]) -> Slo {
+    let latency: Vec<(&str, &str)> = thresholds
+        .iter()
+        .filter_map(|t| {
+            let op = t.metric.strip_prefix("latency{op=")?.strip_suffix('}')?;
+            Some((op, t.expression.as_str()))
+        })
+        .collect();
+    let several_ops = latency.iter().any(|(op, _)| *op != latency[0].0);
+    let summary = latency
+        .iter()
+        .map(|(op, expr)| {
+            let short = short_expression(expr);
+            if several_ops {
+                format!("{short} ({op})")
+            } else {
+                short
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    Slo {
+        thresholds: thresholds
+            .iter()
+            .map(|t| format!("{}: {}", t.metric, t.expression))
+            .collect(),
+        summary,
+    }
+}
+
+/// `p(99) < 5ms` -> `p99 < 5ms`; `p(99.9)` -> `p99.9`.
+fn short_expression(expr: &str) -> String {
+    let trimmed = expr.trim();
+    if let Some(rest) = trimmed.strip_prefix("p(")
+        && let Some((q, tail)) = rest.split_once(')')
+    {
+        return format!("p{}{}", q.trim(), tail);
+    }
+    trimmed.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(metric: &str, expression: &str) -> ThresholdOutcome {
+        ThresholdOutcome {
+            metric: metric.into(),
+            expression: expression.into(),
+            observed: Some(1.0),
+            unit: "ns".into(),
+            limit: 2.0,
+            passed: true,
+        }
+    }
+
+    #[test]
+    fn slo_names_latency_objectives_shortly() {
+        let s = slo(&[
+            outcome("latency{op=ask}", "p(99) < 5ms"),
+            outcome("errors{op=ask}", "count == 0"),
+        ]);
+        assert_eq!(s.summary, "p99 < 5ms");
+        assert_eq!(s.thresholds[1], "errors{op=ask}: count == 0");
+        let two = slo(&[
+            outcome("latency{op=a}", "p(99.9) < 5ms"),
+            outcome("latency{op=b}", "max < 1s"),
+        ]);
+        assert_eq!(two.summary, "p99.9 < 5ms (a), max < 1s (b)");
+    }
+}

@@ -1,0 +1,237 @@
+//! The plain-language conclusion of a capacity sweep, and its `summary.md` section.
+
+use std::fmt::Write as _;
+
+use crate::capacity_schema::{CapacityResult, LoadVariable};
+
+/// The one-paragraph conclusion, for example: "One node sustains 42 k ops/s (ask) at
+/// p99 < 5ms; the USL model predicts a peak of 48 k ops/s at 24 concurrent clients
+/// (σ=0.03, κ=0.0004, R²=0.99)." Ignores `r.statement`.
+pub fn statement(r: &CapacityResult) -> String {
+    let op = match &r.sweep {
+        Some(s) => format!(" ({})", s.op),
+        None if r.levels.first().is_some_and(|l| l.ops.len() == 1) => {
+            format!(" ({})", r.levels[0].ops[0].op)
+        }
+        None => String::new(),
+    };
+    let slo = if r.slo.summary.is_empty() {
+        "within every threshold".to_owned()
+    } else {
+        format!("at {}", r.slo.summary)
+    };
+    let mut s = match &r.max_within_slo {
+        Some(best) => format!(
+            "One node sustains {} ops/s{op} {slo} (level {}: {} {})",
+            rate(best.throughput_per_s),
+            best.level,
+            number(best.offered),
+            r.variable.unit()
+        ),
+        None if r.levels.is_empty() => "No level was measured".to_owned(),
+        None => format!(
+            "No level met the SLO ({}); the lowest, {} {}, failed: {}",
+            if r.slo.summary.is_empty() {
+                "the scenario's thresholds"
+            } else {
+                &r.slo.summary
+            },
+            number(r.levels[0].offered),
+            r.variable.unit(),
+            r.levels[0]
+                .failures
+                .first()
+                .map_or("aborted", String::as_str)
+        ),
+    };
+    let clients = match r.variable {
+        LoadVariable::Concurrency => "concurrent clients",
+        LoadVariable::ArrivalRate => "ops in flight",
+    };
+    match (&r.fit, &r.fit_error) {
+        (Some(f), _) => {
+            let params = format!(
+                "σ={}, κ={}, R²={:.2}",
+                coefficient(f.sigma),
+                coefficient(f.kappa),
+                f.r_squared
+            );
+            match (f.peak_concurrency, f.peak_throughput_per_s, f.amdahl_ceiling_per_s) {
+                (Some(n), Some(x), _) => write!(
+                    s,
+                    "; the USL model predicts a peak of {} ops/s at {n} {clients} ({params}).",
+                    rate(x)
+                ),
+                (_, _, Some(ceiling)) => write!(
+                    s,
+                    "; the USL model shows no retrograde peak: throughput approaches Amdahl's ceiling of {} ops/s ({params}).",
+                    rate(ceiling)
+                ),
+                _ => write!(
+                    s,
+                    "; the USL model finds linear scaling over the measured range ({params})."
+                ),
+            }
+        }
+        (None, Some(e)) => write!(s, "; no USL model: {e}."),
+        (None, None) => write!(s, "."),
+    }
+    .ok();
+    s
+}
+
+/// The capacity section of `summary.md` (Markdown): the statement, the levels, the
+/// model and why the sweep stopped.
+pub fn markdown(r: &CapacityResult) -> String {
+    let mut m = String::new();
+    let _ = writeln!(m, "## Capacity: {}\n", r.scenario.name);
+    let _ = writeln!(m, "> {}\n", r.statement);
+    let _ = writeln!(
+        m,
+        "| level | offered ({}) | throughput (ops/s) | N | p50 | p99 | max | errors | dropped | RSS max | tasks max | Little N=X·R | SLO |",
+        r.variable.unit()
+    );
+    let _ = writeln!(
+        m,
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+    );
+    for l in &r.levels {
+        let worst = |f: fn(&crate::schema::LatencySummary) -> u64| {
+            l.ops
+                .iter()
+                .map(|o| f(&o.latency))
+                .max()
+                .map_or("-".to_owned(), |v| duration(v as f64))
+        };
+        let little = l.little.map_or("-".to_owned(), |c| {
+            format!(
+                "{} ({:.2}){}",
+                number(c.implied),
+                c.ratio,
+                if c.holds { "" } else { " ⚠" }
+            )
+        });
+        let _ = writeln!(
+            m,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            l.index,
+            number(l.offered),
+            number(l.throughput_per_s),
+            l.concurrency.map_or("-".to_owned(), number),
+            worst(|s| s.p50_ns),
+            worst(|s| s.p99_ns),
+            worst(|s| s.max_ns),
+            l.errors,
+            l.dropped_iterations,
+            l.rss_max_bytes
+                .map_or("-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
+            l.alive_tasks_max.map_or("-".to_owned(), |t| t.to_string()),
+            little,
+            if l.passed { "pass" } else { "**fail**" }
+        );
+    }
+    let _ = writeln!(m);
+    match (&r.fit, &r.fit_error) {
+        (Some(f), _) => {
+            let _ = writeln!(m, "**USL model** ({}):\n", f.method);
+            let _ = writeln!(
+                m,
+                "- λ = {} ops/s, σ = {}, κ = {}, R² = {:.4} over {} levels",
+                number(f.lambda),
+                coefficient(f.sigma),
+                coefficient(f.kappa),
+                f.r_squared,
+                f.points
+            );
+            if let (Some(n), Some(x)) = (f.peak_concurrency, f.peak_throughput_per_s) {
+                let _ = writeln!(m, "- peak: N* = {n}, X(N*) = {} ops/s", number(x));
+            }
+            if let Some(c) = f.amdahl_ceiling_per_s {
+                let _ = writeln!(m, "- κ = 0: Amdahl's ceiling λ/σ = {} ops/s", number(c));
+            }
+            let _ = writeln!(
+                m,
+                "\n| N | measured (ops/s) | model (ops/s) | efficiency X(N)/(N·λ) |"
+            );
+            let _ = writeln!(m, "|---:|---:|---:|---:|");
+            for p in &f.curve {
+                let _ = writeln!(
+                    m,
+                    "| {} | {} | {} | {:.3} |",
+                    number(p.concurrency),
+                    number(p.measured_per_s),
+                    number(p.predicted_per_s),
+                    p.efficiency
+                );
+            }
+        }
+        (None, Some(e)) => {
+            let _ = writeln!(m, "**No USL model:** {e}");
+        }
+        (None, None) => {}
+    }
+    let _ = writeln!(m, "\n**Stopped:** {}", r.stop.detail);
+    m
+}
+
+/// A rate for a sentence: `42 k`, `1.25 M`, `950`.
+pub fn rate(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.3} M", x / 1e6)
+    } else if x >= 1e4 {
+        format!("{:.0} k", x / 1e3)
+    } else if x >= 1e3 {
+        format!("{:.1} k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+/// A coefficient with three significant digits (`0.0277`, `0.000104`, `0`).
+fn coefficient(v: f64) -> String {
+    if v == 0.0 {
+        "0".to_owned()
+    } else {
+        let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
+        format!("{v:.digits$}")
+    }
+}
+
+/// A table number: whole above 100, three significant digits below.
+fn number(v: f64) -> String {
+    if v.abs() >= 100.0 || v == 0.0 {
+        format!("{v:.0}")
+    } else {
+        coefficient(v)
+    }
+}
+
+/// A latency in nanoseconds with three significant digits and its unit.
+fn duration(ns: f64) -> String {
+    let (v, unit) = if ns >= 1e9 {
+        (ns / 1e9, "s")
+    } else if ns >= 1e6 {
+        (ns / 1e6, "ms")
+    } else if ns >= 1e3 {
+        (ns / 1e3, "µs")
+    } else {
+        (ns, "ns")
+    };
+    format!("{} {unit}", number(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(rate(42_300.0), "42 k");
+        assert_eq!(rate(4_230.0), "4.2 k");
+        assert_eq!(rate(1_250_000.0), "1.250 M");
+        assert_eq!(coefficient(0.0277285), "0.0277");
+        assert_eq!(coefficient(0.0001044), "0.000104");
+        assert_eq!(duration(4_870_000.0), "4.87 ms");
+        assert_eq!(duration(250.0), "250 ns");
+    }
+}

@@ -37,7 +37,7 @@ pub struct CapacityArgs {
     /// Levels: `1,2,4,8`, `1000..64000*2` (geometric) or `2..32+2` (arithmetic); ops/s
     /// for an arrival-rate load, clients for a concurrency load.
     #[arg(long, value_name = "LEVELS", value_parser = steps_arg)]
-    pub steps: Option<Vec<f64>>,
+    pub steps: Option<StepsArg>,
     /// Measured time per level, e.g. 10s.
     #[arg(long, value_name = "D", value_parser = duration_arg)]
     pub step_duration: Option<Duration>,
@@ -65,8 +65,12 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
-fn steps_arg(s: &str) -> Result<Vec<f64>, String> {
-    parse_steps(s)
+/// The levels given with `--steps` (one argument, parsed by [`parse_steps`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepsArg(pub Vec<f64>);
+
+fn steps_arg(s: &str) -> Result<StepsArg, String> {
+    parse_steps(s).map(StepsArg)
 }
 
 /// Runs `gauntlet capacity` and returns its exit code.
@@ -118,7 +122,7 @@ pub fn command(args: CapacityArgs) -> u8 {
         &scenario,
         &SweepOverrides {
             load: args.load,
-            steps: args.steps,
+            steps: args.steps.map(|s| s.0),
             step_duration: args.step_duration,
             settle: args.settle,
             deadline: args.deadline,

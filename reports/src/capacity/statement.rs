@@ -197,9 +197,10 @@ fn coefficient(v: f64) -> String {
     }
 }
 
-/// A table number: whole above 100, three significant digits below.
+/// A table number: whole when it is whole or above 100, three significant digits
+/// below.
 fn number(v: f64) -> String {
-    if v.abs() >= 100.0 || v == 0.0 {
+    if v.abs() >= 100.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
         coefficient(v)
@@ -233,5 +234,7 @@ mod tests {
         assert_eq!(coefficient(0.0001044), "0.000104");
         assert_eq!(duration(4_870_000.0), "4.87 ms");
         assert_eq!(duration(250.0), "250 ns");
+        assert_eq!(number(8.0), "8");
+        assert_eq!(number(0.947), "0.947");
     }
 }

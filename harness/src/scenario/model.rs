@@ -40,6 +40,9 @@ pub struct Scenario {
     pub loads: Vec<Load>,
     /// Pass/fail criteria.
     pub thresholds: Vec<Threshold>,
+    /// The `[baseline]` table: tolerance per comparison metric as written, validated
+    /// (see `gauntlet_reports::compare::Tolerances`).
+    pub baseline_tolerances: std::collections::BTreeMap<String, String>,
 }
 
 /// Settings of the target's runtime and of the load generator.

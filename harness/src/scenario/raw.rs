@@ -28,6 +28,8 @@ pub(super) struct RawScenario {
     pub loads: Vec<RawLoad>,
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub baseline: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

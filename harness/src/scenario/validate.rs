@@ -188,6 +188,12 @@ impl Validator<'_> {
             }
         }
 
+        for (k, v) in &raw.baseline {
+            if let Err(e) = gauntlet_reports::compare::Tolerances::default().set(k, v) {
+                self.problem(&[key("baseline"), Seg::Key(k.clone())], e.to_string());
+            }
+        }
+
         Scenario {
             name: raw.name,
             description: raw.description,
@@ -202,6 +208,7 @@ impl Validator<'_> {
             target: raw.target,
             loads,
             thresholds,
+            baseline_tolerances: raw.baseline,
         }
     }
 

@@ -114,11 +114,17 @@ fn msg(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// Width of the legend column right of the chart: the legend never covers data.
+const LEGEND_WIDTH: u32 = 200;
+
 fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot) -> Result<(), String> {
     root.fill(&WHITE).map_err(msg)?;
+    let (width, _) = root.dim_in_pixel();
+    let (chart_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
+    legend(&legend_area, plot)?;
     let (x0, x1) = x_range(plot);
     let (y0, y1) = y_range(plot);
-    let mut builder = ChartBuilder::on(root);
+    let mut builder = ChartBuilder::on(&chart_area);
     builder
         .caption(&plot.title, (FONT, 20))
         .margin(12)
@@ -211,30 +217,15 @@ where
     for (i, series) in plot.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let style = colour.stroke_width(2);
-        for (j, segment) in series.segments.iter().enumerate() {
-            let drawn = if segment.len() == 1 {
+        for segment in &series.segments {
+            if segment.len() == 1 {
                 // A lone point (one tick, or a value between two gaps) has no line.
                 chart.draw_series(segment.iter().map(|p| Circle::new(*p, 3, colour.filled())))
             } else {
                 chart.draw_series(LineSeries::new(segment.iter().copied(), style))
             }
             .map_err(msg)?;
-            if j == 0 {
-                drawn.label(series.label.clone()).legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 18, y)], colour.stroke_width(2))
-                });
-            }
         }
-    }
-    if !plot.series.is_empty() {
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 13))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .draw()
-            .map_err(msg)?;
     }
 
     let area = chart.plotting_area().strip_coord_spec();
@@ -246,6 +237,20 @@ where
     for (i, note) in plot.notes.iter().enumerate() {
         let y = h as i32 / 2 + 20 * i as i32;
         area.draw(&Text::new(note.clone(), (w as i32 / 2, y), centred.clone()))
+            .map_err(msg)?;
+    }
+    Ok(())
+}
+
+/// The legend, in its own column: a line of each series' colour and its label.
+fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &Plot) -> Result<(), String> {
+    for (i, series) in plot.series.iter().enumerate() {
+        let colour = PALETTE[i % PALETTE.len()];
+        let y = 52 + 20 * i as i32;
+        area.draw(&PathElement::new(vec![(4, y), (26, y)], colour.stroke_width(3)))
+            .map_err(msg)?;
+        let style = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
+        area.draw(&Text::new(series.label.clone(), (32, y), style))
             .map_err(msg)?;
     }
     Ok(())

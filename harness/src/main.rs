@@ -1,8 +1,9 @@
 //! The `gauntlet` command line: `run`, `validate`, `list`, `report`, `compare` and
 //! `suite`.
 //!
-//! Exit codes: 0 all thresholds met; 1 a threshold or invariant failed or the run was
-//! aborted; 2 bad usage or an invalid scenario.
+//! Exit codes: 0 all thresholds met; 1 a threshold or invariant failed, the run was
+//! aborted or a metric regressed against its baseline; 2 bad usage, an invalid
+//! scenario or an unreadable results file.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

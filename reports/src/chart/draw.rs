@@ -247,8 +247,11 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &Plot) -> Res
     for (i, series) in plot.series.iter().enumerate() {
         let colour = PALETTE[i % PALETTE.len()];
         let y = 52 + 20 * i as i32;
-        area.draw(&PathElement::new(vec![(4, y), (26, y)], colour.stroke_width(3)))
-            .map_err(msg)?;
+        area.draw(&PathElement::new(
+            vec![(4, y), (26, y)],
+            colour.stroke_width(3),
+        ))
+        .map_err(msg)?;
         let style = TextStyle::from((FONT, 13)).pos(Pos::new(HPos::Left, VPos::Center));
         area.draw(&Text::new(series.label.clone(), (32, y), style))
             .map_err(msg)?;

@@ -28,6 +28,11 @@ pub(super) fn bands(r: &RunResult) -> Vec<Band> {
             kind: BandKind::Warmup,
         });
     }
+    if r.faults.is_empty() {
+        // A partial result (an aborted run's snapshot) may have the per-tick marks
+        // without the finished fault records: shade from those.
+        bands.extend(active_fault_bands(r));
+    }
     for f in &r.faults {
         if !(f.start_s.is_finite() && f.end_s.is_finite()) {
             continue;
@@ -43,6 +48,41 @@ pub(super) fn bands(r: &RunResult) -> Vec<Band> {
             label,
             kind: BandKind::Fault,
         });
+    }
+    bands
+}
+
+/// Fault windows as seen by the ticks (`Tick::active_faults`): each run of
+/// consecutive ticks naming a kind becomes one band, from the start of its first tick.
+fn active_fault_bands(r: &RunResult) -> Vec<Band> {
+    let mut bands: Vec<Band> = Vec::new();
+    let mut open: Vec<(String, f64)> = Vec::new();
+    let mut previous_t = 0.0;
+    let close = |kind: &str, start: f64, end: f64, bands: &mut Vec<Band>| {
+        bands.push(Band {
+            start_s: start,
+            end_s: end,
+            label: kind.to_owned(),
+            kind: BandKind::Fault,
+        });
+    };
+    for t in &r.timeline {
+        for kind in &t.active_faults {
+            if !open.iter().any(|(k, _)| k == kind) {
+                open.push((kind.clone(), previous_t));
+            }
+        }
+        open.retain(|(kind, start)| {
+            let still = t.active_faults.contains(kind);
+            if !still {
+                close(kind, *start, previous_t, &mut bands);
+            }
+            still
+        });
+        previous_t = t.t_s;
+    }
+    for (kind, start) in open {
+        close(&kind, start, previous_t, &mut bands);
     }
     bands
 }
@@ -316,4 +356,29 @@ pub(super) fn restarts(r: &RunResult) -> Plot {
         linear("per tick", Unit::Count),
         lines,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_marked_with_a_fault_become_its_band() {
+        let json = include_str!("../../tests/data/tiny.json");
+        let mut r = RunResult::from_json(json).unwrap();
+        r.faults.clear();
+        for t in &mut r.timeline {
+            t.active_faults.clear();
+        }
+        for i in [3, 4, 5, 8] {
+            r.timeline[i].active_faults.push("partition".to_owned());
+        }
+        let faults: Vec<(f64, f64)> = bands(&r)
+            .iter()
+            .filter(|b| b.kind == BandKind::Fault)
+            .map(|b| (b.start_s, b.end_s))
+            .collect();
+        // Ticks end at 1, 2, ... s: ticks 3..=5 cover 3-6 s, tick 8 covers 8-9 s.
+        assert_eq!(faults, [(3.0, 6.0), (8.0, 9.0)]);
+    }
 }

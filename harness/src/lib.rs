@@ -34,6 +34,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capacity;
+pub mod gate;
 pub mod load;
 pub mod metrics;
 pub mod probe;

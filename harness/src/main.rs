@@ -1,7 +1,9 @@
-//! The `gauntlet` command line: `run`, `validate` and `list`.
+//! The `gauntlet` command line: `run`, `validate`, `list`, `report`, `compare` and
+//! `suite`.
 //!
-//! Exit codes: 0 all thresholds met; 1 a threshold or invariant failed or the run was
-//! aborted; 2 bad usage or an invalid scenario.
+//! Exit codes: 0 all thresholds met; 1 a threshold or invariant failed, the run was
+//! aborted or a metric regressed against its baseline; 2 bad usage, an invalid
+//! scenario or an unreadable results file.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,6 +14,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use gauntlet_harness::metrics::push::push_url;
 use gauntlet_harness::metrics::{Exporter, MetricsServer, RunInfo, parse_addr};
+use gauntlet_harness::gate::command;
 use gauntlet_harness::run::{RunOptions, run};
 use gauntlet_harness::scenario::{EXECUTORS, Overrides, ScenarioError, load_file};
 use gauntlet_harness::threshold::METRIC_NAMES;
@@ -60,9 +63,13 @@ enum Command {
         /// (e.g. http://127.0.0.1:9091).
         #[arg(long, value_name = "URL")]
         push_gateway: Option<String>,
-        /// Compare against a baseline results file (not in this build yet).
+        /// Compare against baseline results file(s); repeat for several runs, whose
+        /// spread widens the tolerances. A regression exits 1.
         #[arg(long, value_name = "FILE")]
-        baseline: Option<PathBuf>,
+        baseline: Vec<PathBuf>,
+        /// Tolerance of a baseline metric, e.g. p99=30% or max=off (repeatable).
+        #[arg(long = "tolerance", value_name = "METRIC=VALUE")]
+        tolerances: Vec<String>,
         /// Do not draw the live progress line.
         #[arg(long)]
         no_progress: bool,
@@ -79,6 +86,56 @@ enum Command {
     List,
     /// Sweep a scenario through increasing load levels and fit a USL capacity model.
     Capacity(gauntlet_harness::capacity::CapacityArgs),
+    /// Re-render report.html, summary.md, junit.xml and the charts of a results file.
+    #[command(
+        after_help = "Examples:\n  gauntlet report out/smoke/results.json\n  gauntlet report results.json --out /tmp/report\n\nExit codes: 0 written (whatever the run's verdict), 2 unreadable or unknown results file."
+    )]
+    Report {
+        /// The results file.
+        results: PathBuf,
+        /// Output directory (default: the results file's directory).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Compare a run with one or more baseline runs: BASELINE... RESULTS.
+    #[command(
+        after_help = "Examples:\n  gauntlet compare baseline.json out/smoke/results.json\n  gauntlet compare base1.json base2.json base3.json results.json --tolerance p99=30%\n\nThe last file is the run under test; every earlier one is a baseline. Metrics: throughput, p50, p99, p999, max, errors, rss, rss_growth, tasks.\nExit codes: 0 no regression, 1 a metric regressed, 2 bad input."
+    )]
+    Compare {
+        /// Baseline results file(s), then the results file under test.
+        #[arg(required = true, num_args = 2.., value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Tolerance of a metric, e.g. p99=30% or max=off (repeatable).
+        #[arg(long = "tolerance", value_name = "METRIC=VALUE")]
+        tolerances: Vec<String>,
+        /// Also write report.html, summary.md and junit.xml with the comparison to DIR.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Run several scenarios in order with one verdict, junit.xml and summary.md.
+    #[command(
+        after_help = "Examples:\n  gauntlet suite scenarios/smoke.toml\n  gauntlet suite scenarios/chaos --baseline-dir ci/baselines --out out/suite\n\nWrites OUT/summary.md, OUT/junit.xml, OUT/index.html and each scenario's reports in OUT/<name>/.\nExit codes: 0 every scenario passed, 1 one failed or regressed, 2 bad input (checked before the first run)."
+    )]
+    Suite {
+        /// Scenario files, or directories whose *.toml files are run in name order.
+        #[arg(required = true, value_name = "DIR_OR_FILE")]
+        inputs: Vec<PathBuf>,
+        /// Output directory (default: out/suite).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Baselines: DIR/<scenario name>.json or DIR/<scenario name>/*.json.
+        #[arg(long, value_name = "DIR")]
+        baseline_dir: Option<PathBuf>,
+        /// Tolerance of a baseline metric, e.g. p99=30% (repeatable).
+        #[arg(long = "tolerance", value_name = "METRIC=VALUE")]
+        tolerances: Vec<String>,
+        /// Override every scenario's duration, e.g. 5s.
+        #[arg(long, value_name = "D", value_parser = duration_arg)]
+        duration: Option<Duration>,
+        /// Do not draw the live progress line.
+        #[arg(long)]
+        no_progress: bool,
+    },
 }
 
 fn duration_arg(s: &str) -> Result<Duration, String> {
@@ -117,19 +174,19 @@ fn main() -> ExitCode {
             metrics_addr,
             push_gateway,
             baseline,
+            tolerances,
             no_progress,
         } => {
-            if baseline.is_some() {
-                eprintln!(
-                    "gauntlet: --baseline: baseline comparison is not part of this build yet; ignored"
-                );
-            }
             let overrides = Overrides { duration, seed };
             let export = Export {
                 addr: metrics_addr,
                 push_gateway,
             };
-            match run_command(&scenario, out, &overrides, !no_progress, &export) {
+            let baseline = command::Baseline {
+                files: baseline,
+                tolerances,
+            };
+            match run_command(&scenario, out, &overrides, &baseline, !no_progress, &export) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("gauntlet: {e:#}");
@@ -137,6 +194,32 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Report { results, out } => command::report(&results, out),
+        Command::Compare {
+            files,
+            tolerances,
+            out,
+        } => command::compare(&files, &tolerances, out),
+        Command::Suite {
+            inputs,
+            out,
+            baseline_dir,
+            tolerances,
+            duration,
+            no_progress,
+        } => command::suite(
+            &inputs,
+            gauntlet_harness::gate::suite::SuiteOptions {
+                out: out.unwrap_or_else(|| PathBuf::from("out").join("suite")),
+                baseline_dir,
+                tolerance_flags: tolerances,
+                overrides: Overrides {
+                    duration,
+                    seed: None,
+                },
+                progress: !no_progress,
+            },
+        ),
     }
 }
 
@@ -184,15 +267,6 @@ fn validate(files: &[PathBuf]) -> ExitCode {
     }
 }
 
-fn write_results(dir: &Path, result: &RunResult) -> anyhow::Result<PathBuf> {
-    let path = dir.join("results.json");
-    let tmp = dir.join(".results.json.tmp");
-    let json = result.to_json().context("serializing results")?;
-    std::fs::write(&tmp, json).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(path)
-}
-
 /// Where the run's live metrics go (`--metrics-addr`, `--push-gateway`).
 struct Export {
     addr: Option<String>,
@@ -237,6 +311,7 @@ fn run_command(
     file: &Path,
     out: Option<PathBuf>,
     overrides: &Overrides,
+    baseline: &command::Baseline,
     progress: bool,
     export: &Export,
 ) -> anyhow::Result<ExitCode> {
@@ -276,7 +351,7 @@ fn run_command(
                 std::thread::sleep(limit);
                 eprintln!("gauntlet: the run exceeded every deadline ({limit:?}); writing partial results and exiting");
                 if let Some(r) = snapshot.lock().ok().and_then(|s| s.clone()) {
-                    let _ = write_results(&dir, &r);
+                    let _ = gauntlet_harness::gate::write_results(&dir, &r);
                 }
                 std::process::exit(i32::from(EXIT_FAIL));
             })
@@ -297,14 +372,5 @@ fn run_command(
             Err(e) => eprintln!("gauntlet: {e}"),
         }
     }
-    let path = write_results(&dir, &result)?;
-    print!(
-        "{}",
-        gauntlet_harness::summary::render(&result, Some(&path.display().to_string()))
-    );
-    Ok(if result.verdict.passed {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(EXIT_FAIL)
-    })
+    Ok(command::finish_run(&dir, &result, baseline))
 }

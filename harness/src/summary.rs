@@ -5,18 +5,12 @@ use std::fmt::Write as _;
 
 use gauntlet_reports::schema::{RunResult, RunStatus, ThresholdOutcome};
 
+use gauntlet_reports::units::format_value;
+
 use crate::units::{format_bytes, format_ns};
 
 fn observed(t: &ThresholdOutcome) -> String {
-    match (t.observed, t.unit.as_str()) {
-        (None, _) => "not measured".to_owned(),
-        (Some(v), "ns") => format_ns(v),
-        (Some(v), "bytes") => format_bytes(v),
-        (Some(v), "bytes_per_min") => format!("{}/min", format_bytes(v)),
-        (Some(v), "per_s") => format!("{v:.1}/s"),
-        (Some(v), "fraction") => format!("{:.3}%", v * 100.0),
-        (Some(v), _) => format!("{v}"),
-    }
+    format_value(t.observed, &t.unit)
 }
 
 fn opt_bytes(v: Option<u64>) -> String {

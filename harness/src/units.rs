@@ -99,32 +99,8 @@ pub fn parse_bytes(text: &str) -> Result<f64, UnitError> {
     Ok(value * scale)
 }
 
-/// Formats nanoseconds for people: `812ns`, `12.3µs`, `4.56ms`, `1.20s`.
-pub fn format_ns(ns: f64) -> String {
-    if ns < 1e3 {
-        format!("{ns:.0}ns")
-    } else if ns < 1e6 {
-        format!("{:.1}µs", ns / 1e3)
-    } else if ns < 1e9 {
-        format!("{:.2}ms", ns / 1e6)
-    } else {
-        format!("{:.2}s", ns / 1e9)
-    }
-}
-
-/// Formats a byte count for people: `512 B`, `12.3 MB`.
-pub fn format_bytes(bytes: f64) -> String {
-    let abs = bytes.abs();
-    if abs < 1e3 {
-        format!("{bytes:.0} B")
-    } else if abs < 1e6 {
-        format!("{:.1} kB", bytes / 1e3)
-    } else if abs < 1e9 {
-        format!("{:.1} MB", bytes / 1e6)
-    } else {
-        format!("{:.2} GB", bytes / 1e9)
-    }
-}
+// Formatting lives with the reports, which format the same values for people.
+pub use gauntlet_reports::units::{format_bytes, format_ns};
 
 /// A [`Duration`] that deserializes from a string such as `"10s"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -194,13 +170,5 @@ mod tests {
         );
         assert!(parse_bytes("12 parsecs").is_err());
         assert!(parse_bytes("MB").is_err());
-    }
-
-    #[test]
-    fn formatting() {
-        assert_eq!(format_ns(812.0), "812ns");
-        assert_eq!(format_ns(12_300.0), "12.3µs");
-        assert_eq!(format_ns(4_560_000.0), "4.56ms");
-        assert_eq!(format_bytes(12.3e6), "12.3 MB");
     }
 }

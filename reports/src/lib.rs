@@ -18,8 +18,17 @@
 
 pub mod capacity;
 pub mod capacity_schema;
+pub mod bundle;
+pub mod chart;
+pub mod compare;
 pub mod histogram;
+pub mod html;
+pub mod junit;
+pub mod markdown;
+pub mod outcome;
 pub mod schema;
+pub mod suite;
+pub mod units;
 
 pub use histogram::EncodedHistogram;
 pub use schema::{RunResult, SCHEMA_VERSION};

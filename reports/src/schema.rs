@@ -78,6 +78,10 @@ pub struct ScenarioInfo {
     pub tick_s: f64,
     /// The target workload (`actors`, `synthetic`, ...).
     pub workload: String,
+    /// The scenario's `[baseline]` table: tolerance per comparison metric as written
+    /// (`p99 = "30%"`), read by `gauntlet compare` (empty: the defaults).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub baseline_tolerances: std::collections::BTreeMap<String, String>,
 }
 
 /// How a run ended.

@@ -164,6 +164,7 @@ pub(crate) fn assemble(
             warmup_s: scenario.warmup.as_secs_f64(),
             tick_s: scenario.tick.as_secs_f64(),
             workload: scenario.target.workload().to_owned(),
+            baseline_tolerances: scenario.baseline_tolerances.clone(),
         },
         started_at_unix_ms: ending
             .started_at

@@ -42,6 +42,9 @@ pub struct Scenario {
     pub thresholds: Vec<Threshold>,
     /// How `gauntlet capacity` sweeps the scenario (`[capacity]`; `None`: defaults).
     pub capacity: Option<crate::capacity::CapacitySpec>,
+    /// The `[baseline]` table: tolerance per comparison metric as written, validated
+    /// (see `gauntlet_reports::compare::Tolerances`).
+    pub baseline_tolerances: std::collections::BTreeMap<String, String>,
 }
 
 /// Settings of the target's runtime and of the load generator.

@@ -29,6 +29,8 @@ pub(super) struct RawScenario {
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<String>>,
     pub capacity: Option<crate::capacity::CapacitySpec>,
+    #[serde(default)]
+    pub baseline: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -193,6 +193,11 @@ impl Validator<'_> {
                 self.problem(&[key("capacity"), key(field)], message);
             }
         }
+        for (k, v) in &raw.baseline {
+            if let Err(e) = gauntlet_reports::compare::Tolerances::default().set(k, v) {
+                self.problem(&[key("baseline"), Seg::Key(k.clone())], e.to_string());
+            }
+        }
 
         Scenario {
             name: raw.name,
@@ -209,6 +214,7 @@ impl Validator<'_> {
             loads,
             thresholds,
             capacity: raw.capacity,
+            baseline_tolerances: raw.baseline,
         }
     }
 

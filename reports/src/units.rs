@@ -1,0 +1,83 @@
+//! Numbers for people: latencies, byte counts and threshold values in the units the
+//! results file names (`ns`, `bytes`, `bytes_per_min`, `per_s`, `fraction`, `count`).
+//!
+//! The console summary, the HTML report, `summary.md` and the chart axes all format
+//! through these functions, so one value reads the same everywhere.
+
+/// Formats nanoseconds: `812ns`, `12.3µs`, `4.56ms`, `1.20s`.
+pub fn format_ns(ns: f64) -> String {
+    if ns < 1e3 {
+        format!("{ns:.0}ns")
+    } else if ns < 1e6 {
+        format!("{:.1}µs", ns / 1e3)
+    } else if ns < 1e9 {
+        format!("{:.2}ms", ns / 1e6)
+    } else {
+        format!("{:.2}s", ns / 1e9)
+    }
+}
+
+/// Formats a byte count (decimal units): `512 B`, `12.3 MB`.
+pub fn format_bytes(bytes: f64) -> String {
+    let abs = bytes.abs();
+    if abs < 1e3 {
+        format!("{bytes:.0} B")
+    } else if abs < 1e6 {
+        format!("{:.1} kB", bytes / 1e3)
+    } else if abs < 1e9 {
+        format!("{:.1} MB", bytes / 1e6)
+    } else {
+        format!("{:.2} GB", bytes / 1e9)
+    }
+}
+
+/// Formats a count or rate compactly: `950`, `12.3k`, `4.56M`.
+pub fn format_count(v: f64) -> String {
+    let abs = v.abs();
+    if abs < 1e3 {
+        if v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.1}")
+        }
+    } else if abs < 1e6 {
+        format!("{:.1}k", v / 1e3)
+    } else if abs < 1e9 {
+        format!("{:.2}M", v / 1e6)
+    } else {
+        format!("{:.2}G", v / 1e9)
+    }
+}
+
+/// Formats a value in one of the results file's base units; `None` is "not measured".
+pub fn format_value(value: Option<f64>, unit: &str) -> String {
+    match (value, unit) {
+        (None, _) => "not measured".to_owned(),
+        (Some(v), "ns") => format_ns(v),
+        (Some(v), "bytes") => format_bytes(v),
+        (Some(v), "bytes_per_min") => format!("{}/min", format_bytes(v)),
+        (Some(v), "per_s") => format!("{v:.1}/s"),
+        (Some(v), "fraction") => format!("{:.3}%", v * 100.0),
+        (Some(v), _) => format!("{v}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_in_their_unit() {
+        assert_eq!(format_ns(812.0), "812ns");
+        assert_eq!(format_ns(12_300.0), "12.3µs");
+        assert_eq!(format_ns(4_560_000.0), "4.56ms");
+        assert_eq!(format_bytes(12_300_000.0), "12.3 MB");
+        assert_eq!(format_bytes(-2_000.0), "-2.0 kB");
+        assert_eq!(format_count(950.0), "950");
+        assert_eq!(format_count(12_345.0), "12.3k");
+        assert_eq!(format_value(None, "ns"), "not measured");
+        assert_eq!(format_value(Some(0.0125), "fraction"), "1.250%");
+        assert_eq!(format_value(Some(2e6), "bytes_per_min"), "2.0 MB/min");
+        assert_eq!(format_value(Some(3.0), "count"), "3");
+    }
+}

@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use gauntlet_harness::gate::command;
 use gauntlet_harness::metrics::push::push_url;
 use gauntlet_harness::metrics::{Exporter, MetricsServer, RunInfo, parse_addr};
-use gauntlet_harness::gate::command;
 use gauntlet_harness::run::{RunOptions, run};
 use gauntlet_harness::scenario::{EXECUTORS, Overrides, ScenarioError, load_file};
 use gauntlet_harness::threshold::METRIC_NAMES;

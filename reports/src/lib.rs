@@ -16,9 +16,9 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod bundle;
 pub mod capacity;
 pub mod capacity_schema;
-pub mod bundle;
 pub mod chart;
 pub mod compare;
 pub mod histogram;

@@ -91,6 +91,7 @@ pub fn sweep(
             progress: options.progress,
             handle_ctrl_c: true,
             snapshot: None,
+            ..RunOptions::default()
         };
         let result = match run(&scenario, &run_options) {
             Ok(r) => r,
@@ -224,6 +225,7 @@ fn assemble(
             warmup_s: plan.settle.as_secs_f64(),
             tick_s: base.tick.as_secs_f64(),
             workload: base.target.workload().to_owned(),
+            baseline_tolerances: Default::default(),
         },
         |r| r.scenario.clone(),
     );

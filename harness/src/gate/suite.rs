@@ -189,6 +189,7 @@ fn run_one(
         progress: options.progress,
         handle_ctrl_c: true,
         snapshot: None,
+        ..RunOptions::default()
     };
     let result = match run(scenario, &run_options) {
         Ok(r) => r,

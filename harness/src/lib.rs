@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod faults;
 pub mod load;
 pub mod probe;
 pub mod progress;

@@ -40,6 +40,10 @@ pub struct Scenario {
     pub loads: Vec<Load>,
     /// Pass/fail criteria.
     pub thresholds: Vec<Threshold>,
+    /// Faults to inject (`[[fault]]`).
+    pub faults: Vec<crate::faults::spec::FaultSpec>,
+    /// How recovery after a fault is judged (`[recovery]`).
+    pub recovery: crate::faults::spec::RecoverySettings,
 }
 
 /// Settings of the target's runtime and of the load generator.

@@ -28,6 +28,10 @@ pub(super) struct RawScenario {
     pub loads: Vec<RawLoad>,
     #[serde(default)]
     pub thresholds: BTreeMap<String, Vec<String>>,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<super::fault::RawFault>,
+    #[serde(default)]
+    pub recovery: super::fault::RawRecovery,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -169,6 +169,7 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
             );
         }
     }
+    s.push_str(&crate::faults::console::render(r));
     let _ = writeln!(s);
     if r.verdict.passed {
         let _ = writeln!(s, "  VERDICT   ✓ PASS");

@@ -355,8 +355,9 @@ pub struct FaultRecord {
     /// The actors the fault hit (addresses), chosen from the scenario's seed.
     #[serde(default)]
     pub victims: Vec<String>,
-    /// For `ask-cycle`: cycles the runtime refused as deadlocks, of `events_affected`
-    /// injected; `null` for other kinds.
+    /// What the runtime's own detection caught: for `ask-cycle`, the cycles refused as
+    /// deadlocks (of `events_affected` injected); for `blocking-worker`, the stalls its
+    /// watchdog reported; `null` for other kinds.
     #[serde(default)]
     pub detected: Option<u64>,
     /// Why the fault could not be injected (e.g. its selector matched no live actor);

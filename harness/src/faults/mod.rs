@@ -21,6 +21,7 @@
 
 pub mod actor;
 pub mod ask_cycle;
+pub mod console;
 pub mod dependency;
 pub mod injector;
 pub mod memory;
@@ -119,4 +120,21 @@ pub fn unrecovered(run: &gauntlet_reports::schema::RunResult) -> u64 {
         .iter()
         .filter(|f| f.error.is_some() || !f.recovered)
         .count() as u64
+}
+
+/// Injected faults the runtime's detection missed: the `faults.undetected` invariant.
+/// Each `ask-cycle` the runtime did not refuse as a deadlock counts one, and so does
+/// each `blocking-worker` window that blocked handlers without the runtime's stall
+/// watchdog reporting any stall.
+pub fn undetected(run: &gauntlet_reports::schema::RunResult) -> u64 {
+    run.faults
+        .iter()
+        .filter(|f| f.error.is_none())
+        .map(|f| match (f.kind.as_str(), f.detected) {
+            ("ask-cycle", Some(d)) => f.events_affected.saturating_sub(d),
+            ("ask-cycle", None) => f.events_affected,
+            ("blocking-worker", d) if f.events_affected > 0 => u64::from(d.unwrap_or(0) == 0),
+            _ => 0,
+        })
+        .sum()
 }

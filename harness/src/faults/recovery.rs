@@ -1,9 +1,12 @@
 //! Recovery measurement: the timeline around each fault window, and how long after
 //! the window throughput and p99 took to come back to their pre-fault level.
 //!
+//! A tick belongs to the stretch its midpoint falls in (tick boundaries drift a little
+//! against the schedule):
+//!
 //! - **before**: the ticks in the `baseline` stretch before the window that no fault
-//!   overlapped (the level to come back to);
-//! - **during**: the ticks that overlap the window;
+//!   was active in (the level to come back to);
+//! - **during**: the ticks of the window;
 //! - **after**: from the end of the window to the start of the next fault's window (or
 //!   the end of the run).
 //!
@@ -11,8 +14,10 @@
 //! throughput is at least `(1 - tolerance)` times the baseline's and whose worst p99 is
 //! at most `(1 + tolerance)` times the baseline's (or at most `p99_floor`). Recovery
 //! time is measured at tick resolution, from the end of the window to the end of that
-//! tick: an upper bound. A fault with no baseline (no fault-free tick before it) or
-//! no such tick before the run ended has not recovered, and says so.
+//! tick: an upper bound. `recovered` is true only when that is within the scenario's
+//! bound (`[recovery] within`). A fault with no baseline (no fault-free tick before
+//! it) or no such tick before the run ended has not recovered (`recovery_s` is null),
+//! and says so.
 
 use gauntlet_reports::schema::{FaultRecord, FaultWindows, Tick, WindowOp, WindowStats};
 
@@ -30,10 +35,10 @@ pub fn records(
     settings: &RecoverySettings,
 ) -> Vec<FaultRecord> {
     for t in timeline.iter_mut() {
-        let (from, to) = (t.t_s - tick_s, t.t_s);
+        let m = t.t_s - tick_s / 2.0;
         t.active_faults = injections
             .iter()
-            .filter(|f| f.error.is_none() && f.start_s < to - EPS && f.end_s > from + EPS)
+            .filter(|f| f.error.is_none() && f.start_s <= m && m < f.end_s)
             .map(|f| f.kind.clone())
             .collect();
         t.active_faults.dedup();
@@ -68,15 +73,16 @@ fn record(
     if f.error.is_some() {
         return r;
     }
+    let mid = |t: &Tick| t.t_s - tick_s / 2.0;
     let base_from = f.start_s - settings.baseline.as_secs_f64();
     let before: Vec<&Tick> = timeline
         .iter()
-        .filter(|t| t.t_s - tick_s >= base_from - EPS && t.t_s <= f.start_s + EPS)
+        .filter(|t| mid(t) >= base_from && mid(t) < f.start_s)
         .filter(|t| t.active_faults.is_empty())
         .collect();
     let during: Vec<&Tick> = timeline
         .iter()
-        .filter(|t| t.t_s > f.start_s + EPS && t.t_s - tick_s < f.end_s - EPS)
+        .filter(|t| mid(t) >= f.start_s && mid(t) < f.end_s)
         .collect();
     let next_start = all
         .iter()
@@ -85,7 +91,7 @@ fn record(
         .fold(f64::INFINITY, f64::min);
     let after: Vec<&Tick> = timeline
         .iter()
-        .filter(|t| t.t_s > f.end_s + EPS && t.t_s - tick_s < next_start - EPS)
+        .filter(|t| mid(t) >= f.end_s && mid(t) < next_start)
         .collect();
     let stats = |ticks: &[&Tick], start_s: f64, end_s: f64, prev: Option<&Tick>| {
         stretch(ticks, start_s, end_s, prev)
@@ -105,13 +111,23 @@ fn record(
         let tp_floor = before_stats.throughput_per_s * (1.0 - settings.tolerance);
         let p99_limit = before_stats.p99_ns.map_or(0.0, |p| p as f64) * (1.0 + settings.tolerance);
         let p99_limit = p99_limit.max(settings.p99_floor.as_nanos() as f64);
-        if let Some(t) = timeline.iter().filter(|t| t.t_s > f.end_s + EPS).find(|t| {
+        if let Some(t) = timeline.iter().filter(|t| mid(t) >= f.end_s).find(|t| {
             throughput(t) >= tp_floor && worst_p99(t).is_none_or(|p| p as f64 <= p99_limit)
         }) {
             let took = (t.t_s - f.end_s).max(0.0);
             r.recovery_s = Some(took);
             r.recovered = took <= settings.within.as_secs_f64() + EPS;
         }
+    }
+    if f.kind == "blocking-worker" {
+        // The runtime's stall watchdog must have reported the blocked workers: count
+        // its reports from the window's start to the end of the first tick after it.
+        let upto: Vec<&Tick> = during
+            .iter()
+            .copied()
+            .chain(after.first().copied())
+            .collect();
+        r.detected = delta(&upto, prev_of(&during), |t| t.target.stalls);
     }
     r.windows = Some(FaultWindows {
         before: before_stats,

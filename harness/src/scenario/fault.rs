@@ -101,7 +101,10 @@ pub(super) fn fault_invariants(faults: &[FaultSpec], thresholds: &mut Vec<Thresh
         return;
     }
     let mut wanted = vec!["messages.lost", "tasks.leaked", "faults.unrecovered"];
-    if faults.iter().any(|f| f.kind == FaultKind::AskCycle) {
+    if faults
+        .iter()
+        .any(|f| matches!(f.kind, FaultKind::AskCycle | FaultKind::BlockingWorker))
+    {
         wanted.push("faults.undetected");
     }
     for key in wanted {

@@ -127,12 +127,7 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
                 .sum(),
         ),
         Metric::FaultsUnrecovered => Some(crate::faults::unrecovered(run) as f64),
-        Metric::FaultsUndetected => Some(
-            run.faults
-                .iter()
-                .filter_map(|f| f.detected.map(|d| f.events_affected.saturating_sub(d)))
-                .sum::<u64>() as f64,
-        ),
+        Metric::FaultsUndetected => Some(crate::faults::undetected(run) as f64),
         Metric::SchedLag => match agg {
             Aggregation::Max => measured()
                 .filter_map(|t| t.runtime.sched_lag_max_ns)

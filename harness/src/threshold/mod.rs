@@ -81,7 +81,8 @@ pub enum Metric {
     /// `faults.unrecovered`: `count` of fault windows not recovered within
     /// `[recovery] within`, or not injected at all.
     FaultsUnrecovered,
-    /// `faults.undetected`: `count` of injected ask cycles the runtime did not refuse.
+    /// `faults.undetected`: `count` of injected ask cycles the runtime did not refuse,
+    /// and of `blocking-worker` windows its stall watchdog did not report.
     FaultsUndetected,
 }
 

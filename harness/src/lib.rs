@@ -35,6 +35,7 @@
 
 pub mod capacity;
 pub mod gate;
+pub mod faults;
 pub mod load;
 pub mod metrics;
 pub mod probe;

@@ -163,6 +163,7 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
             );
         }
     }
+    s.push_str(&crate::faults::console::render(r));
     let _ = writeln!(s);
     if r.verdict.passed {
         let _ = writeln!(s, "  VERDICT   ✓ PASS");

@@ -111,4 +111,9 @@ pub trait Target: Send + Sync + 'static {
 
     /// Message accounting, read after shutdown.
     fn messages(&self) -> MessageAccounting;
+
+    /// What of the target `[[fault]]` blocks can act on (see [`crate::faults`]).
+    fn fault_surface(&self) -> crate::faults::FaultSurface {
+        crate::faults::FaultSurface::default()
+    }
 }

@@ -343,7 +343,8 @@ pub struct FaultRecord {
     /// Seconds from the end of the window until throughput and latency were back to
     /// their pre-fault level; `null` when they never were (see `recovered`).
     pub recovery_s: Option<f64>,
-    /// Whether throughput and p99 came back within tolerance before the run ended.
+    /// Whether throughput and p99 came back within tolerance, within the scenario's
+    /// recovery bound (`[recovery] within`) and before the run ended.
     #[serde(default)]
     pub recovered: bool,
     /// Probability (0..=1) that each eligible event was affected.
@@ -355,6 +356,18 @@ pub struct FaultRecord {
     /// Figures before, during and after the window; `null` when not measured.
     #[serde(default)]
     pub windows: Option<FaultWindows>,
+    /// The actors the fault hit (addresses), chosen from the scenario's seed.
+    #[serde(default)]
+    pub victims: Vec<String>,
+    /// What the runtime's own detection caught: for `ask-cycle`, the cycles refused as
+    /// deadlocks (of `events_affected` injected); for `blocking-worker`, the stalls its
+    /// watchdog reported; `null` for other kinds.
+    #[serde(default)]
+    pub detected: Option<u64>,
+    /// Why the fault could not be injected (e.g. its selector matched no live actor);
+    /// such a fault fails the verdict.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// The run's figures around one fault: the pre-fault baseline, the window itself and

@@ -27,6 +27,8 @@ pub(crate) struct Ending {
     pub shutdown_clean: bool,
     pub shutdown_detail: String,
     pub messages: Option<MessageAccounting>,
+    /// The fault windows injected (see `crate::faults`).
+    pub injected: Vec<crate::faults::Injection>,
 }
 
 impl Ending {
@@ -49,6 +51,7 @@ impl Ending {
             shutdown_clean: false,
             shutdown_detail: "not reached".to_owned(),
             messages: None,
+            injected: Vec::new(),
         }
     }
 }
@@ -194,6 +197,12 @@ pub(crate) fn assemble(
             reasons: Vec::new(),
         },
     };
+    result.faults = crate::faults::recovery::records(
+        &ending.injected,
+        &mut result.timeline,
+        scenario.tick.as_secs_f64(),
+        &scenario.recovery,
+    );
     result.thresholds = scenario
         .thresholds
         .iter()
@@ -236,6 +245,7 @@ fn verdict(scenario: &Scenario, r: &RunResult, shutdown_detail: &str) -> Verdict
     {
         reasons.push(format!("message accounting: {lost} message(s) lost"));
     }
+    reasons.extend(r.faults.iter().filter_map(|f| f.error.clone()));
     if scenario.watchdog.fail_on_stall && !r.stalls.is_empty() {
         reasons.push(format!(
             "{} stall(s) detected by the watchdog",

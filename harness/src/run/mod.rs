@@ -179,6 +179,16 @@ where
         })
         .collect();
     let mut generator = Generator::start(target.clone(), states, ops.len(), workers)?;
+    let injector = (!scenario.faults.is_empty()).then(|| {
+        let surface = target.fault_surface();
+        crate::faults::injector::Injector::start(
+            &scenario.faults,
+            scenario.seed,
+            scenario.duration,
+            surface,
+            run_start,
+        )
+    });
     let mut collector = Collector::new(scenario, run_start, process, runtime);
     let progress = Progress::new(scenario.duration, options.progress);
 
@@ -235,6 +245,10 @@ where
         }
     }
     let loads_ended = Instant::now();
+    let injected = match injector {
+        Some(i) => i.finish().await,
+        None => Vec::new(),
+    };
 
     progress.phase("stopping load generators");
     if abort_reason.is_some() {
@@ -293,6 +307,7 @@ where
         shutdown_clean,
         shutdown_detail,
         messages: Some(target.messages()),
+        injected,
     };
     Ok(assemble::assemble(scenario, &collector, &loads, &ending))
 }

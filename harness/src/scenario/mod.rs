@@ -28,6 +28,7 @@
 //! ```
 
 mod error;
+mod fault;
 mod location;
 mod model;
 mod parse;

@@ -45,6 +45,10 @@ pub struct Scenario {
     /// The `[baseline]` table: tolerance per comparison metric as written, validated
     /// (see `gauntlet_reports::compare::Tolerances`).
     pub baseline_tolerances: std::collections::BTreeMap<String, String>,
+    /// Faults to inject (`[[fault]]`).
+    pub faults: Vec<crate::faults::spec::FaultSpec>,
+    /// How recovery after a fault is judged (`[recovery]`).
+    pub recovery: crate::faults::spec::RecoverySettings,
 }
 
 /// Settings of the target's runtime and of the load generator.

@@ -31,6 +31,10 @@ pub(super) struct RawScenario {
     pub capacity: Option<crate::capacity::CapacitySpec>,
     #[serde(default)]
     pub baseline: BTreeMap<String, String>,
+    #[serde(default, rename = "fault")]
+    pub faults: Vec<super::fault::RawFault>,
+    #[serde(default)]
+    pub recovery: super::fault::RawRecovery,
 }
 
 #[derive(Debug, Default, Deserialize)]

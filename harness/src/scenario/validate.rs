@@ -7,6 +7,7 @@ use std::time::Duration;
 use toml::de::DeTable;
 
 use super::error::{Problem, problem_at};
+use super::fault::fault_invariants;
 use super::location::{Seg, locate, render};
 use super::model::{
     Executor, Load, MailboxPolicy, RuntimeSettings, Scenario, Stage, TargetSpec, WatchdogSettings,
@@ -31,7 +32,7 @@ const MAX_IN_FLIGHT: i64 = 100_000;
 const MAX_RATE: f64 = 10_000_000.0;
 
 impl Validator<'_> {
-    fn problem(&mut self, path: &[Seg], message: impl Into<String>) {
+    pub(super) fn problem(&mut self, path: &[Seg], message: impl Into<String>) {
         let span = locate(self.doc, path);
         let field = (!path.is_empty()).then(|| render(path));
         self.problems
@@ -157,6 +158,8 @@ impl Validator<'_> {
             }
         }
 
+        let faults = self.faults(raw.faults, &raw.target, duration);
+        let recovery = self.recovery(raw.recovery);
         let mut thresholds = Vec::new();
         for (k, exprs) in raw.thresholds {
             let path = [key("thresholds"), Seg::Key(k.clone())];
@@ -199,6 +202,7 @@ impl Validator<'_> {
             }
         }
 
+        fault_invariants(&faults, &mut thresholds);
         Scenario {
             name: raw.name,
             description: raw.description,
@@ -215,6 +219,8 @@ impl Validator<'_> {
             thresholds,
             capacity: raw.capacity,
             baseline_tolerances: raw.baseline,
+            faults,
+            recovery,
         }
     }
 

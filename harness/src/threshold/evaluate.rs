@@ -109,6 +109,25 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
         // (measured window), not the event list, which a slow reader could miss.
         Metric::Deadlocks => counter_delta(run, |t| t.target.deadlocks),
         Metric::Restarts => counter_delta(run, |t| t.target.restarts),
+        Metric::Recovery { fault } => {
+            let of_kind: Vec<_> = run.faults.iter().filter(|f| f.kind == *fault).collect();
+            let times: Option<Vec<f64>> = of_kind.iter().map(|f| f.recovery_s).collect();
+            let times = times.filter(|t| !t.is_empty())?;
+            let ns = times.iter().map(|s| s * 1e9);
+            match agg {
+                Aggregation::Max => ns.reduce(f64::max),
+                _ => Some(ns.sum::<f64>() / times.len() as f64),
+            }
+        }
+        Metric::FaultsAffected { fault } => Some(
+            run.faults
+                .iter()
+                .filter(|f| f.kind == *fault)
+                .map(|f| f.events_affected as f64)
+                .sum(),
+        ),
+        Metric::FaultsUnrecovered => Some(crate::faults::unrecovered(run) as f64),
+        Metric::FaultsUndetected => Some(crate::faults::undetected(run) as f64),
         Metric::SchedLag => match agg {
             Aggregation::Max => measured()
                 .filter_map(|t| t.runtime.sched_lag_max_ns)

@@ -67,6 +67,23 @@ pub enum Metric {
     Restarts,
     /// `sched_lag`: `max`/`avg` scheduling lag of the target runtime (ns).
     SchedLag,
+    /// `recovery{fault=KIND}`: `max`/`avg` recovery time of that kind's fault windows
+    /// (ns); not measured when any of them never recovered.
+    Recovery {
+        /// The fault kind.
+        fault: String,
+    },
+    /// `faults.affected{fault=KIND}`: `count` of events the kind's faults affected.
+    FaultsAffected {
+        /// The fault kind.
+        fault: String,
+    },
+    /// `faults.unrecovered`: `count` of fault windows not recovered within
+    /// `[recovery] within`, or not injected at all.
+    FaultsUnrecovered,
+    /// `faults.undetected`: `count` of injected ask cycles the runtime did not refuse,
+    /// and of `blocking-worker` windows its stall watchdog did not report.
+    FaultsUndetected,
 }
 
 /// A field of the message accounting.
@@ -180,6 +197,10 @@ pub const METRIC_NAMES: &[&str] = &[
     "deadlocks",
     "restarts",
     "sched_lag",
+    "recovery{fault=..}",
+    "faults.affected{fault=..}",
+    "faults.unrecovered",
+    "faults.undetected",
 ];
 
 impl Metric {
@@ -246,6 +267,23 @@ impl Metric {
             "deadlocks" => untagged(Metric::Deadlocks),
             "restarts" => untagged(Metric::Restarts),
             "sched_lag" => untagged(Metric::SchedLag),
+            "recovery" | "faults.affected" => {
+                let fault = match tag {
+                    Some(("fault", v)) if !v.is_empty() => v.to_owned(),
+                    _ => {
+                        return Err(ThresholdError(format!(
+                            "metric `{key}`: `{name}` needs a fault kind, e.g. `{name}{{fault=crash}}`"
+                        )));
+                    }
+                };
+                Ok(if name == "recovery" {
+                    Metric::Recovery { fault }
+                } else {
+                    Metric::FaultsAffected { fault }
+                })
+            }
+            "faults.unrecovered" => untagged(Metric::FaultsUnrecovered),
+            "faults.undetected" => untagged(Metric::FaultsUndetected),
             other => Err(ThresholdError(format!(
                 "unknown metric `{other}`; known metrics: {}",
                 METRIC_NAMES.join(", ")
@@ -274,7 +312,7 @@ impl Metric {
             | Metric::DroppedIterations { .. } => &["count", "rate"],
             Metric::MemoryRss => &["max"],
             Metric::MemoryGrowth => &["rate"],
-            Metric::SchedLag => &["max", "avg"],
+            Metric::SchedLag | Metric::Recovery { .. } => &["max", "avg"],
             _ => &["count"],
         }
     }
@@ -295,9 +333,13 @@ impl Metric {
     fn value_kind(&self, agg: Aggregation) -> ValueKind {
         match (self, agg) {
             (_, Aggregation::Count) => ValueKind::Plain,
-            (Metric::Latency { .. } | Metric::ServiceTime { .. } | Metric::SchedLag, _) => {
-                ValueKind::Nanos
-            }
+            (
+                Metric::Latency { .. }
+                | Metric::ServiceTime { .. }
+                | Metric::SchedLag
+                | Metric::Recovery { .. },
+                _,
+            ) => ValueKind::Nanos,
             (Metric::MemoryRss | Metric::MemoryGrowth, _) => ValueKind::Bytes,
             _ => ValueKind::Plain,
         }
@@ -306,7 +348,13 @@ impl Metric {
     fn unit(&self, agg: Aggregation) -> &'static str {
         match (self, agg) {
             (_, Aggregation::Count) => "count",
-            (Metric::Latency { .. } | Metric::ServiceTime { .. } | Metric::SchedLag, _) => "ns",
+            (
+                Metric::Latency { .. }
+                | Metric::ServiceTime { .. }
+                | Metric::SchedLag
+                | Metric::Recovery { .. },
+                _,
+            ) => "ns",
             (Metric::MemoryRss, _) => "bytes",
             (Metric::MemoryGrowth, _) => "bytes_per_min",
             (Metric::Errors { .. }, _) => "fraction",

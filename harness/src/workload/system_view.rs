@@ -82,3 +82,19 @@ pub fn messages(system: &System) -> MessageAccounting {
         lost: Some(m.lost()),
     }
 }
+
+/// Offers `n` messages with `send` (a `try_tell`, numbered from 0) and counts what the
+/// mailbox did with them: the flood fault's outcome.
+pub fn flood(n: u64, mut send: impl FnMut(u64) -> Result<(), ()>) -> crate::faults::FloodOutcome {
+    let mut out = crate::faults::FloodOutcome {
+        sent: n,
+        ..Default::default()
+    };
+    for seq in 0..n {
+        match send(seq) {
+            Ok(()) => out.accepted += 1,
+            Err(()) => out.refused += 1,
+        }
+    }
+    out
+}

@@ -173,6 +173,9 @@ impl<M: Send + 'static> ActorRef<M> {
     /// no time limit: use [`tell_timeout`](Self::tell_timeout) to bound it); under every
     /// other policy it returns at once.
     pub async fn tell(&self, msg: M) -> Result<(), SendError<M>> {
+        if super::fault::cut_off(&self.cell.core) {
+            return super::fault::drop_partitioned(&self.cell.core, msg);
+        }
         let outcome = self.cell.mailbox.push(msg).await;
         self.account(outcome)
     }
@@ -180,6 +183,9 @@ impl<M: Send + 'static> ActorRef<M> {
     /// Like [`tell`](Self::tell), but a `Block` wait longer than `timeout` gives up with
     /// [`SendError::Timeout`] (counted as rejected) and hands the message back.
     pub async fn tell_timeout(&self, msg: M, timeout: Duration) -> Result<(), SendError<M>> {
+        if super::fault::cut_off(&self.cell.core) {
+            return super::fault::drop_partitioned(&self.cell.core, msg);
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         match self.cell.mailbox.push_until(msg, Some(deadline)).await {
             Push::Full(m) if self.cell.mailbox.policy() == super::mailbox::Policy::Block => {
@@ -195,6 +201,9 @@ impl<M: Send + 'static> ActorRef<M> {
     /// Sends `msg` without ever waiting: a full mailbox answers per its policy, and a
     /// `Block` mailbox answers [`SendError::Full`].
     pub fn try_tell(&self, msg: M) -> Result<(), SendError<M>> {
+        if super::fault::cut_off(&self.cell.core) {
+            return super::fault::drop_partitioned(&self.cell.core, msg);
+        }
         let outcome = self.cell.mailbox.try_push(msg);
         self.account(outcome)
     }
@@ -301,6 +310,10 @@ pub(crate) async fn ask_routed<'a, M: Send + 'static, R: Send + 'static>(
                 Ok(waiting) => _waiting = Some(waiting),
                 Err(cycle) => return Err(AskError::Deadlock(cycle)),
             }
+        }
+        if super::fault::cut_off(core) {
+            let _ = super::fault::drop_partitioned(core, msg);
+            return Err(AskError::NoReply);
         }
         let mailbox = &target.cell.mailbox;
         let outcome = match mailbox.try_push(msg) {

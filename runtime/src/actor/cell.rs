@@ -119,6 +119,8 @@ pub(crate) struct Core {
     stop_timeout_ms: u32,
     pub(crate) on_stop: OnStop,
     pub(crate) kin: Kin,
+    /// Injected faults (see `fault`).
+    pub(crate) fault: super::fault::Mark,
     /// `BUSY | busy since` or `idle since`, in coarse-clock ms (see `watchdog`).
     pub(crate) activity: AtomicU64,
     /// Passivate after this long idle (ms); 0: never.
@@ -158,6 +160,7 @@ impl Core {
             stop_timeout_ms: stop_timeout.as_millis().min(u32::MAX as u128) as u32,
             on_stop,
             kin: Kin::default(),
+            fault: Default::default(),
             activity: AtomicU64::new(now),
             idle_timeout_ms,
             passivating: AtomicBool::new(false),

@@ -117,6 +117,8 @@ mod context;
 pub mod deadlock;
 #[cfg(not(gauntlet_loom))]
 pub mod entity;
+#[cfg(not(gauntlet_loom))]
+pub mod fault;
 mod handshake;
 #[cfg(not(gauntlet_loom))]
 mod lifecycle;
@@ -147,6 +149,8 @@ pub use address::{Address, AddressError};
 pub use context::{Context, TimerHandle};
 #[cfg(not(gauntlet_loom))]
 pub use entity::{Entities, EntityKey, EntityProps, EntityRef};
+#[cfg(not(gauntlet_loom))]
+pub use fault::{ActorFault, HandlerFault};
 #[cfg(not(gauntlet_loom))]
 pub use lifecycle::{Actor, HandlerError, StopReason};
 pub use mailbox::{MailboxConfig, Policy};

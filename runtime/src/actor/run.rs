@@ -125,10 +125,16 @@ pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) 
         event = match next(cell).await {
             Next::Msg(msg) => {
                 bump(&cell.core.system.counters.local().delivered);
-                AsActor::new(&cell.core, guarded(actor.handle(msg, &mut ctx)))
-                    .await
-                    .err()
-                    .map(|f| Box::new(Event::Failed(f)))
+                if cell.core.fault.has_handler_fault()
+                    && let Some(f) = Box::pin(super::fault::before_handle(&cell.core)).await
+                {
+                    Some(Box::new(Event::Failed(f)))
+                } else {
+                    AsActor::new(&cell.core, guarded(actor.handle(msg, &mut ctx)))
+                        .await
+                        .err()
+                        .map(|f| Box::new(Event::Failed(f)))
+                }
             }
             // A plain stop, by far the most common signal, needs no boxed handling.
             Next::Signals(mut signals) => match signals.as_slice() {

@@ -97,6 +97,8 @@ pub enum DeadLetterReason {
     /// Still queued when its actor stopped with `OnStop::Discard`, past its stop
     /// deadline, or was killed.
     DiscardedOnStop,
+    /// Cut off by an injected partition (see [`fault`](super::fault)).
+    Partitioned,
 }
 
 /// A message that could not be delivered. Published to [`System::dead_letters`]
@@ -151,6 +153,7 @@ pub(crate) struct SystemShared {
     runtime: tokio::runtime::Handle,
     pub(crate) clock: Clock,
     pub(crate) waits: WaitGraph,
+    pub(crate) faults: super::fault::FaultTable,
     events: broadcast::Sender<RuntimeEvent>,
     watchdog: Mutex<Option<Watchdog>>,
     /// Expires overdue asks; started by the first ask.
@@ -164,6 +167,10 @@ impl SystemShared {
         let core = node.core();
         self.registry
             .release(core.address.as_str(), core.id, |n| n.core().id);
+    }
+
+    pub(crate) fn node_at(&self, address: &str) -> Option<Arc<dyn Node>> {
+        self.registry.get(address)
     }
 
     pub(crate) fn note_peak(&self, depth: usize) {
@@ -295,6 +302,7 @@ impl System {
                 runtime,
                 clock: Clock::new(),
                 waits: WaitGraph::default(),
+                faults: Default::default(),
                 events,
                 watchdog: Mutex::new(None),
                 reaper: std::sync::OnceLock::new(),

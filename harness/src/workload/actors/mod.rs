@@ -443,6 +443,21 @@ impl Target for ActorsTarget {
     fn messages(&self) -> MessageAccounting {
         super::system_view::messages(&self.system)
     }
+
+    fn fault_surface(&self) -> crate::faults::FaultSurface {
+        let system = self.system.clone();
+        let flood: crate::faults::Flooder = std::sync::Arc::new(move |to, n| {
+            let actor = system.lookup::<Msg>(to)?;
+            Some(super::system_view::flood(n, |seq| {
+                actor.try_tell(Msg::Work(seq, 0)).map_err(drop)
+            }))
+        });
+        crate::faults::FaultSurface {
+            system: Some(self.system.clone()),
+            flood: Some(flood),
+            ..Default::default()
+        }
+    }
 }
 
 #[cfg(test)]

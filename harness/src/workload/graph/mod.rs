@@ -271,6 +271,13 @@ impl Target for GraphTarget {
     fn messages(&self) -> MessageAccounting {
         super::system_view::messages(&self.system)
     }
+
+    fn fault_surface(&self) -> crate::faults::FaultSurface {
+        crate::faults::FaultSurface {
+            system: Some(self.system.clone()),
+            ..Default::default()
+        }
+    }
 }
 
 #[cfg(test)]

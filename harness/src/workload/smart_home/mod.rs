@@ -403,6 +403,14 @@ impl Target for SmartHomeTarget {
         }
     }
 
+    fn fault_surface(&self) -> crate::faults::FaultSurface {
+        crate::faults::FaultSurface {
+            system: Some(self.system.clone()),
+            repository: Some(self.home.faults().clone()),
+            flood: None,
+        }
+    }
+
     fn messages(&self) -> MessageAccounting {
         super::system_view::messages(&self.system)
     }

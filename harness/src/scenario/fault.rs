@@ -1,0 +1,492 @@
+//! The `[[fault]]` blocks and the `[recovery]` table: as written, and their validation
+//! into [`FaultSpec`] and [`RecoverySettings`], with every problem named by field.
+
+use std::time::Duration;
+
+use globset::Glob;
+use serde::Deserialize;
+
+use super::location::Seg;
+use super::model::TargetSpec;
+use super::validate::Validator;
+use crate::faults::spec::{
+    DEPENDENCIES, FaultKind, FaultParams, FaultSpec, RecoverySettings, TargetKind,
+};
+use crate::threshold::Threshold;
+use crate::units::DurationSpec;
+
+/// A `[[fault]]` block as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFault {
+    pub kind: FaultKind,
+    pub target: Option<String>,
+    pub at: DurationSpec,
+    #[serde(rename = "for")]
+    pub for_: DurationSpec,
+    pub every: Option<DurationSpec>,
+    pub toxicity: Option<f64>,
+    pub victims: Option<i64>,
+    pub latency: Option<DurationSpec>,
+    pub jitter: Option<DurationSpec>,
+    pub messages: Option<i64>,
+    pub peer: Option<String>,
+    pub block_for: Option<DurationSpec>,
+    pub size: Option<String>,
+    pub length: Option<i64>,
+    pub cycles: Option<i64>,
+}
+
+/// The `[recovery]` table as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRecovery {
+    pub tolerance: Option<f64>,
+    pub within: Option<DurationSpec>,
+    pub p99_floor: Option<DurationSpec>,
+    pub baseline: Option<DurationSpec>,
+}
+
+fn key(k: &str) -> Seg {
+    Seg::Key(k.to_owned())
+}
+
+/// The kind-specific fields and the kinds that take them.
+const KIND_FIELDS: &[(&str, &[FaultKind])] = &[
+    (
+        "latency",
+        &[FaultKind::Latency, FaultKind::DependencyLatency],
+    ),
+    ("jitter", &[FaultKind::Latency]),
+    ("messages", &[FaultKind::Flood]),
+    ("peer", &[FaultKind::Partition]),
+    ("block_for", &[FaultKind::BlockingWorker]),
+    ("size", &[FaultKind::MemoryPressure]),
+    ("length", &[FaultKind::AskCycle]),
+    ("cycles", &[FaultKind::AskCycle]),
+];
+
+fn given(f: &RawFault, field: &str) -> bool {
+    match field {
+        "latency" => f.latency.is_some(),
+        "jitter" => f.jitter.is_some(),
+        "messages" => f.messages.is_some(),
+        "peer" => f.peer.is_some(),
+        "block_for" => f.block_for.is_some(),
+        "size" => f.size.is_some(),
+        "length" => f.length.is_some(),
+        "cycles" => f.cycles.is_some(),
+        _ => false,
+    }
+}
+
+/// Checks an actor address glob: `actor://<system>/...` with `*` (one path segment),
+/// `**` (any depth), `?` and `[...]`.
+pub(crate) fn check_glob(glob: &str) -> Result<(), String> {
+    if !glob.starts_with("actor://") {
+        return Err(format!(
+            "`{glob}` is not an actor address glob: it must start with `actor://` (e.g. `actor://gauntlet/worker-*`)"
+        ));
+    }
+    Glob::new(glob)
+        .map(drop)
+        .map_err(|e| format!("`{glob}` is not a valid glob: {}", e.kind()))
+}
+
+/// The invariants every chaos run is judged by, added as thresholds unless the
+/// scenario sets the same metric itself: nothing lost, nothing leaked, every fault
+/// recovered within `[recovery] within`, and every injected ask cycle detected.
+pub(super) fn fault_invariants(faults: &[FaultSpec], thresholds: &mut Vec<Threshold>) {
+    if faults.is_empty() {
+        return;
+    }
+    let mut wanted = vec!["messages.lost", "tasks.leaked", "faults.unrecovered"];
+    if faults
+        .iter()
+        .any(|f| matches!(f.kind, FaultKind::AskCycle | FaultKind::BlockingWorker))
+    {
+        wanted.push("faults.undetected");
+    }
+    for key in wanted {
+        if thresholds.iter().any(|t| t.key == key) {
+            continue;
+        }
+        if let Ok(t) = Threshold::parse(key, &["count == 0".to_owned()]) {
+            thresholds.push(t);
+        }
+    }
+}
+
+impl Validator<'_> {
+    pub(super) fn recovery(&mut self, raw: RawRecovery) -> RecoverySettings {
+        let d = RecoverySettings::default();
+        let tolerance = raw.tolerance.unwrap_or(d.tolerance);
+        if !(tolerance > 0.0 && tolerance <= 10.0) {
+            self.problem(
+                &[key("recovery"), key("tolerance")],
+                format!("must be greater than 0 and at most 10 (got {tolerance})"),
+            );
+        }
+        let baseline = raw.baseline.map_or(d.baseline, |v| v.0);
+        if baseline.is_zero() {
+            self.problem(
+                &[key("recovery"), key("baseline")],
+                "must be longer than 0s",
+            );
+        }
+        RecoverySettings {
+            tolerance,
+            within: raw.within.map_or(d.within, |v| v.0),
+            p99_floor: raw.p99_floor.map_or(d.p99_floor, |v| v.0),
+            baseline,
+        }
+    }
+
+    pub(super) fn faults(
+        &mut self,
+        raw: Vec<RawFault>,
+        target: &TargetSpec,
+        run: Duration,
+    ) -> Vec<FaultSpec> {
+        raw.into_iter()
+            .enumerate()
+            .filter_map(|(i, f)| self.fault(i, f, target, run))
+            .collect()
+    }
+
+    fn fault(
+        &mut self,
+        i: usize,
+        f: RawFault,
+        target: &TargetSpec,
+        run: Duration,
+    ) -> Option<FaultSpec> {
+        let at = |k: &str| [key("fault"), Seg::Index(i), key(k)];
+        let before = self.problems.len();
+        let kind = f.kind;
+        let workload = target.workload();
+        let allowed: &[&str] = match kind {
+            FaultKind::Flood => &["actors"],
+            k if k.target_kind() == TargetKind::Dependency => &["smart-home"],
+            FaultKind::MemoryPressure => &["actors", "graph", "smart-home", "synthetic"],
+            _ => &["actors", "graph", "smart-home"],
+        };
+        if !allowed.contains(&workload) {
+            self.problem(
+                &at("kind"),
+                format!(
+                    "`{kind}` faults need workload {} (this scenario's workload is `{workload}`)",
+                    allowed
+                        .iter()
+                        .map(|w| format!("`{w}`"))
+                        .collect::<Vec<_>>()
+                        .join(" or ")
+                ),
+            );
+        }
+        for (field, kinds) in KIND_FIELDS {
+            if given(&f, field) && !kinds.contains(&kind) {
+                self.problem(
+                    &at(field),
+                    format!("`{field}` does not apply to `{kind}` faults"),
+                );
+            }
+        }
+        let target_text = f.target.clone().unwrap_or_default();
+        match (kind.target_kind(), &f.target) {
+            (TargetKind::Actors, None) => self.problem(
+                &[key("fault"), Seg::Index(i)],
+                format!("`{kind}` needs a `target`: an actor address glob such as `actor://gauntlet/worker-*`"),
+            ),
+            (TargetKind::Actors, Some(g)) => {
+                if let Err(e) = check_glob(g) {
+                    self.problem(&at("target"), e);
+                }
+            }
+            (TargetKind::Dependency, Some(d)) if DEPENDENCIES.contains(&d.as_str()) => {}
+            (TargetKind::Dependency, _) => self.problem(
+                &at("target"),
+                format!(
+                    "`{kind}` needs `target` naming a dependency: {}",
+                    DEPENDENCIES.join(", ")
+                ),
+            ),
+            (TargetKind::None, Some(_)) => self.problem(
+                &at("target"),
+                match kind {
+                    FaultKind::AskCycle => "`ask-cycle` takes no target: it spawns its own rings of actors in the target's actor system".to_owned(),
+                    _ => format!("`{kind}` takes no target: it acts on the whole process"),
+                },
+            ),
+            (TargetKind::None, None) => {}
+        }
+        if f.at.0 >= run {
+            self.problem(
+                &at("at"),
+                format!(
+                    "starts at {}s, after the run ends ({}s)",
+                    f.at.0.as_secs_f64(),
+                    run.as_secs_f64()
+                ),
+            );
+        }
+        if f.for_.0.is_zero() {
+            self.problem(&at("for"), "must be longer than 0s");
+        }
+        if let Some(every) = &f.every
+            && every.0 <= f.for_.0
+        {
+            self.problem(
+                &at("every"),
+                format!(
+                    "must be longer than `for` ({}s): windows of one fault must not overlap",
+                    f.for_.0.as_secs_f64()
+                ),
+            );
+        }
+        let toxicity = f.toxicity.unwrap_or(1.0);
+        if !(0.0..=1.0).contains(&toxicity) || toxicity.is_nan() {
+            self.problem(
+                &at("toxicity"),
+                format!("must be between 0 and 1 (got {toxicity})"),
+            );
+        }
+        if f.toxicity.is_some() && kind == FaultKind::DependencyOutage {
+            self.problem(
+                &at("toxicity"),
+                "`dependency-outage` fails every call; use `dependency-errors` for a failure probability",
+            );
+        }
+        let victims = match f.victims {
+            None => None,
+            Some(n) if n >= 1 && kind.target_kind() == TargetKind::Actors => Some(n as usize),
+            Some(_) if kind.target_kind() != TargetKind::Actors => {
+                self.problem(
+                    &at("victims"),
+                    format!("`victims` does not apply to `{kind}` faults"),
+                );
+                None
+            }
+            Some(n) => {
+                self.problem(&at("victims"), format!("must be at least 1 (got {n})"));
+                None
+            }
+        };
+        let required = |v: &mut Self, field: &str| {
+            v.problem(
+                &[key("fault"), Seg::Index(i)],
+                format!("`{kind}` needs `{field}`"),
+            )
+        };
+        let params = match kind {
+            FaultKind::Latency | FaultKind::DependencyLatency => match &f.latency {
+                Some(l) if !l.0.is_zero() => FaultParams::Latency {
+                    latency: l.0,
+                    jitter: f.jitter.as_ref().map_or(Duration::ZERO, |j| j.0),
+                },
+                Some(_) => {
+                    self.problem(&at("latency"), "must be longer than 0s");
+                    FaultParams::None
+                }
+                None => {
+                    required(self, "latency");
+                    FaultParams::None
+                }
+            },
+            FaultKind::Flood => match f.messages {
+                Some(n) if (1..=100_000_000).contains(&n) => {
+                    FaultParams::Flood { messages: n as u64 }
+                }
+                Some(n) => {
+                    self.problem(
+                        &at("messages"),
+                        format!("must be between 1 and 100000000 (got {n})"),
+                    );
+                    FaultParams::None
+                }
+                None => {
+                    required(self, "messages");
+                    FaultParams::None
+                }
+            },
+            FaultKind::Partition => match &f.peer {
+                Some(p) => {
+                    if let Err(e) = check_glob(p) {
+                        self.problem(&at("peer"), e);
+                    }
+                    FaultParams::Partition { peer: p.clone() }
+                }
+                None => {
+                    required(self, "peer");
+                    FaultParams::None
+                }
+            },
+            FaultKind::BlockingWorker => match &f.block_for {
+                Some(b) if !b.0.is_zero() && b.0 <= Duration::from_secs(60) => {
+                    FaultParams::Block { block_for: b.0 }
+                }
+                Some(_) => {
+                    self.problem(&at("block_for"), "must be longer than 0s and at most 60s");
+                    FaultParams::None
+                }
+                None => {
+                    required(self, "block_for");
+                    FaultParams::None
+                }
+            },
+            FaultKind::MemoryPressure => match f.size.as_deref().map(crate::units::parse_bytes) {
+                Some(Ok(b)) if b >= 1.0 && b <= 64e9 => FaultParams::Memory { bytes: b as u64 },
+                Some(Ok(b)) => {
+                    self.problem(
+                        &at("size"),
+                        format!("must be between 1B and 64GB (got {b} bytes)"),
+                    );
+                    FaultParams::None
+                }
+                Some(Err(e)) => {
+                    self.problem(&at("size"), e.to_string());
+                    FaultParams::None
+                }
+                None => {
+                    required(self, "size");
+                    FaultParams::None
+                }
+            },
+            FaultKind::AskCycle => {
+                let length = f.length.unwrap_or(3);
+                let cycles = f.cycles.unwrap_or(1);
+                if !(1..=1000).contains(&length) {
+                    self.problem(
+                        &at("length"),
+                        format!("must be between 1 and 1000 (got {length})"),
+                    );
+                }
+                if !(1..=100_000).contains(&cycles) {
+                    self.problem(
+                        &at("cycles"),
+                        format!("must be between 1 and 100000 (got {cycles})"),
+                    );
+                }
+                FaultParams::AskCycle {
+                    length: length.clamp(1, 1000) as usize,
+                    cycles: cycles.clamp(1, 100_000) as u64,
+                }
+            }
+            _ => FaultParams::None,
+        };
+        (self.problems.len() == before).then(|| FaultSpec {
+            index: i,
+            kind,
+            target: target_text,
+            at: f.at.0,
+            duration: f.for_.0,
+            every: f.every.map(|e| e.0),
+            toxicity,
+            victims,
+            params,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scenario::parse_str;
+
+    fn scenario(faults: &str) -> String {
+        format!(
+            r#"
+name = "f"
+duration = "10s"
+[target]
+workload = "actors"
+topology = "round-robin"
+[[load]]
+op = "tell"
+executor = "constant-arrival-rate"
+rate = 10
+max_in_flight = 4
+{faults}"#
+        )
+    }
+
+    #[test]
+    fn a_valid_fault_parses() {
+        let s = parse_str(
+            &scenario(
+                r#"
+[[fault]]
+kind = "latency"
+target = "actor://gauntlet/worker-*"
+at = "2s"
+for = "3s"
+every = "4s"
+toxicity = 0.5
+victims = 2
+latency = "5ms"
+jitter = "2ms"
+"#,
+            ),
+            "f.toml",
+        )
+        .unwrap();
+        assert_eq!(s.faults.len(), 1);
+        assert_eq!(s.faults[0].victims, Some(2));
+        assert_eq!(s.faults[0].toxicity, 0.5);
+    }
+
+    fn errors(faults: &str) -> String {
+        parse_str(&scenario(faults), "f.toml")
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn bad_faults_are_named_by_file_line_and_field() {
+        let e = errors(
+            "[[fault]]\nkind = \"crash\"\ntarget = \"worker-*\"\nat = \"1s\"\nfor = \"1s\"\ntoxicity = 2\n",
+        );
+        assert!(
+            e.contains("f.toml:14:10: fault[0].target: `worker-*` is not an actor address glob"),
+            "{e}"
+        );
+        assert!(
+            e.contains("fault[0].toxicity: must be between 0 and 1 (got 2)"),
+            "{e}"
+        );
+        let e = errors(
+            "[[fault]]\nkind = \"latency\"\ntarget = \"actor://gauntlet/*\"\nat = \"1s\"\nfor = \"1s\"\nmessages = 3\n",
+        );
+        assert!(
+            e.contains("fault[0].messages: `messages` does not apply to `latency` faults"),
+            "{e}"
+        );
+        assert!(e.contains("fault[0]: `latency` needs `latency`"), "{e}");
+        let e = errors(
+            "[[fault]]\nkind = \"dependency-outage\"\ntarget = \"device-repository\"\nat = \"1s\"\nfor = \"1s\"\n",
+        );
+        assert!(
+            e.contains("fault[0].kind: `dependency-outage` faults need workload `smart-home`"),
+            "{e}"
+        );
+        let e = errors(
+            "[[fault]]\nkind = \"crash\"\ntarget = \"actor://gauntlet/*\"\nat = \"20s\"\nfor = \"1s\"\nevery = \"1s\"\n",
+        );
+        assert!(
+            e.contains("fault[0].at: starts at 20s, after the run ends (10s)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("fault[0].every: must be longer than `for`"),
+            "{e}"
+        );
+        let e = errors("[[fault]]\nkind = \"meltdown\"\nat = \"1s\"\nfor = \"1s\"\n");
+        assert!(
+            e.contains("fault[0].kind: unknown variant `meltdown`"),
+            "{e}"
+        );
+        let e = errors(
+            "[[fault]]\nkind = \"ask-cycle\"\ntarget = \"actor://gauntlet/*\"\nat = \"1s\"\nfor = \"1s\"\n",
+        );
+        assert!(e.contains("`ask-cycle` takes no target"), "{e}");
+    }
+}

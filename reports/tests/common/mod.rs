@@ -130,6 +130,9 @@ pub fn run() -> RunResult {
             toxicity: Some(0.5),
             events_affected: 3,
             windows: None,
+            victims: vec!["actor://smoke/worker-1".to_owned()],
+            detected: None,
+            error: None,
         }],
         messages: MessageAccounting {
             measured: true,

@@ -178,6 +178,59 @@ async fn messages_sent_while_passivating_are_not_lost() {
     sys.shutdown(T).await;
 }
 
+/// Several senders race passivation and re-activation of the same keys from both
+/// workers: the next incarnation can be spawned while the previous one is still
+/// leaving the registry. Every tell must still be delivered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_senders_racing_passivation_lose_nothing() {
+    let sys = System::new("race2").unwrap();
+    let (props, _, _) = counters(Duration::from_millis(1));
+    let counters = sys.entities("counter", props).unwrap();
+    let senders: Vec<_> = (0..4u64)
+        .map(|s| {
+            let keys: Vec<_> = (0..8)
+                .map(|i| counters.get(format!("c{i}")).unwrap())
+                .collect();
+            tokio::spawn(async move {
+                let mut rng = rand::rngs::StdRng::seed_from_u64(s);
+                let mut sent = [0u64; 8];
+                for _ in 0..1500 {
+                    let i = rng.random_range(0..8);
+                    keys[i]
+                        .tell(CounterMsg::Add(1))
+                        .await
+                        .map_err(|e| format!("tell to {} refused: {e}", keys[i].key()))?;
+                    sent[i] += 1;
+                    if rng.random_bool(0.05) {
+                        tokio::time::sleep(Duration::from_millis(rng.random_range(1..4))).await;
+                    } else if rng.random_bool(0.2) {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                Ok::<_, String>(sent)
+            })
+        })
+        .collect();
+    let mut sent = [0u64; 8];
+    for s in senders {
+        for (total, n) in sent.iter_mut().zip(s.await.unwrap().unwrap()) {
+            *total += n;
+        }
+    }
+    for (i, n) in sent.iter().enumerate() {
+        let k = counters.get(format!("c{i}")).unwrap();
+        assert_eq!(k.ask(CounterMsg::Get, T).await.unwrap(), *n, "{}", k.key());
+    }
+    let stats = sys.stats();
+    assert!(
+        stats.by_kind["Counter"].passivations > 0,
+        "no passivation happened"
+    );
+    assert_eq!(stats.messages.lost(), 0, "{:?}", stats.messages);
+    assert_eq!(stats.messages.dead_lettered, 0, "{:?}", stats.messages);
+    sys.shutdown(T).await;
+}
+
 #[tokio::test]
 async fn shutdown_stops_active_entities_through_their_hooks() {
     let sys = System::new("bye").unwrap();

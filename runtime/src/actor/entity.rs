@@ -48,6 +48,9 @@ pub trait EntityKey: Clone + Eq + Hash + Display + Send + Sync + 'static {}
 
 impl<T: Clone + Eq + Hash + Display + Send + Sync + 'static> EntityKey for T {}
 
+/// Spawn attempts per activation before giving up (see `EntityRef::route`).
+const ACTIVATION_ROUNDS: usize = 64;
+
 /// How to make one kind of entity and when to passivate it.
 pub struct EntityProps<A: Actor, K> {
     factory: Arc<dyn Fn(&K) -> A + Send + Sync>,
@@ -258,22 +261,38 @@ impl<A: Actor, K: EntityKey> EntityRef<A, K> {
         props.mailbox = shared.props.mailbox;
         props.stop_timeout = shared.props.stop_timeout;
         let name = self.key.to_string();
-        match spawn_under(&shared.system, Some(shared.region.clone()), &name, props) {
-            Ok(r) => {
-                shared.kind.activations.fetch_add(1, Ordering::Relaxed);
-                *slot = Some(r.clone());
-                Some(r)
-            }
-            // The previous incarnation has cleared its slot but not yet left the
-            // registry: route to it; its closed mailbox sends us round again.
-            Err(SpawnError::Duplicate(address)) => {
-                System::from_shared(shared.system.clone()).lookup::<A::Msg>(&address)
-            }
-            Err(e) => {
-                tracing::warn!(region = %shared.region_address, key = %self.key, error = %e, "entity not activated");
-                None
+        // Spawning races only with the previous incarnation leaving the registry, which
+        // it does once, so a few rounds settle it; the bound keeps a bug from spinning.
+        for _ in 0..ACTIVATION_ROUNDS {
+            match spawn_under(
+                &shared.system,
+                Some(shared.region.clone()),
+                &name,
+                props.clone(),
+            ) {
+                Ok(r) => {
+                    shared.kind.activations.fetch_add(1, Ordering::Relaxed);
+                    *slot = Some(r.clone());
+                    return Some(r);
+                }
+                // The previous incarnation has cleared its slot but not yet left the
+                // registry: route to it; its closed mailbox sends us round again. If it
+                // left between our spawn and the lookup, spawn again.
+                Err(SpawnError::Duplicate(address)) => {
+                    if let Some(r) =
+                        System::from_shared(shared.system.clone()).lookup::<A::Msg>(&address)
+                    {
+                        return Some(r);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(region = %shared.region_address, key = %self.key, error = %e, "entity not activated");
+                    return None;
+                }
             }
         }
+        tracing::warn!(region = %shared.region_address, key = %self.key, "entity not activated: its name stayed taken");
+        None
     }
 
     /// Sends `msg` to the entity, activating it if needed; obeys its mailbox policy.

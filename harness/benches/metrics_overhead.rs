@@ -6,8 +6,10 @@
 //!   without metrics and once with the exporter fed every tick *and* scraped over HTTP
 //!   every 100 ms by a client thread; `PAIRS` pairs, the order alternating within
 //!   pairs. Reported: each pair's throughputs and ratio (with / without), and the
-//!   median ratio. A closed loop runs as fast as the target allows, so any CPU the
-//!   exporter takes shows as lost throughput.
+//!   median ratio; the same for ops per CPU-second of the process. A closed loop runs
+//!   as fast as the target allows, so any CPU the exporter takes shows as lost
+//!   throughput; on a shared machine, though, the CPU the run is *given* moves far
+//!   more than that, which the per-CPU-second figure factors out.
 //! - **Per tick / per scrape.** `Exporter::observe` with a 3-op tick whose interval
 //!   histograms hold 10,000 values each, and `Exporter::render` of the result, timed
 //!   over many iterations.
@@ -24,7 +26,7 @@ use gauntlet_harness::run::{RunOptions, run};
 use gauntlet_harness::scenario::{Scenario, parse_str};
 use gauntlet_harness::target::SampleDetail;
 
-const PAIRS: usize = 5;
+const PAIRS: usize = 7;
 
 const SCENARIO: &str = r#"
 name = "metrics-overhead"
@@ -42,9 +44,35 @@ executor = "constant-concurrency"
 concurrency = 32
 "#;
 
-fn throughput(scenario: &Scenario, options: &RunOptions) -> f64 {
+/// One run's figures: completed ops per second of wall-clock time and per second of
+/// this process's CPU time (the second is less at the mercy of other processes on a
+/// shared machine: it asks how much work an op costs, not how much CPU we were given).
+#[derive(Debug, Clone, Copy)]
+struct Figures {
+    per_s: f64,
+    per_cpu_s: f64,
+}
+
+/// User + system CPU time of this process so far (Linux: `/proc/self/stat`).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
+    // Fields after the parenthesized command name; utime and stime are the 14th and
+    // 15th fields, in clock ticks (100 per second on Linux).
+    let rest = &stat[stat.rfind(')').expect("stat format") + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks: f64 = f[11].parse::<f64>().expect("utime") + f[12].parse::<f64>().expect("stime");
+    ticks / 100.0
+}
+
+fn throughput(scenario: &Scenario, options: &RunOptions) -> Figures {
+    let cpu = cpu_seconds();
     let r = run(scenario, options).expect("the run");
-    r.ops.iter().map(|o| o.throughput_per_s).sum()
+    let cpu = cpu_seconds() - cpu;
+    let count: u64 = r.ops.iter().map(|o| o.count).sum();
+    Figures {
+        per_s: r.ops.iter().map(|o| o.throughput_per_s).sum(),
+        per_cpu_s: count as f64 / cpu,
+    }
 }
 
 fn exporter(scenario: &Scenario) -> Arc<Exporter> {
@@ -57,7 +85,7 @@ fn exporter(scenario: &Scenario) -> Arc<Exporter> {
     Arc::new(Exporter::new(&scenario.name, &ops, &info).expect("exporter"))
 }
 
-fn with_metrics(scenario: &Scenario) -> f64 {
+fn with_metrics(scenario: &Scenario) -> Figures {
     let e = exporter(scenario);
     let server = MetricsServer::start(e.clone(), "127.0.0.1:0".parse().unwrap()).expect("bind");
     let url = format!("http://{}/metrics", server.local_addr());
@@ -192,7 +220,7 @@ fn main() {
         return;
     }
     let scenario = parse_str(SCENARIO, "bench.toml").expect("scenario");
-    let mut ratios = Vec::new();
+    let (mut ratios, mut cpu_ratios) = (Vec::new(), Vec::new());
     for pair in 0..PAIRS {
         let (without, with) = if pair % 2 == 0 {
             let a = throughput(&scenario, &RunOptions::default());
@@ -201,14 +229,18 @@ fn main() {
             let b = with_metrics(&scenario);
             (throughput(&scenario, &RunOptions::default()), b)
         };
-        let ratio = with / without;
+        let ratio = with.per_s / without.per_s;
+        let cpu_ratio = with.per_cpu_s / without.per_cpu_s;
         println!(
-            "pair {pair}: without metrics {without:.0} ops/s, with metrics (fed every 100 ms, scraped every 100 ms) {with:.0} ops/s, ratio {ratio:.4}"
+            "pair {pair}: without metrics {:.0} ops/s ({:.0} per CPU-s), with metrics (fed and scraped every 100 ms) {:.0} ops/s ({:.0} per CPU-s); ratio {ratio:.4} (per CPU-s {cpu_ratio:.4})",
+            without.per_s, without.per_cpu_s, with.per_s, with.per_cpu_s
         );
         ratios.push(ratio);
+        cpu_ratios.push(cpu_ratio);
     }
     println!(
-        "median throughput ratio with/without metrics over {PAIRS} pairs: {:.4}",
-        median(ratios)
+        "median ratio with/without metrics over {PAIRS} pairs: throughput {:.4}, ops per CPU-second {:.4}",
+        median(ratios),
+        median(cpu_ratios)
     );
 }

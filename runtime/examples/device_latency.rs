@@ -1,6 +1,6 @@
 //! Telemetry latency through device actors at a fixed offered rate (open loop).
 //!
-//! `cargo run --release -p gauntlet-runtime --example device_latency [RATE] [SECONDS] [DEVICES] [FLUSH_MS]`
+//! `cargo run --release -p gauntlet-runtime --example device_latency [RATE] [SECONDS] [DEVICES] [FLUSH_MS] [PACING_US]`
 //!
 //! Two sender tasks offer RATE readings per second in total (default 1,000,000) for
 //! SECONDS (default 10) round-robin over DEVICES warm devices (default 10,000), on a
@@ -9,7 +9,12 @@
 //! coordinated omission corrected); a pipeline stage installed for the measurement
 //! records, inside the device actor, how long after its intended time each reading
 //! arrived. Reported: achieved throughput and latency percentiles (1 us buckets).
-//! FLUSH_MS is the write-behind interval (default 1000).
+//! FLUSH_MS is the write-behind interval (default 1000). PACING_US (default 500) is how
+//! long a sender sleeps between bursts (tokio's timer rounds it up to its 1 ms
+//! resolution, so each sender sends about 1 ms of readings per burst, and up to ~1 ms
+//! of that batching is part of the latency); 0 makes senders `yield_now` instead
+//! (busy, for comparison only). With `LATENCY_TIMELINE=1` it also prints the 15 worst
+//! 10 ms stretches of the run (worst latency, and when), to find periodic spikes.
 //!
 //! The rig stores nanoseconds since the run's start in `Reading::at` instead of a wall
 //! clock time; nothing else reads it.
@@ -30,6 +35,8 @@ const BUCKETS: usize = 1_000_001;
 struct Latency {
     start: Instant,
     buckets: Arc<Vec<AtomicU64>>,
+    /// Worst latency (us) per 10 ms of the run, by arrival time.
+    worst: Arc<Vec<AtomicU64>>,
 }
 
 impl Stage for Latency {
@@ -43,6 +50,8 @@ impl Stage for Latency {
         let now = self.start.elapsed().as_nanos() as u64;
         let us = (now.saturating_sub(r.at.0) / 1_000) as usize;
         self.buckets[us.min(BUCKETS - 1)].fetch_add(1, Ordering::Relaxed);
+        let slot = ((now / 10_000_000) as usize).min(self.worst.len() - 1);
+        self.worst[slot].fetch_max(us as u64, Ordering::Relaxed);
         Ok(Flow::Continue)
     }
 }
@@ -64,9 +73,11 @@ async fn run(
     seconds: u64,
     devices: u64,
     flush: Duration,
+    pacing: Duration,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let start = Instant::now();
     let buckets: Arc<Vec<AtomicU64>> = Arc::new((0..BUCKETS).map(|_| AtomicU64::new(0)).collect());
+    let worst: Arc<Vec<AtomicU64>> = Arc::new((0..100_000).map(|_| AtomicU64::new(0)).collect());
     let system = System::new("latency")?;
     let home = DeviceRuntime::open(
         &system,
@@ -75,6 +86,7 @@ async fn run(
             pipeline: Pipeline::new().stage(Latency {
                 start,
                 buckets: buckets.clone(),
+                worst: worst.clone(),
             }),
             flush_interval: flush,
             ..DeviceConfig::default()
@@ -130,7 +142,11 @@ async fn run(
                             .await;
                         i += 1;
                     }
-                    tokio::time::sleep(Duration::from_micros(500)).await;
+                    if pacing.is_zero() {
+                        tokio::task::yield_now().await;
+                    } else {
+                        tokio::time::sleep(pacing).await;
+                    }
                 }
             })
         })
@@ -158,6 +174,18 @@ async fn run(
         percentile(&counts, total, 0.999),
         percentile(&counts, total, 1.0),
     );
+    if std::env::var_os("LATENCY_TIMELINE").is_some() {
+        let from = (t0 / 10_000_000) as usize;
+        let to = (start.elapsed().as_nanos() as u64 / 10_000_000) as usize;
+        let mut spikes: Vec<(u64, usize)> = (from..to)
+            .map(|i| (worst[i].load(Ordering::Relaxed), i))
+            .collect();
+        spikes.sort_unstable_by(|a, b| b.cmp(a));
+        for (us, i) in spikes.iter().take(15) {
+            let at_ms = (*i as u64 * 10).saturating_sub(t0 / 1_000_000);
+            println!("worst {us} us in the 10 ms from {at_ms} ms");
+        }
+    }
     home.shutdown(Duration::from_secs(60)).await;
     system.shutdown(Duration::from_secs(60)).await;
     Ok(())
@@ -169,9 +197,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds: u64 = args.get(2).map_or(Ok(10), |s| s.parse())?;
     let devices: u64 = args.get(3).map_or(Ok(10_000), |s| s.parse())?;
     let flush_ms: u64 = args.get(4).map_or(Ok(1000), |s| s.parse())?;
+    let pacing_us: u64 = args.get(5).map_or(Ok(500), |s| s.parse())?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()?;
-    rt.block_on(run(rate, seconds, devices, Duration::from_millis(flush_ms)))
+    rt.block_on(run(
+        rate,
+        seconds,
+        devices,
+        Duration::from_millis(flush_ms),
+        Duration::from_micros(pacing_us),
+    ))
 }

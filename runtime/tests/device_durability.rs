@@ -194,32 +194,45 @@ async fn reported_state_is_written_behind_within_the_flush_interval() {
             ..DeviceConfig::default()
         },
     );
-    let d = home
-        .register_device(Device::new(DeviceId(1), "meter", "meter"))
-        .await
-        .unwrap();
-    let watts = Key::new("watts").unwrap();
-    for v in 0..100 {
-        d.telemetry(Reading::now(watts, v as f64)).await.unwrap();
+    // Devices fall into write-behind slices by id: 40 of them cover every slice.
+    let ids: Vec<u64> = (1..=40).collect();
+    let mut handles = Vec::new();
+    for &id in &ids {
+        handles.push(
+            home.register_device(Device::new(DeviceId(id), format!("meter-{id}"), "meter"))
+                .await
+                .unwrap(),
+        );
     }
-    d.telemetry_acked(Reading::now(watts, 100.0)).await.unwrap();
+    let watts = Key::new("watts").unwrap();
+    for d in &handles {
+        for v in 0..100 {
+            d.telemetry(Reading::now(watts, v as f64)).await.unwrap();
+        }
+        d.telemetry_acked(Reading::now(watts, 100.0)).await.unwrap();
+    }
     let other = SqliteRepository::open(db.path()).unwrap();
     let written = || {
-        other
-            .twin(DeviceId(1))
-            .ok()
-            .flatten()
-            .is_some_and(|r| r.twin.reported.get(watts) == Some(&Value::Number(100.0)))
+        ids.iter().all(|&id| {
+            other
+                .twin(DeviceId(id))
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.twin.reported.get(watts) == Some(&Value::Number(100.0)))
+        })
     };
-    assert!(eventually(written).await, "never written behind");
     assert!(
-        d.is_active(),
+        eventually(written).await,
+        "not every device was written behind"
+    );
+    assert!(
+        handles.iter().all(|d| d.is_active()),
         "written by the flusher, not by a passivation"
     );
     // The flusher counts a batch once the store has answered it.
     let counted = || {
         let s = home.stats();
-        s.write_behind.records >= 1 && s.write_behind.flushes >= 1
+        s.write_behind.records >= ids.len() as u64 && s.write_behind.flushes >= ids.len() as u64
     };
     assert!(eventually(counted).await);
     home.shutdown(T).await;

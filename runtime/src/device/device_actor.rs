@@ -13,14 +13,15 @@
 //! puts the device on the dirty list (one short lock per device per flush interval).
 //!
 //! **Write-behind hand-over.** A busy device hands its dirty twin to the write-behind
-//! buffer itself, on its first reading after a flusher tick (one relaxed load of the
-//! tick counter per reading while dirty), so it needs no `Flush` message. The flusher
-//! sends `Flush` only to listed devices that are still dirty at its tick: the quiet
-//! ones. A per-device atomic mark (dirty, listed) is what the flusher reads.
+//! buffer itself, on its first reading after its write-behind slice's turn (one relaxed
+//! load of the slice's turn counter per reading while dirty), so it needs no `Flush`
+//! message. The flusher sends `Flush` only to listed devices that are still dirty at
+//! their slice's turn: the quiet ones. A per-device atomic mark (dirty, listed) is what
+//! the flusher reads. See [`write_behind`](super::write_behind).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use tokio::sync::broadcast;
 
@@ -33,7 +34,8 @@ use super::stats::{Count, Counters};
 use super::store::{Store, StoreError};
 use super::telemetry::{Alert, Reading, Thresholds};
 use super::twin::{DigitalTwin, TwinRecord};
-use crate::actor::{Actor, ActorRef, Context, HandlerError, ReplyTo, StopReason};
+use super::write_behind::{Slices, lock};
+use crate::actor::{Actor, Context, HandlerError, ReplyTo, StopReason};
 
 /// What a device actor handles.
 #[derive(Debug)]
@@ -56,12 +58,6 @@ pub(crate) const DIRTY: u8 = 1;
 /// Mark bit: the device is on the flusher's list.
 pub(crate) const LISTED: u8 = 2;
 
-/// A listed device: its ref and its mark (`DIRTY | LISTED` bits).
-pub(crate) type Listed = (ActorRef<DeviceMsg>, Arc<AtomicU8>);
-
-/// A dirty twin waiting in the write-behind buffer.
-pub(crate) type Pending = HashMap<DeviceId, TwinRecord>;
-
 /// What every device actor of a runtime shares.
 pub(crate) struct DeviceShared {
     pub(crate) store: Store,
@@ -70,38 +66,17 @@ pub(crate) struct DeviceShared {
     pub(crate) no_thresholds: Arc<Thresholds>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) events: broadcast::Sender<DeviceEvent>,
-    /// Devices changed since their last flush.
-    pub(crate) dirty: Mutex<Vec<Listed>>,
-    /// Flusher ticks so far.
-    pub(crate) epoch: AtomicU64,
+    /// The write-behind state, per slice of devices.
+    pub(crate) slices: Slices,
     /// The runtime is shutting down: devices write their own twins as they stop, so
     /// the flusher stops signalling them (a signal to a stopping device is a dead letter).
     pub(crate) closing: std::sync::atomic::AtomicBool,
-    /// Flushed twins not yet written.
-    pub(crate) pending: Mutex<Pending>,
 }
 
 impl DeviceShared {
-    /// Adds `record` to the write-behind buffer unless a newer one of the device is there.
-    pub(crate) fn buffer(&self, record: TwinRecord) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        merge(&mut pending, record);
-    }
-
     fn publish(&self, event: DeviceEvent) {
         if self.events.receiver_count() > 0 {
             let _ = self.events.send(event);
-        }
-    }
-}
-
-/// Keeps the newer of two records of one device.
-pub(crate) fn merge(pending: &mut Pending, record: TwinRecord) {
-    match pending.get(&record.device) {
-        Some(old)
-            if (old.twin.version, old.last_seen) > (record.twin.version, record.last_seen) => {}
-        _ => {
-            pending.insert(record.device, record);
         }
     }
 }
@@ -217,21 +192,21 @@ impl DeviceActor {
         }
         let before = self.mark.fetch_or(DIRTY | LISTED, Ordering::AcqRel);
         if before & LISTED == 0 {
-            let mut dirty = self.shared.dirty.lock().unwrap_or_else(|e| e.into_inner());
-            dirty.push((ctx.myself(), self.mark.clone()));
+            let slice = self.shared.slices.of(self.id);
+            lock(&slice.dirty).push((ctx.myself(), self.mark.clone()));
         }
     }
 
     fn mark_dirty(&mut self, ctx: &mut Context<Self>) {
         self.dirty = true;
-        self.dirty_epoch = self.shared.epoch.load(Ordering::Relaxed);
+        self.dirty_epoch = self.shared.slices.of(self.id).epoch.load(Ordering::Relaxed);
         self.list(ctx);
     }
 
     /// Hands the twin to the write-behind buffer; the device is clean afterwards.
     fn hand_over(&mut self) {
         self.dirty = false;
-        self.shared.buffer(self.record());
+        self.shared.slices.of(self.id).buffer(self.record());
         self.mark.fetch_and(!DIRTY, Ordering::AcqRel);
         self.shared.counters.bump(Count::Flushes);
     }
@@ -313,7 +288,7 @@ impl DeviceActor {
         if !self.dirty {
             self.mark_dirty(ctx);
         } else if self.load == Load::Loaded
-            && self.shared.epoch.load(Ordering::Relaxed) != self.dirty_epoch
+            && self.shared.slices.of(self.id).epoch.load(Ordering::Relaxed) != self.dirty_epoch
         {
             // A tick has passed since it became dirty: hand over now, no Flush needed.
             self.hand_over();
@@ -540,7 +515,7 @@ impl Actor for DeviceActor {
             Err(e) => {
                 tracing::warn!(device = %self.id, error = %e, "twin not saved on stop: left for the flusher");
                 self.shared.counters.bump(Count::UnsavedOnStop);
-                self.shared.buffer(record);
+                self.shared.slices.of(self.id).buffer(record);
             }
         }
         self.dirty = false;

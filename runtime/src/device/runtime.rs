@@ -4,14 +4,14 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
 use super::command::{Command, CommandError, Response};
-use super::device_actor::{DIRTY, DeviceActor, DeviceMsg, DeviceShared, LISTED, merge};
+use super::device_actor::{DeviceActor, DeviceMsg, DeviceShared};
 use super::domain::{Device, DeviceId, Message, MessageKind, Room, RoomId};
 use super::events::DeviceEvent;
 use super::faults::Faults;
@@ -21,13 +21,14 @@ use super::repository::{Repository, RepositoryError};
 use super::room_actor::{BroadcastReport, RoomActor, RoomError, RoomMsg, RoomShared};
 use super::sqlite::SqliteRepository;
 use super::state::{Key, KeyError};
-use super::stats::{Count, Counters, DeviceStats};
+use super::stats::{Counters, DeviceStats};
 use super::store::{Store, StoreConfig, StoreError};
 use super::telemetry::{Reading, Thresholds};
-use super::twin::{DigitalTwin, TwinRecord};
+use super::twin::DigitalTwin;
+use super::write_behind::{FlushMsg, Flusher, Slices, write_pending};
 use crate::actor::{
     Actor, ActorRef, AddressError, Context, Entities, EntityProps, EntityRef, HandlerError,
-    MailboxConfig, Props, ReplyTo, SendError, SpawnError, StopReason, System,
+    MailboxConfig, Props, ReplyTo, SendError, SpawnError, System,
 };
 
 /// How the device runtime runs.
@@ -141,131 +142,6 @@ pub struct DeviceShutdownReport {
     pub elapsed: Duration,
 }
 
-/// The write-behind flusher's messages.
-enum FlushMsg {
-    Tick,
-}
-
-/// Every flush interval: writes the twins devices handed over at the last tick, then
-/// asks the devices changed since to hand theirs over.
-struct Flusher {
-    shared: Arc<DeviceShared>,
-    interval: Duration,
-}
-
-/// Flush signals sent between yields: with 100k dirty devices one uninterrupted loop
-/// held a worker for tens of milliseconds and delayed every reading queued behind it.
-const SIGNAL_SLICE: usize = 512;
-
-impl Flusher {
-    async fn signal(&self, system: &System) {
-        if self.shared.closing.load(Ordering::Acquire) || system.is_shutting_down() {
-            return;
-        }
-        let listed = std::mem::take(&mut *lock(&self.shared.dirty));
-        let mut again = Vec::new();
-        for (i, (device, mark)) in listed.into_iter().enumerate() {
-            if i > 0 && i % SIGNAL_SLICE == 0 {
-                tokio::task::yield_now().await;
-            }
-            if device.is_terminated() {
-                continue; // it wrote its twin while stopping
-            }
-            let state = mark.load(Ordering::Acquire);
-            // Clean: it handed its twin over by itself. Unlist it, unless it became
-            // dirty again in the meantime (then the exchange fails and it gets a Flush).
-            if state & DIRTY == 0
-                && mark
-                    .compare_exchange(state, state & !LISTED, Ordering::AcqRel, Ordering::Acquire)
-                    .is_ok()
-            {
-                continue;
-            }
-            if let Err(SendError::Full(_)) = device.try_tell(DeviceMsg::Flush) {
-                again.push((device, mark)); // busy: next tick
-            }
-        }
-        if !again.is_empty() {
-            lock(&self.shared.dirty).extend(again);
-        }
-    }
-}
-
-impl Actor for Flusher {
-    type Msg = FlushMsg;
-
-    fn kind() -> &'static str {
-        "WriteBehind"
-    }
-
-    async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), HandlerError> {
-        ctx.interval(self.interval, || FlushMsg::Tick);
-        Ok(())
-    }
-
-    async fn handle(&mut self, msg: FlushMsg, ctx: &mut Context<Self>) -> Result<(), HandlerError> {
-        match msg {
-            FlushMsg::Tick => {
-                // Readings after this point hand their device's twin over.
-                self.shared.epoch.fetch_add(1, Ordering::Relaxed);
-                write_pending(&self.shared).await;
-                self.signal(&ctx.system()).await;
-            }
-        }
-        Ok(())
-    }
-
-    async fn stopping(
-        &mut self,
-        _: &mut Context<Self>,
-        _: &StopReason,
-    ) -> Result<(), HandlerError> {
-        write_pending(&self.shared).await;
-        Ok(())
-    }
-}
-
-/// Records per store call when writing behind: large enough to amortise, small enough
-/// that other calls (activations, durable commands) get in between.
-const WRITE_CHUNK: usize = 256;
-
-/// Writes the buffered twins; what fails goes back into the buffer. Returns the number
-/// still buffered.
-async fn write_pending(shared: &DeviceShared) -> u64 {
-    let pending = std::mem::take(&mut *lock(&shared.pending));
-    let mut records: Vec<TwinRecord> = pending.into_values().collect();
-    while !records.is_empty() {
-        let rest = records.split_off(records.len().min(WRITE_CHUNK));
-        let chunk = Arc::new(std::mem::replace(&mut records, rest));
-        let write = chunk.clone();
-        let result = shared
-            .store
-            .call(move |repo| {
-                for r in write.iter() {
-                    repo.put_twin(r)?;
-                }
-                Ok(write.len())
-            })
-            .await;
-        match result {
-            Ok(n) => shared.counters.add(Count::WriteBehindRecords, n as u64),
-            Err(e) => {
-                shared.counters.bump(Count::WriteBehindFailures);
-                tracing::debug!(error = %e, records = chunk.len(), "write-behind failed: kept for retry");
-                let mut pending = lock(&shared.pending);
-                for r in chunk.iter() {
-                    merge(&mut pending, r.clone());
-                }
-            }
-        }
-    }
-    lock(&shared.pending).len() as u64
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// Answers liveness asks.
 struct Probe;
 
@@ -344,21 +220,16 @@ impl DeviceRuntime {
             no_thresholds: Arc::new(Thresholds::new()),
             counters: counters.clone(),
             events,
-            dirty: Mutex::new(Vec::new()),
-            epoch: AtomicU64::new(0),
+            slices: Slices::new(config.flush_interval),
             closing: std::sync::atomic::AtomicBool::new(false),
-            pending: Mutex::new(HashMap::new()),
         });
         let p = &config.prefix;
         // Spawned first, so a system shutdown stops it last, after the devices.
         let flusher = {
-            let (shared, interval) = (shared.clone(), config.flush_interval);
+            let shared = shared.clone();
             system.spawn(
                 &format!("{p}write-behind"),
-                Props::new(move || Flusher {
-                    shared: shared.clone(),
-                    interval,
-                }),
+                Props::new(move || Flusher::new(shared.clone())),
             )?
         };
         let probe = system.spawn(&format!("{p}health"), Props::new(|| Probe))?;
@@ -574,7 +445,7 @@ impl DeviceRuntime {
         stats.pipeline = inner.shared.pipeline.stats();
         stats.actors.registered = inner.devices.registered() as u64;
         stats.actors.active = inner.devices.active();
-        stats.write_behind.pending = lock(&inner.shared.pending).len() as u64;
+        stats.write_behind.pending = inner.shared.slices.pending();
         stats.breaker = inner.shared.store.breaker().stats();
         stats.store = inner.shared.store.stats();
         stats.faults = inner.shared.store.faults().stats();
@@ -622,7 +493,7 @@ impl DeviceRuntime {
             .is_ok();
         let unsaved = tokio::time::timeout_at(end, write_pending(&inner.shared))
             .await
-            .unwrap_or_else(|_| lock(&inner.shared.pending).len() as u64);
+            .unwrap_or_else(|_| inner.shared.slices.pending());
         let left = end.saturating_duration_since(tokio::time::Instant::now());
         graceful &= inner.shared.store.close(left).await;
         DeviceShutdownReport {

@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SCENARIO_FILE=${CHECK_SCENARIO:-scenarios/smart-home-ci.toml}
-RUN_FOR=${CHECK_DURATION:-40s}   # the run; queries are made while it runs
+RUN_FOR=${CHECK_DURATION:-30s}   # the run; queries are made while it runs
 WAIT_ELAPSED=${CHECK_AT:-20}     # seconds into the load when the queries start
 started=$(date +%s)
 

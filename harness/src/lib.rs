@@ -5,7 +5,8 @@
 //! [`probe`]s every tick, watches for stalls ([`watchdog`]) and enforces a hard
 //! deadline, then shuts the target down, checks for leaks and evaluates the
 //! [`threshold`]s into a [`RunResult`](gauntlet_reports::RunResult). [`summary`]
-//! renders the end-of-run console summary. The `gauntlet` binary is a thin CLI on top.
+//! renders the end-of-run console summary; [`metrics`] exports every tick to Prometheus
+//! while the run goes on. The `gauntlet` binary is a thin CLI on top.
 //!
 //! ```
 //! use gauntlet_harness::run::{run, RunOptions};

@@ -465,3 +465,22 @@ fn gate_subcommands_have_examples() {
         assert!(text(&o).contains("Example"), "{sub} --help has no example");
     }
 }
+
+#[test]
+fn report_of_hand_built_results_with_a_fault_shades_it_in_every_time_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../reports/tests/data/tiny.json");
+    let o = gauntlet(&["report", &s(&fixture), "--out", &s(dir.path())]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    // Eight time-series charts, each with the fault's label; the spectrum has none.
+    assert_eq!(
+        html.matches("\ncrash: actor://smoke/worker-1\n</text>")
+            .count(),
+        8,
+        "{html}"
+    );
+    assert!(html.contains("recovered in 1.20 s"));
+    let svg = std::fs::read_to_string(dir.path().join("charts/latency-ask.svg")).unwrap();
+    assert!(svg.contains("crash: actor://smoke/worker-1"));
+}

@@ -57,7 +57,13 @@ pub fn suites(outcome: &Outcome<'_>) -> Vec<TestSuite> {
         c.set_system_out(format!("observed {observed}"));
         suite.add_test_case(c);
     }
-    let stall_failed = r.verdict.reasons.iter().any(|x| x.contains("stall"));
+    // Stalls fail the verdict only with the scenario's `fail_on_stall`, which the
+    // results record as the harness's reason line, not as a field.
+    let stall_failed = r
+        .verdict
+        .reasons
+        .iter()
+        .any(|x| x.contains("stall(s) detected"));
     let mut invariants = vec![
         case(
             "invariant: run completed".to_owned(),

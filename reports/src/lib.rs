@@ -4,6 +4,13 @@
 //! `gauntlet run` on any machine. [`schema`] holds the types of that file;
 //! [`histogram`] the portable encoding of latency histograms inside it.
 //!
+//! From a [`RunResult`] it makes what people and CI read: [`chart`] (plots as SVG and
+//! PNG, fault windows shaded), [`html`] (the self-contained `report.html`),
+//! [`markdown`] (`summary.md`), [`junit`] (`junit.xml`), [`bundle`] (all of them
+//! written to a directory), [`compare`] (baseline comparison with tolerances) and
+//! [`suite`] (the combined reports of several runs). [`outcome::Outcome`] pairs a run
+//! with its comparison so that every report gives the same verdict.
+//!
 //! ```
 //! use gauntlet_reports::schema::{RunResult, SCHEMA_VERSION};
 //!

@@ -157,13 +157,13 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot) -> Res
     root.present().map_err(msg)
 }
 
-fn fill<'a, DB: 'a, X, Y>(
+fn fill<'a, DB, X, Y>(
     chart: &mut ChartContext<'a, DB, Cartesian2d<X, Y>>,
     plot: &Plot,
     (y0, y1): (f64, f64),
 ) -> Result<(), String>
 where
-    DB: DrawingBackend,
+    DB: DrawingBackend + 'a,
     X: Ranged<ValueType = f64> + ValueFormatter<f64>,
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {

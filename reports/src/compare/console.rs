@@ -106,17 +106,17 @@ impl Comparison {
             }
         }
         let line = |s: &mut String, row: &[String]| {
-            let _ = write!(s, " ");
+            let mut l = String::from(" ");
             for (i, (c, w)) in row.iter().zip(widths).enumerate() {
                 let pad = w - c.chars().count();
                 // Text left, numbers right.
                 if i == 0 || i == 6 {
-                    let _ = write!(s, " {c}{}", " ".repeat(pad));
+                    let _ = write!(l, " {c}{}", " ".repeat(pad));
                 } else {
-                    let _ = write!(s, " {}{c}", " ".repeat(pad));
+                    let _ = write!(l, " {}{c}", " ".repeat(pad));
                 }
             }
-            let _ = writeln!(s);
+            let _ = writeln!(s, "{}", l.trim_end());
         };
         line(&mut s, &header.map(str::to_owned));
         for row in &cells {

@@ -512,9 +512,9 @@ pub(super) fn charts(page: &mut String, charts: &[RenderedChart]) {
     }
     page.push_str("</nav>\n");
     for c in charts {
-        let _ = write!(
+        let _ = writeln!(
             page,
-            "<figure id=\"chart-{}\" class=\"chart\">\n",
+            "<figure id=\"chart-{}\" class=\"chart\">",
             esc(&c.plot.name)
         );
         // plotters writes an XML prolog-free SVG with its text escaped.

@@ -247,6 +247,8 @@ pub struct FitPoint {
     pub predicted_per_s: f64,
     /// Efficiency `X(N)/(N·λ)` of the model at `N`.
     pub efficiency: f64,
+    /// Measured efficiency: measured throughput over `N·λ`.
+    pub measured_efficiency: f64,
 }
 
 /// The best level that met the SLO.

@@ -140,23 +140,23 @@ pub fn sweep(
         if !passed && first_break.is_none() {
             first_break = Some(i);
         }
-        if let Some(b) = first_break {
-            if i - b >= plan.levels_after_break as usize {
-                let failure = levels[b]
-                    .failures
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "failed".to_owned());
-                stop = Stop {
-                    reason: StopReason::ThresholdBroken,
-                    level: Some(b),
-                    detail: format!(
-                        "breakpoint at level {b} ({} {unit}): {failure}",
-                        levels[b].offered
-                    ),
-                };
-                break;
-            }
+        if let Some(b) = first_break
+            && i - b >= plan.levels_after_break as usize
+        {
+            let failure = levels[b]
+                .failures
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "failed".to_owned());
+            stop = Stop {
+                reason: StopReason::ThresholdBroken,
+                level: Some(b),
+                detail: format!(
+                    "breakpoint at level {b} ({} {unit}): {failure}",
+                    levels[b].offered
+                ),
+            };
+            break;
         }
         if throughput < best * (1.0 + plan.min_gain) {
             flat += 1;

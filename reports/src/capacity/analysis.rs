@@ -57,6 +57,7 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
                 measured_per_s: p.throughput,
                 predicted_per_s: m.throughput(p.concurrency),
                 efficiency: m.efficiency(p.concurrency),
+                measured_efficiency: p.throughput / (p.concurrency * m.lambda),
             })
             .collect(),
     })

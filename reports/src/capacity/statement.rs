@@ -163,11 +163,12 @@ pub fn markdown(r: &CapacityResult) -> String {
             for p in &f.curve {
                 let _ = writeln!(
                     m,
-                    "| {} | {} | {} | {:.3} |",
+                    "| {} | {} | {} | {:.3} | {:.3} |",
                     number(p.concurrency),
                     number(p.measured_per_s),
                     number(p.predicted_per_s),
-                    p.efficiency
+                    p.efficiency,
+                    p.measured_efficiency
                 );
             }
         }

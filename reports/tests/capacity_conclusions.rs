@@ -96,7 +96,7 @@ fn a_retrograde_sweep_gets_a_peak_and_the_last_level_before_the_break() {
     let levels: Vec<Level> = clients
         .iter()
         .enumerate()
-        .map(|(i, &n)| level(i, n, truth.throughput(n), n < 32.0 || n > 100.0))
+        .map(|(i, &n)| level(i, n, truth.throughput(n), !(32.0..=100.0).contains(&n)))
         .collect();
     let r = result(levels);
     let fit = r.fit.as_ref().expect("a model");

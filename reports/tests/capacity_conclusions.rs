@@ -137,3 +137,33 @@ fn too_few_levels_give_a_reason_instead_of_a_model() {
             .contains("schema_version 2")
     );
 }
+
+#[test]
+fn an_open_loop_whose_inferred_concurrency_does_not_rise_gets_no_model() {
+    let rates = [5000.0, 10000.0, 20000.0, 40000.0, 80000.0];
+    let n = [0.08, 0.16, 0.13, 0.34, 0.27];
+    let levels: Vec<Level> = rates
+        .iter()
+        .zip(n)
+        .enumerate()
+        .map(|(i, (&rate, n))| Level {
+            concurrency: Some(n),
+            ..level(i, rate, rate, true)
+        })
+        .collect();
+    let mut r = result(levels);
+    r.variable = LoadVariable::ArrivalRate;
+    r.concurrency_source = ConcurrencySource::LittlesLaw;
+    conclude(&mut r);
+    assert!(r.fit.is_none());
+    let e = r.fit_error.as_deref().unwrap();
+    assert!(
+        e.contains("does not rise with the offered rate (level 1: N = 0.160, level 2: N = 0.130)"),
+        "{e}"
+    );
+    assert!(
+        r.statement.starts_with("One node sustains 80 k ask ops/s"),
+        "{}",
+        r.statement
+    );
+}

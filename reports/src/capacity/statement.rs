@@ -157,9 +157,9 @@ pub fn markdown(r: &CapacityResult) -> String {
             }
             let _ = writeln!(
                 m,
-                "\n| N | measured (ops/s) | model (ops/s) | efficiency X(N)/(N·λ) |"
+                "\n| N | measured (ops/s) | model (ops/s) | efficiency X(N)/(N·λ), model | measured |"
             );
-            let _ = writeln!(m, "|---:|---:|---:|---:|");
+            let _ = writeln!(m, "|---:|---:|---:|---:|---:|");
             for p in &f.curve {
                 let _ = writeln!(
                     m,

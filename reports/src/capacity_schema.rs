@@ -32,6 +32,10 @@ pub struct CapacityResult {
     pub elapsed_s: f64,
     /// How the levels were obtained.
     pub source: Source,
+    /// The load whose level the sweep stepped (the others ran unchanged beside it).
+    pub load: String,
+    /// The op that load issues: the op the statement speaks of.
+    pub op: String,
     /// What the levels vary.
     pub variable: LoadVariable,
     /// Where each level's concurrency `N` (the USL's x axis) comes from.
@@ -97,10 +101,6 @@ pub enum ConcurrencySource {
 /// Settings of a sweep.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepSettings {
-    /// The load whose level is stepped (others run unchanged at every level).
-    pub load: String,
-    /// The op that load issues.
-    pub op: String,
     /// The levels planned, in the unit of [`LoadVariable::unit`].
     pub steps: Vec<f64>,
     /// Measured time per level, in seconds (after the settle time).
@@ -247,6 +247,8 @@ pub struct FitPoint {
     pub predicted_per_s: f64,
     /// Efficiency `X(N)/(N·λ)` of the model at `N`.
     pub efficiency: f64,
+    /// Measured efficiency: measured throughput over `N·λ`.
+    pub measured_efficiency: f64,
 }
 
 /// The best level that met the SLO.

@@ -3,6 +3,9 @@
 //! `reports` is pure: no tokio, no clock. It reads a `results.json` written by
 //! `gauntlet run` on any machine. [`schema`] holds the types of that file;
 //! [`histogram`] the portable encoding of latency histograms inside it.
+//! [`capacity_schema`] holds the types of `capacity.json` (a `gauntlet capacity`
+//! sweep) and [`capacity`] the Universal Scalability Law fit, Little's law check and
+//! statement drawn from it.
 //!
 //! From a [`RunResult`] it makes what people and CI read: [`chart`] (plots as SVG and
 //! PNG, fault windows shaded), [`html`] (the self-contained `report.html`),

@@ -22,6 +22,10 @@ pub const EXIT_INCOMPLETE: u8 = 1;
 /// Exit code: bad usage, an invalid scenario or an unreadable results file.
 pub const EXIT_USAGE: u8 = 2;
 
+/// Time beyond the sweep's deadline and one level's worst case after which the
+/// process exits whatever it is doing (building a target may take up to 30 s).
+const BACKSTOP_MARGIN: Duration = Duration::from_secs(60);
+
 /// Arguments of `gauntlet capacity`.
 #[derive(Debug, Clone, clap::Args)]
 #[command(
@@ -143,6 +147,22 @@ pub fn command(args: CapacityArgs) -> u8 {
             dir.display()
         );
         return EXIT_USAGE;
+    }
+    // Last resort, as for `gauntlet run`: if the harness itself gets stuck past every
+    // bound, exit 1 rather than hang; capacity.json holds every level finished so far.
+    let limit = plan.deadline + plan.level_worst_case(&scenario) + BACKSTOP_MARGIN;
+    let spawned = std::thread::Builder::new()
+        .name("gauntlet-capacity-backstop".into())
+        .spawn(move || {
+            std::thread::sleep(limit);
+            eprintln!(
+                "gauntlet capacity: the sweep exceeded every deadline ({limit:?}); exiting with the levels written so far"
+            );
+            std::process::exit(i32::from(EXIT_INCOMPLETE));
+        });
+    if let Err(e) = spawned {
+        eprintln!("gauntlet capacity: cannot start the backstop thread: {e}");
+        return EXIT_INCOMPLETE;
     }
     let options = SweepOptions {
         out: dir.clone(),

@@ -138,6 +138,8 @@ pub fn from_results(files: &[PathBuf], load: Option<&str>) -> Result<CapacityRes
             .unwrap_or(0),
         elapsed_s: 0.0,
         source: Source::Results,
+        load: name.clone(),
+        op: first.loads[swept].op.clone(),
         variable,
         concurrency_source: concurrency_source(variable),
         sweep: None,

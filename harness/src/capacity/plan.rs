@@ -178,11 +178,8 @@ impl Plan {
     }
 
     /// The settings as recorded in `capacity.json`.
-    pub fn settings(&self, base: &Scenario) -> SweepSettings {
-        let l = &base.loads[self.load];
+    pub fn settings(&self) -> SweepSettings {
         SweepSettings {
-            load: l.name.clone(),
-            op: l.op.clone(),
             steps: self.steps.clone(),
             step_duration_s: self.step_duration.as_secs_f64(),
             settle_s: self.settle.as_secs_f64(),

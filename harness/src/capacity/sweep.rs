@@ -141,23 +141,23 @@ pub fn sweep(
         if !passed && first_break.is_none() {
             first_break = Some(i);
         }
-        if let Some(b) = first_break {
-            if i - b >= plan.levels_after_break as usize {
-                let failure = levels[b]
-                    .failures
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| "failed".to_owned());
-                stop = Stop {
-                    reason: StopReason::ThresholdBroken,
-                    level: Some(b),
-                    detail: format!(
-                        "breakpoint at level {b} ({} {unit}): {failure}",
-                        levels[b].offered
-                    ),
-                };
-                break;
-            }
+        if let Some(b) = first_break
+            && i - b >= plan.levels_after_break as usize
+        {
+            let failure = levels[b]
+                .failures
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "failed".to_owned());
+            stop = Stop {
+                reason: StopReason::ThresholdBroken,
+                level: Some(b),
+                detail: format!(
+                    "breakpoint at level {b} ({} {unit}): {failure}",
+                    levels[b].offered
+                ),
+            };
+            break;
         }
         if throughput < best * (1.0 + plan.min_gain) {
             flat += 1;
@@ -238,9 +238,11 @@ fn assemble(
             .map_or(0, |d| d.as_millis() as u64),
         elapsed_s,
         source: Source::Sweep,
+        load: base.loads[plan.load].name.clone(),
+        op: base.loads[plan.load].op.clone(),
         variable: plan.variable,
         concurrency_source: concurrency_source(plan.variable),
-        sweep: Some(plan.settings(base)),
+        sweep: Some(plan.settings()),
         slo: slo(first.map_or(&[][..], |r| &r.thresholds)),
         levels: levels.to_vec(),
         stop,

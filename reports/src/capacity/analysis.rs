@@ -3,7 +3,9 @@
 
 use crate::capacity::fit::{Point, fit};
 use crate::capacity::statement::statement;
-use crate::capacity_schema::{CapacityResult, FitPoint, FitRecord, Level, Slo, SloCapacity};
+use crate::capacity_schema::{
+    CapacityResult, ConcurrencySource, FitPoint, FitRecord, Level, Slo, SloCapacity,
+};
 use crate::schema::ThresholdOutcome;
 
 /// The fitting method as written into `capacity.json`.
@@ -57,6 +59,7 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
                 measured_per_s: p.throughput,
                 predicted_per_s: m.throughput(p.concurrency),
                 efficiency: m.efficiency(p.concurrency),
+                measured_efficiency: p.throughput / (p.concurrency * m.lambda),
             })
             .collect(),
     })
@@ -65,7 +68,12 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
 /// Fills in what follows from the levels: the fit (or why there is none), the best
 /// level within the SLO, and the statement.
 pub fn conclude(r: &mut CapacityResult) {
-    match fit_levels(&r.levels) {
+    let fitted = if r.concurrency_source == ConcurrencySource::LittlesLaw {
+        littles_law_concurrency_rises(&r.levels).and_then(|()| fit_levels(&r.levels))
+    } else {
+        fit_levels(&r.levels)
+    };
+    match fitted {
         Ok(f) => {
             r.fit = Some(f);
             r.fit_error = None;
@@ -77,6 +85,29 @@ pub fn conclude(r: &mut CapacityResult) {
     }
     r.max_within_slo = max_within_slo(&r.levels);
     r.statement = statement(r);
+}
+
+/// An open-loop sweep's concurrency is inferred (`N = X·R`); it must rise with the
+/// offered rate, or it is not where the load sees the target's work (a `tell`
+/// completes when queued: its work waits in mailboxes the harness does not count) and
+/// a USL fit over it would describe noise.
+fn littles_law_concurrency_rises(levels: &[Level]) -> Result<(), String> {
+    let mut ordered: Vec<&Level> = levels
+        .iter()
+        .filter(|l| l.status == crate::schema::RunStatus::Completed)
+        .collect();
+    ordered.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    for pair in ordered.windows(2) {
+        if let (Some(a), Some(b)) = (pair[0].concurrency, pair[1].concurrency)
+            && b <= a
+        {
+            return Err(format!(
+                "the concurrency inferred by Little's law (throughput x mean service time) does not rise with the offered rate (level {}: N = {a:.3}, level {}: N = {b:.3}), so it does not measure the target's load (ops that complete when queued, such as tells, leave their work in mailboxes); sweep a closed-loop load for a USL model",
+                pair[0].index, pair[1].index
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The passing level with the highest throughput, among the levels below the first

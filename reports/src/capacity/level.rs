@@ -4,6 +4,10 @@ use crate::capacity::little;
 use crate::capacity_schema::{Level, LevelOp, LoadVariable};
 use crate::schema::RunResult;
 
+/// Fewest measured ticks whose sampled ops in flight an open-loop level's Little's-law
+/// check uses.
+pub const MIN_SAMPLES: usize = 5;
+
 /// Builds level `index` from the run `result` at `offered` (ops/s or clients, per
 /// `variable`). `results` names the run's results file.
 ///
@@ -11,7 +15,8 @@ use crate::schema::RunResult;
 /// Little's law `X·R` (all ops' throughput times their mean service time) for an open
 /// loop, whose concurrency is not set but follows from the rate. Little's law is then
 /// checked against what was not used: the mean latency for a closed loop, the mean
-/// of the sampled ops in flight for an open loop.
+/// of the sampled ops in flight for an open loop (only when at least one op was in
+/// flight on average over at least [`MIN_SAMPLES`] ticks; otherwise `null`).
 pub fn from_run(
     result: &RunResult,
     index: usize,
@@ -50,8 +55,12 @@ pub fn from_run(
         ),
         LoadVariable::ArrivalRate => {
             let n = service_s.map(|r| throughput * r).filter(|n| *n > 0.0);
+            // Ops in flight are sampled once per tick: below about one op in flight,
+            // or with few samples, their mean is noise, not a measurement.
             let check = match (service_s, in_flight_mean) {
-                (Some(r), Some(l)) => little::check(l, throughput, r),
+                (Some(r), Some(l)) if l >= 1.0 && measured.len() >= MIN_SAMPLES => {
+                    little::check(l, throughput, r)
+                }
                 _ => None,
             };
             (n, check)

@@ -4,17 +4,10 @@ use std::fmt::Write as _;
 
 use crate::capacity_schema::{CapacityResult, LoadVariable};
 
-/// The one-paragraph conclusion, for example: "One node sustains 42 k ops/s (ask) at
-/// p99 < 5ms; the USL model predicts a peak of 48 k ops/s at 24 concurrent clients
+/// The one-paragraph conclusion, for example: "One node sustains 42 k telemetry ops/s
+/// at p99 < 5ms (level 3: 40000 ops/s); the USL model predicts a peak of 48 k ops/s at 24 concurrent clients
 /// (σ=0.03, κ=0.0004, R²=0.99)." Ignores `r.statement`.
 pub fn statement(r: &CapacityResult) -> String {
-    let op = match &r.sweep {
-        Some(s) => format!(" ({})", s.op),
-        None if r.levels.first().is_some_and(|l| l.ops.len() == 1) => {
-            format!(" ({})", r.levels[0].ops[0].op)
-        }
-        None => String::new(),
-    };
     let slo = if r.slo.summary.is_empty() {
         "within every threshold".to_owned()
     } else {
@@ -22,8 +15,9 @@ pub fn statement(r: &CapacityResult) -> String {
     };
     let mut s = match &r.max_within_slo {
         Some(best) => format!(
-            "One node sustains {} ops/s{op} {slo} (level {}: {} {})",
-            rate(best.throughput_per_s),
+            "One node sustains {} {} ops/s {slo} (level {}: {} {})",
+            rate(op_throughput(r, best.level).unwrap_or(best.throughput_per_s)),
+            r.op,
             best.level,
             number(best.offered),
             r.variable.unit()
@@ -78,6 +72,18 @@ pub fn statement(r: &CapacityResult) -> String {
     }
     .ok();
     s
+}
+
+/// The swept op's throughput at level `index` (the level's total includes the loads
+/// beside it).
+fn op_throughput(r: &CapacityResult, index: usize) -> Option<f64> {
+    r.levels
+        .iter()
+        .find(|l| l.index == index)?
+        .ops
+        .iter()
+        .find(|o| o.op == r.op)
+        .map(|o| o.throughput_per_s)
 }
 
 /// The capacity section of `summary.md` (Markdown): the statement, the levels, the
@@ -151,17 +157,18 @@ pub fn markdown(r: &CapacityResult) -> String {
             }
             let _ = writeln!(
                 m,
-                "\n| N | measured (ops/s) | model (ops/s) | efficiency X(N)/(N·λ) |"
+                "\n| N | measured (ops/s) | model (ops/s) | efficiency X(N)/(N·λ), model | measured |"
             );
-            let _ = writeln!(m, "|---:|---:|---:|---:|");
+            let _ = writeln!(m, "|---:|---:|---:|---:|---:|");
             for p in &f.curve {
                 let _ = writeln!(
                     m,
-                    "| {} | {} | {} | {:.3} |",
+                    "| {} | {} | {} | {:.3} | {:.3} |",
                     number(p.concurrency),
                     number(p.measured_per_s),
                     number(p.predicted_per_s),
-                    p.efficiency
+                    p.efficiency,
+                    p.measured_efficiency
                 );
             }
         }

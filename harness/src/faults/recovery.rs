@@ -121,12 +121,10 @@ fn record(
     }
     if f.kind == "blocking-worker" {
         // The runtime's stall watchdog must have reported the blocked workers: count
-        // its reports from the window's start to the end of the first tick after it.
-        let upto: Vec<&Tick> = during
-            .iter()
-            .copied()
-            .chain(after.first().copied())
-            .collect();
+        // its reports from the window's start until the next fault (a report comes
+        // only once a handler has been busy past the runtime's stall threshold, which
+        // may be after the window).
+        let upto: Vec<&Tick> = during.iter().chain(&after).copied().collect();
         r.detected = delta(&upto, prev_of(&during), |t| t.target.stalls);
     }
     r.windows = Some(FaultWindows {

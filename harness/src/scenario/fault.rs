@@ -335,7 +335,7 @@ impl Validator<'_> {
                 }
             },
             FaultKind::MemoryPressure => match f.size.as_deref().map(crate::units::parse_bytes) {
-                Some(Ok(b)) if b >= 1.0 && b <= 64e9 => FaultParams::Memory { bytes: b as u64 },
+                Some(Ok(b)) if (1.0..=64e9).contains(&b) => FaultParams::Memory { bytes: b as u64 },
                 Some(Ok(b)) => {
                     self.problem(
                         &at("size"),

@@ -173,7 +173,8 @@ fn stretch(ticks: &[&Tick], start_s: f64, end_s: f64, prev: Option<&Tick>) -> Wi
     WindowStats {
         start_s,
         end_s,
-        throughput_per_s: ops.iter().map(|o| o.throughput_per_s).sum(),
+        // `+ 0.0`: an empty sum is -0.0, which would print as "-0".
+        throughput_per_s: ops.iter().map(|o| o.throughput_per_s).sum::<f64>() + 0.0,
         p99_ns: ops.iter().filter_map(|o| o.p99_ns).max(),
         errors: ops.iter().map(|o| o.errors).sum(),
         restarts: delta(ticks, prev, |t| t.target.restarts),

@@ -121,12 +121,10 @@ fn record(
     }
     if f.kind == "blocking-worker" {
         // The runtime's stall watchdog must have reported the blocked workers: count
-        // its reports from the window's start to the end of the first tick after it.
-        let upto: Vec<&Tick> = during
-            .iter()
-            .copied()
-            .chain(after.first().copied())
-            .collect();
+        // its reports from the window's start until the next fault (a report comes
+        // only once a handler has been busy past the runtime's stall threshold, which
+        // may be after the window).
+        let upto: Vec<&Tick> = during.iter().chain(&after).copied().collect();
         r.detected = delta(&upto, prev_of(&during), |t| t.target.stalls);
     }
     r.windows = Some(FaultWindows {
@@ -175,7 +173,8 @@ fn stretch(ticks: &[&Tick], start_s: f64, end_s: f64, prev: Option<&Tick>) -> Wi
     WindowStats {
         start_s,
         end_s,
-        throughput_per_s: ops.iter().map(|o| o.throughput_per_s).sum(),
+        // `+ 0.0`: an empty sum is -0.0, which would print as "-0".
+        throughput_per_s: ops.iter().map(|o| o.throughput_per_s).sum::<f64>() + 0.0,
         p99_ns: ops.iter().filter_map(|o| o.p99_ns).max(),
         errors: ops.iter().map(|o| o.errors).sum(),
         restarts: delta(ticks, prev, |t| t.target.restarts),

@@ -335,7 +335,7 @@ impl Validator<'_> {
                 }
             },
             FaultKind::MemoryPressure => match f.size.as_deref().map(crate::units::parse_bytes) {
-                Some(Ok(b)) if b >= 1.0 && b <= 64e9 => FaultParams::Memory { bytes: b as u64 },
+                Some(Ok(b)) if (1.0..=64e9).contains(&b) => FaultParams::Memory { bytes: b as u64 },
                 Some(Ok(b)) => {
                     self.problem(
                         &at("size"),
@@ -424,11 +424,25 @@ toxicity = 0.5
 victims = 2
 latency = "5ms"
 jitter = "2ms"
+[thresholds]
+"recovery{fault=latency}" = ["max < 2s"]
 "#,
             ),
             "f.toml",
         )
         .unwrap();
+        // The scenario's own threshold plus the invariants every chaos run gets.
+        let keys: Vec<&str> = s.thresholds.iter().map(|t| t.key.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "recovery{fault=latency}",
+                "messages.lost",
+                "tasks.leaked",
+                "faults.unrecovered"
+            ]
+        );
+        assert_eq!(s.thresholds[0].expressions[0].limit, 2e9);
         assert_eq!(s.faults.len(), 1);
         assert_eq!(s.faults[0].victims, Some(2));
         assert_eq!(s.faults[0].toxicity, 0.5);
@@ -488,5 +502,10 @@ jitter = "2ms"
             "[[fault]]\nkind = \"ask-cycle\"\ntarget = \"actor://gauntlet/*\"\nat = \"1s\"\nfor = \"1s\"\n",
         );
         assert!(e.contains("`ask-cycle` takes no target"), "{e}");
+        let e = errors("[thresholds]\n\"recovery\" = [\"max < 2s\"]\n");
+        assert!(
+            e.contains("`recovery` needs a fault kind, e.g. `recovery{fault=crash}`"),
+            "{e}"
+        );
     }
 }

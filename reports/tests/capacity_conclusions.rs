@@ -56,6 +56,7 @@ fn result(levels: Vec<Level>) -> CapacityResult {
             warmup_s: 1.0,
             tick_s: 1.0,
             workload: "actors".into(),
+            baseline_tolerances: Default::default(),
         },
         started_at_unix_ms: 0,
         elapsed_s: 0.0,

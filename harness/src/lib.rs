@@ -35,8 +35,8 @@
 #![forbid(unsafe_code)]
 
 pub mod capacity;
-pub mod gate;
 pub mod faults;
+pub mod gate;
 pub mod load;
 pub mod metrics;
 pub mod probe;

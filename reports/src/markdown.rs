@@ -173,12 +173,17 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
 
     if !r.faults.is_empty() {
         let _ = writeln!(s, "{h}# Faults\n");
-        header(&mut s, &["kind", "target", "window", "recovery"], 2);
+        header(
+            &mut s,
+            &["kind", "target", "window", "events", "detected", "recovery"],
+            2,
+        );
         for f in &r.faults {
-            let recovery = match (f.recovered, f.recovery_s) {
-                (true, Some(v)) => format!("✅ {v:.2} s"),
-                (true, None) => "✅".to_owned(),
-                (false, _) => "❌ not recovered".to_owned(),
+            let recovery = match (&f.error, f.recovered, f.recovery_s) {
+                (Some(e), _, _) => format!("❌ not injected: {}", md(e)),
+                (None, true, Some(v)) => format!("✅ {v:.2} s"),
+                (None, true, None) => "✅".to_owned(),
+                (None, false, _) => "❌ not recovered".to_owned(),
             };
             row(
                 &mut s,
@@ -186,6 +191,8 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
                     md(&f.kind),
                     md(&f.target),
                     format!("{:.1}–{:.1} s", f.start_s, f.end_s),
+                    f.events_affected.to_string(),
+                    f.detected.map_or_else(|| "-".to_owned(), |d| d.to_string()),
                     recovery,
                 ],
             );

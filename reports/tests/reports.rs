@@ -97,10 +97,29 @@ fn summary_md_has_thresholds_ops_and_faults() {
     );
     assert!(md.contains("| ask | 8000 | 16 | 800.0/s |"), "{md}");
     assert!(
-        md.contains("| crash | actor://smoke/worker-1 | 3.5–6.0 s | ✅ 1.20 s |"),
+        md.contains("| crash | actor://smoke/worker-1 | 3.5–6.0 s | 3 | - | ✅ 1.20 s |"),
         "{md}"
     );
     assert!(md.contains("lost 0"), "{md}");
+}
+
+#[test]
+fn a_fault_that_could_not_be_injected_says_why() {
+    let mut r = common::run();
+    r.faults[0].error = Some("selector matched no live actor".to_owned());
+    r.faults[0].recovered = false;
+    r.faults[0].detected = Some(2);
+    let outcome = Outcome::new(&r);
+    let md = markdown::render(&outcome, 2);
+    assert!(
+        md.contains("| 3 | 2 | ❌ not injected: selector matched no live actor |"),
+        "{md}"
+    );
+    let html = page(&outcome);
+    assert!(
+        html.contains("not injected: selector matched no live actor"),
+        "{html}"
+    );
 }
 
 #[test]

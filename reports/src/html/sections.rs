@@ -329,10 +329,11 @@ pub(super) fn faults(page: &mut String, r: &RunResult) {
         .faults
         .iter()
         .map(|f| {
-            let recovery = match (f.recovered, f.recovery_s) {
-                (true, Some(s)) => mark(true, format!("recovered in {s:.2} s")),
-                (true, None) => mark(true, "recovered"),
-                (false, _) => mark(false, "not recovered"),
+            let recovery = match (&f.error, f.recovered, f.recovery_s) {
+                (Some(e), _, _) => mark(false, format!("not injected: {e}")),
+                (None, true, Some(s)) => mark(true, format!("recovered in {s:.2} s")),
+                (None, true, None) => mark(true, "recovered"),
+                (None, false, _) => mark(false, "not recovered"),
             };
             let window = |pick: fn(&crate::schema::FaultWindows) -> &crate::schema::WindowStats| {
                 f.windows.as_ref().map_or_else(
@@ -351,6 +352,8 @@ pub(super) fn faults(page: &mut String, r: &RunResult) {
                     .toxicity
                     .map_or_else(|| "-".to_owned(), |t| format!("{:.0}%", t * 100.0))),
                 num(f.events_affected.to_string()),
+                num(f.detected.map_or_else(|| "-".to_owned(), |d| d.to_string())),
+                num(f.victims.len().to_string()),
                 num(window(|w| &w.before)),
                 num(window(|w| &w.during)),
                 num(window(|w| &w.after)),
@@ -361,8 +364,8 @@ pub(super) fn faults(page: &mut String, r: &RunResult) {
     table(
         page,
         &[
-            "kind", "target", "window", "toxicity", "events", "before", "during", "after",
-            "recovery",
+            "kind", "target", "window", "toxicity", "events", "detected", "victims", "before",
+            "during", "after", "recovery",
         ],
         &rows,
     );

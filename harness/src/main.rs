@@ -232,6 +232,12 @@ fn list() {
     for (name, help) in EXECUTORS {
         println!("  {name:<24} {help}");
     }
+    println!("\nFault kinds ([[fault]] kind = ...):");
+    let kinds: Vec<&str> = gauntlet_harness::faults::spec::FaultKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .collect();
+    println!("  {}", kinds.join(", "));
     println!("\nThreshold metrics ([thresholds] \"metric\" = [\"expression\", ...]):");
     println!("  {}", METRIC_NAMES.join(", "));
     println!(

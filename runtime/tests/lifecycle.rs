@@ -197,6 +197,31 @@ async fn kill_skips_hooks_and_dead_letters_the_queue() {
     assert_eq!(sys.stats().actors.alive, 0);
 }
 
+/// On a current-thread runtime a spawned actor's task has not run yet when `spawn`
+/// returns: killing it then must still terminate it (and count it), not leave
+/// `wait_terminated` waiting for a task that never starts.
+#[tokio::test]
+async fn an_actor_killed_before_its_task_first_ran_terminates() {
+    let sys = system("early");
+    let log = Log::default();
+    let r = sys.spawn("r", Recorder::props("r", &log)).unwrap();
+    r.kill();
+    tokio::time::timeout(T, r.wait_terminated())
+        .await
+        .expect("a killed actor that never ran must terminate");
+    assert!(
+        log.entries().is_empty(),
+        "it never started: {:?}",
+        log.entries()
+    );
+    assert_eq!(sys.stats().actors.alive, 0);
+    assert!(
+        sys.lookup::<Msg>(r.address()).is_none(),
+        "its name is free again"
+    );
+    sys.shutdown(T).await;
+}
+
 #[tokio::test]
 async fn spawning_during_shutdown_is_refused() {
     let sys = system("late");

@@ -100,11 +100,20 @@ enum Restarted {
 /// The factory an actor's state is made (and re-made on restart) from.
 pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
 
-pub(crate) async fn run<A: Actor>(cell: Arc<Cell<A::Msg>>, factory: Factory<A>) {
+/// The actor's task. The finalizer is made here, before the first poll, so that a task
+/// killed or aborted before it ever ran still finalizes (the future is dropped unpolled
+/// and drops the finalizer with it) and `wait_terminated` returns.
+pub(crate) fn run<A: Actor>(
+    cell: Arc<Cell<A::Msg>>,
+    factory: Factory<A>,
+) -> impl Future<Output = ()> + Send + 'static {
+    run_task(Finalizer(cell), factory)
+}
+
+async fn run_task<A: Actor>(finalizer: Finalizer<A::Msg>, factory: Factory<A>) {
     // Everything off the message path lives in boxed futures (`on_event`, `stop`), so an
     // idle actor's task holds little more than its state, its context and one handler.
-    let mut ctx = Context::new(cell.clone());
-    let finalizer = Finalizer(cell);
+    let mut ctx = Context::new(finalizer.0.clone());
     let cell = &finalizer.0;
     let mut actor = factory();
     let mut event = Box::pin(AsActor::new(&cell.core, guarded(actor.started(&mut ctx))))

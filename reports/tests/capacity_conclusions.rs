@@ -69,6 +69,7 @@ fn result(levels: Vec<Level>) -> CapacityResult {
         slo: Slo {
             thresholds: vec!["latency{op=ask}: p(99) < 5ms".into()],
             summary: "p99 < 5ms".into(),
+            latency_limits: vec![],
         },
         levels,
         stop: Stop {

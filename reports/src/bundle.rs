@@ -16,8 +16,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::chart::{self, ChartError, Size};
 use crate::capacity_schema::CapacityResult;
+use crate::chart::{self, ChartError, Size};
 use crate::html::{self, RenderedChart};
 use crate::junit::{self, JunitError};
 use crate::markdown;
@@ -104,10 +104,7 @@ pub fn write_capacity(dir: &Path, r: &CapacityResult) -> Result<CapacityWritten,
         html: dir.join("capacity.html"),
         charts: write_charts(dir, &charts)?,
     };
-    write_file(
-        &written.html,
-        html::capacity::render(r, &charts).as_bytes(),
-    )?;
+    write_file(&written.html, html::capacity::render(r, &charts).as_bytes())?;
     Ok(written)
 }
 

@@ -2,8 +2,8 @@
 //! the fitted USL curve and its peak, latency against throughput (the hockey stick)
 //! with the SLO's latency bounds, and efficiency `X(N)/(N·λ)` per level.
 //!
-//! Measured levels are drawn as dots (one single-point segment each), model curves
-//! as lines. A sweep without a model (`fit_error`) still shows its measurements,
+//! Measured levels are drawn as dots (one single-point segment each) on top of the
+//! model curves (lines). A sweep without a model (`fit_error`) still shows its measurements,
 //! with the reason written in the chart.
 //!
 //! ```
@@ -85,6 +85,12 @@ fn curve_end(r: &CapacityResult, n_max: f64) -> f64 {
     }
 }
 
+/// The concurrency axis from 0 (where `X(0) = 0`) to a little past `end`, so that no
+/// dot sits on the frame; `None` (fit to the data) when nothing has a concurrency.
+fn n_span(end: f64) -> Option<(f64, f64)> {
+    (end > 0.0).then_some((0.0, end * 1.05))
+}
+
 fn sample(from: f64, to: f64, f: impl Fn(f64) -> f64) -> Vec<(f64, Option<f64>)> {
     (0..=CURVE_STEPS)
         .map(|i| {
@@ -104,12 +110,14 @@ fn no_model_note(r: &CapacityResult, notes: &mut Vec<String>) {
 /// line up to `X(N*)`, and Amdahl's ceiling when κ = 0.
 fn throughput(r: &CapacityResult) -> Plot {
     let points = measured(r);
-    let mut series = vec![dots("measured", points.iter().copied())];
+    let mut series = Vec::new();
     let mut notes = Vec::new();
     let n_max = points.iter().map(|p| p.0).fold(0.0, f64::max);
     let x_max = points.iter().map(|p| p.1).fold(0.0, f64::max);
+    let mut n_end = n_max;
     if let (Some(m), Some(f)) = (model(r), &r.fit) {
         let end = curve_end(r, n_max);
+        n_end = end;
         series.push(Series::from_points(
             format!("USL model (R² = {:.3})", f.r_squared),
             sample(0.0, end, |n| m.throughput(n)),
@@ -139,6 +147,8 @@ fn throughput(r: &CapacityResult) -> Plot {
             }
         }
     }
+    // Drawn last, so that the dots sit on top of the curve.
+    series.push(dots("measured", points.iter().copied()));
     no_model_note(r, &mut notes);
     if points.is_empty() {
         notes.push(if r.levels.is_empty() {
@@ -156,7 +166,7 @@ fn throughput(r: &CapacityResult) -> Plot {
             scale: Scale::Linear,
             unit: Unit::Count,
         },
-        x_span: None,
+        x_span: n_span(n_end),
         series,
         bands: Vec::new(),
         notes,
@@ -242,12 +252,9 @@ fn efficiency(r: &CapacityResult) -> Plot {
     let mut notes = Vec::new();
     let points = measured(r);
     let n_max = points.iter().map(|p| p.0).fold(0.0, f64::max);
+    let mut n_end = n_max;
     match (model(r), &r.fit) {
         (Some(m), Some(f)) => {
-            series.push(dots(
-                "measured",
-                f.curve.iter().map(|p| (p.concurrency, p.measured_efficiency)),
-            ));
             let start = f
                 .curve
                 .iter()
@@ -256,15 +263,22 @@ fn efficiency(r: &CapacityResult) -> Plot {
                 .min(1.0)
                 .max(f64::MIN_POSITIVE);
             let end = curve_end(r, n_max).max(start);
+            n_end = end;
+            series.push(Series::from_points(
+                "linear scaling",
+                [(0.0, Some(1.0)), (end, Some(1.0))],
+                Scale::Linear,
+            ));
             series.push(Series::from_points(
                 "USL model",
                 sample(start, end, |n| m.efficiency(n)),
                 Scale::Linear,
             ));
-            series.push(Series::from_points(
-                "linear scaling",
-                [(0.0, Some(1.0)), (end, Some(1.0))],
-                Scale::Linear,
+            series.push(dots(
+                "measured",
+                f.curve
+                    .iter()
+                    .map(|p| (p.concurrency, p.measured_efficiency)),
             ));
         }
         _ => {
@@ -275,12 +289,14 @@ fn efficiency(r: &CapacityResult) -> Plot {
             if let Some(&(n1, x1)) = first {
                 let lambda = x1 / n1;
                 series.push(dots(
-                    "measured (λ from the smallest N)",
+                    "measured (λ = X₁/N₁)",
                     points.iter().map(|&(n, x)| (n, x / (n * lambda))),
                 ));
             }
             no_model_note(r, &mut notes);
-            if first.is_none() {
+            if first.is_some() {
+                notes.push("λ estimated from the level with the smallest N".to_owned());
+            } else {
                 notes.push("no level with a concurrency and throughput".to_owned());
             }
         }
@@ -294,7 +310,7 @@ fn efficiency(r: &CapacityResult) -> Plot {
             scale: Scale::Linear,
             unit: Unit::Ratio,
         },
-        x_span: None,
+        x_span: n_span(n_end),
         series,
         bands: Vec::new(),
         notes,

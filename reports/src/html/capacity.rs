@@ -67,7 +67,10 @@ fn facts(page: &mut String, r: &CapacityResult) {
         r.slo.summary.clone()
     };
     let rows = [
-        ("scenario", format!("{} ({})", r.scenario.name, r.scenario.file)),
+        (
+            "scenario",
+            format!("{} ({})", r.scenario.name, r.scenario.file),
+        ),
         (
             "swept",
             format!(

@@ -260,8 +260,7 @@ fn efficiency(r: &CapacityResult) -> Plot {
                 .iter()
                 .map(|p| p.concurrency)
                 .fold(f64::INFINITY, f64::min)
-                .min(1.0)
-                .max(f64::MIN_POSITIVE);
+                .clamp(f64::MIN_POSITIVE, 1.0);
             let end = curve_end(r, n_max).max(start);
             n_end = end;
             series.push(Series::from_points(

@@ -1,6 +1,7 @@
 //! `gauntlet capacity`: bad input exits 2 with a message naming what is wrong; a quick
-//! sweep over the synthetic workload writes per-level results, `capacity.json` and
-//! `summary.md`; `--from` fits the same levels from those results files.
+//! sweep over the synthetic workload writes per-level results, `capacity.json`,
+//! `summary.md`, `capacity.html` and the capacity charts; `--from` fits the same
+//! levels from those results files and writes the same report.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -103,6 +104,7 @@ fn a_quick_sweep_writes_levels_capacity_and_summary_and_from_refits_them() {
     assert!(summary.contains("## Capacity: cap-sleepy"), "{summary}");
     assert!(summary.contains(&r.statement));
     assert!(t.contains("capacity: level 4/4"), "progress lines: {t}");
+    assert_report_written(&out, &r);
 
     // The same levels from their results files, given in any order.
     let mut files: Vec<String> = r
@@ -126,7 +128,32 @@ fn a_quick_sweep_writes_levels_capacity_and_summary_and_from_refits_them() {
     for (a, b) in r.levels.iter().zip(&from.levels) {
         assert_eq!(a.throughput_per_s, b.throughput_per_s);
     }
-    assert_eq!(from.fit.map(|f| f.sigma), r.fit.as_ref().map(|f| f.sigma));
+    assert_eq!(
+        from.fit.as_ref().map(|f| f.sigma),
+        r.fit.as_ref().map(|f| f.sigma)
+    );
+    assert_report_written(&again, &from);
+}
+
+/// `capacity.html` (statement, levels, three inline charts) and the chart files,
+/// mentioned in summary.md.
+fn assert_report_written(dir: &Path, r: &CapacityResult) {
+    let page = std::fs::read_to_string(dir.join("capacity.html")).unwrap();
+    assert!(page.contains("<h2 id=\"levels\">Levels</h2>"), "{page}");
+    assert!(page.contains(&*gauntlet_reports::html::esc(&r.statement)));
+    assert_eq!(page.matches("<svg").count(), 3);
+    for chart in ["throughput", "latency", "efficiency"] {
+        for ext in ["svg", "png"] {
+            let f = dir.join(format!("charts/capacity-{chart}.{ext}"));
+            let len = std::fs::metadata(&f).map_or(0, |m| m.len());
+            assert!(len > 0, "{} missing or empty", f.display());
+        }
+    }
+    let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("[capacity.html](capacity.html)"),
+        "{summary}"
+    );
 }
 
 #[test]

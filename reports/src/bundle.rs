@@ -8,13 +8,17 @@
 //! DIR/charts/NAME.png    and as PNG
 //! ```
 //!
+//! A capacity sweep's report ([`write_capacity`]) is `DIR/capacity.html` and
+//! `DIR/charts/capacity-*.svg|png` beside its `capacity.json`.
+//!
 //! Each file is written to a temporary name and renamed, so a reader never sees half
 //! a report.
 
 use std::path::{Path, PathBuf};
 
+use crate::capacity_schema::CapacityResult;
 use crate::chart::{self, ChartError, Size};
-use crate::html;
+use crate::html::{self, RenderedChart};
 use crate::junit::{self, JunitError};
 use crate::markdown;
 use crate::outcome::Outcome;
@@ -65,22 +69,49 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
     std::fs::rename(&tmp, path).map_err(io)
 }
 
-/// Renders every report file of `outcome` into `dir` (which must exist).
-pub fn write(dir: &Path, outcome: &Outcome<'_>) -> Result<Written, ReportError> {
-    let charts = html::render_charts(outcome)?;
+/// Writes each chart as `DIR/charts/NAME.svg` and `.png`; returns the files.
+fn write_charts(dir: &Path, charts: &[RenderedChart]) -> Result<Vec<PathBuf>, ReportError> {
     let charts_dir = dir.join("charts");
     std::fs::create_dir_all(&charts_dir).map_err(|source| ReportError::Io {
         path: charts_dir.clone(),
         source,
     })?;
-    let mut chart_files = Vec::new();
-    for c in &charts {
+    let mut files = Vec::new();
+    for c in charts {
         let svg = charts_dir.join(format!("{}.svg", c.plot.name));
         write_file(&svg, c.svg.as_bytes())?;
         let png = charts_dir.join(format!("{}.png", c.plot.name));
         chart::draw::png(&c.plot, Size::default(), &png)?;
-        chart_files.extend([svg, png]);
+        files.extend([svg, png]);
     }
+    Ok(files)
+}
+
+/// What [`write_capacity`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityWritten {
+    /// `capacity.html`.
+    pub html: PathBuf,
+    /// `charts/capacity-*.svg` and `.png`.
+    pub charts: Vec<PathBuf>,
+}
+
+/// Renders the report of a capacity sweep into `dir` (which must exist):
+/// `capacity.html` and its charts as `charts/capacity-*.svg|png`.
+pub fn write_capacity(dir: &Path, r: &CapacityResult) -> Result<CapacityWritten, ReportError> {
+    let charts = html::capacity::render_charts(r)?;
+    let written = CapacityWritten {
+        html: dir.join("capacity.html"),
+        charts: write_charts(dir, &charts)?,
+    };
+    write_file(&written.html, html::capacity::render(r, &charts).as_bytes())?;
+    Ok(written)
+}
+
+/// Renders every report file of `outcome` into `dir` (which must exist).
+pub fn write(dir: &Path, outcome: &Outcome<'_>) -> Result<Written, ReportError> {
+    let charts = html::render_charts(outcome)?;
+    let chart_files = write_charts(dir, &charts)?;
     let written = Written {
         html: dir.join("report.html"),
         summary: dir.join("summary.md"),

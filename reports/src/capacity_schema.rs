@@ -125,6 +125,21 @@ pub struct Slo {
     /// A short human form of the latency objectives (`p99 < 5 ms`), empty when the
     /// scenario has none.
     pub summary: String,
+    /// The latency thresholds as numbers, for charts (added after schema 1 shipped:
+    /// empty in older files).
+    #[serde(default)]
+    pub latency_limits: Vec<LatencyLimit>,
+}
+
+/// One latency threshold of the SLO, as a number.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatencyLimit {
+    /// The op it bounds.
+    pub op: String,
+    /// The statistic in short form (`p99`, `max`).
+    pub statistic: String,
+    /// The bound, ns.
+    pub limit_ns: f64,
 }
 
 /// One load level.

@@ -1,4 +1,5 @@
-//! From levels to conclusions: fit, best level within the SLO, statement and summary.
+//! From levels to conclusions: fit, best level within the SLO, statement and summary;
+//! and the report drawn from them (capacity charts, `capacity.html`).
 
 use gauntlet_reports::capacity::analysis::conclude;
 use gauntlet_reports::capacity::model::UslModel;
@@ -69,6 +70,7 @@ fn result(levels: Vec<Level>) -> CapacityResult {
         slo: Slo {
             thresholds: vec!["latency{op=ask}: p(99) < 5ms".into()],
             summary: "p99 < 5ms".into(),
+            latency_limits: vec![],
         },
         levels,
         stop: Stop {
@@ -167,4 +169,179 @@ fn an_open_loop_whose_inferred_concurrency_does_not_rise_gets_no_model() {
         "{}",
         r.statement
     );
+}
+
+// The report of a sweep: charts and capacity.html.
+
+use gauntlet_reports::capacity_schema::LatencyLimit;
+use gauntlet_reports::chart::{self, Size};
+use gauntlet_reports::html;
+
+fn retrograde() -> CapacityResult {
+    let truth = UslModel {
+        lambda: 1000.0,
+        sigma: 0.03,
+        kappa: 0.0004,
+    };
+    let levels = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+        .iter()
+        .enumerate()
+        .map(|(i, &n)| level(i, n, truth.throughput(n), n < 32.0))
+        .collect();
+    let mut r = result(levels);
+    r.slo.latency_limits = vec![LatencyLimit {
+        op: "ask".into(),
+        statistic: "p99".into(),
+        limit_ns: 5e6,
+    }];
+    r
+}
+
+fn labels(plot: &chart::Plot) -> Vec<&str> {
+    plot.series.iter().map(|s| s.label.as_str()).collect()
+}
+
+fn svgs(r: &CapacityResult) -> Vec<(chart::Plot, String)> {
+    chart::capacity::charts(r)
+        .into_iter()
+        .map(|p| {
+            let svg = chart::draw::svg(&p, Size::default()).unwrap();
+            (p, svg)
+        })
+        .collect()
+}
+
+#[test]
+fn charts_of_a_fitted_sweep_show_points_curve_peak_and_slo() {
+    let r = retrograde();
+    let charts = svgs(&r);
+    let names: Vec<&str> = charts.iter().map(|(p, _)| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "capacity-throughput",
+            "capacity-latency",
+            "capacity-efficiency"
+        ]
+    );
+    let (tp, tp_svg) = &charts[0];
+    assert_eq!(
+        labels(tp),
+        [
+            "USL model (R² = 1.000)",
+            "peak N* = 49, X = 14 k ops/s",
+            "measured"
+        ]
+    );
+    // One dot per level, the peak a vertical line at N* up to X(N*).
+    assert_eq!(tp.series[2].segments.len(), 7);
+    let peak: Vec<(f64, f64)> = tp.series[1].points().collect();
+    assert_eq!(peak[0], (49.0, 0.0));
+    assert!((peak[1].1 - r.fit.as_ref().unwrap().peak_throughput_per_s.unwrap()).abs() < 1e-6);
+    // The curve reaches past the measured levels to show the fall after the peak.
+    let curve_end = tp.series[0].points().last().unwrap().0;
+    assert!(curve_end >= 64.0, "{curve_end}");
+    for text in [
+        "peak N* = 49",
+        "USL model",
+        "measured",
+        "Throughput vs concurrency",
+    ] {
+        assert!(tp_svg.contains(text), "{text} missing from the SVG");
+    }
+    let (lat, lat_svg) = &charts[1];
+    assert_eq!(labels(lat), ["p50", "p99", "SLO p99 < 5.00ms"]);
+    let slo: Vec<(f64, f64)> = lat.series[2].points().collect();
+    assert!(slo.iter().all(|p| p.1 == 5e6));
+    assert_eq!(lat.series[1].points().count(), 7);
+    assert!(lat_svg.contains("SLO p99"));
+    let (eff, eff_svg) = &charts[2];
+    assert_eq!(labels(eff), ["linear scaling", "USL model", "measured"]);
+    let measured: Vec<(f64, f64)> = eff.series[2].points().collect();
+    assert_eq!(measured.len(), 7);
+    assert!((measured[0].1 - 1.0).abs() < 1e-6, "{measured:?}");
+    assert!(measured[6].1 < measured[0].1);
+    assert!(eff_svg.contains("Efficiency"));
+}
+
+#[test]
+fn charts_without_a_model_draw_the_points_and_say_why() {
+    let mut r = result(vec![
+        level(0, 1.0, 1000.0, true),
+        level(1, 2.0, 1900.0, true),
+    ]);
+    assert!(r.fit.is_none());
+    r.levels[1].ops.clear(); // a level whose latency was not recorded
+    let charts = svgs(&r);
+    let (tp, tp_svg) = &charts[0];
+    assert_eq!(labels(tp), ["measured"]);
+    assert_eq!(tp.series[0].points().count(), 2);
+    assert!(tp.notes[0].starts_with("no USL model: "), "{:?}", tp.notes);
+    assert!(tp_svg.contains("no USL model"));
+    assert_eq!(charts[1].0.series[1].points().count(), 1);
+    let eff = &charts[2].0;
+    let points: Vec<(f64, f64)> = eff.series[0].points().collect();
+    assert_eq!(points, [(1.0, 1.0), (2.0, 0.95)]);
+    assert!(eff.notes[0].starts_with("no USL model"));
+}
+
+#[test]
+fn one_level_and_no_level_still_draw() {
+    let mut one = result(vec![level(0, 4.0, 4000.0, true)]);
+    one.levels[0].concurrency = None;
+    let charts = svgs(&one);
+    assert!(
+        charts[0]
+            .0
+            .notes
+            .iter()
+            .any(|n| n.contains("no level has a concurrency"))
+    );
+    assert_eq!(charts[1].0.series[1].points().count(), 1);
+    let none = result(vec![]);
+    for (plot, svg) in svgs(&none) {
+        assert!(svg.contains(&plot.title));
+        assert!(!plot.notes.is_empty(), "{}", plot.name);
+    }
+}
+
+#[test]
+fn capacity_html_has_the_statement_tables_and_charts_with_text_escaped() {
+    let mut r = retrograde();
+    r.scenario.name = "<script>alert(1)</script>".into();
+    r.levels[5].failures = vec!["p99 <b>too</b> high".into()];
+    let charts = html::capacity::render_charts(&r).unwrap();
+    let page = html::capacity::render(&r, &charts);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(!page.contains("<script"), "unescaped text in the page");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(page.contains("p99 &lt;b&gt;too&lt;/b&gt; high"));
+    assert!(page.contains(&*html::esc(&r.statement)));
+    for text in [
+        "<th>throughput (ops/s)</th>",
+        "<th>offered (clients)</th>",
+        "σ (contention)",
+        "<dt>peak N*</dt><dd>49</dd>",
+        "Little&#x27;s law",
+        "Why the sweep stopped",
+        "breakpoint",
+        "p99 &lt; 5ms",
+    ] {
+        assert!(page.contains(text), "{text} missing");
+    }
+    assert_eq!(page.matches("<svg").count(), 3);
+    assert_eq!(page.matches("<tr>").count(), 1 + 7 + 1 + 7);
+}
+
+#[test]
+fn a_sweep_without_a_model_says_why_on_its_page() {
+    let r = result(vec![level(0, 1.0, 1000.0, true)]);
+    let dir = tempfile::tempdir().unwrap();
+    let written = gauntlet_reports::bundle::write_capacity(dir.path(), &r).unwrap();
+    let page = std::fs::read_to_string(&written.html).unwrap();
+    assert!(page.contains("No USL model: "), "{page}");
+    assert_eq!(written.charts.len(), 6);
+    for f in &written.charts {
+        assert!(std::fs::metadata(f).unwrap().len() > 0, "{}", f.display());
+    }
 }

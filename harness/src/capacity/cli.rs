@@ -183,7 +183,10 @@ pub fn command(args: CapacityArgs) -> u8 {
 
 fn finish(result: &CapacityResult, dir: &std::path::Path) -> u8 {
     println!("{}", markdown(result));
-    println!("capacity.json and summary.md written to {}", dir.display());
+    println!(
+        "capacity.json, capacity.html, summary.md and charts/ written to {}",
+        dir.display()
+    );
     let incomplete = matches!(
         result.stop.reason,
         StopReason::Interrupted | StopReason::RunError

@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use gauntlet_reports::bundle;
 use gauntlet_reports::capacity::statement::markdown;
 use gauntlet_reports::capacity_schema::CapacityResult;
 
@@ -18,11 +19,19 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     std::fs::rename(&tmp, path).map_err(|e| format!("writing {}: {e}", path.display()))
 }
 
-/// Writes `DIR/capacity.json` and `DIR/summary.md` (the capacity section).
+/// Writes `DIR/capacity.json`, `DIR/summary.md` (the capacity section, pointing at
+/// the page) and the report: `DIR/capacity.html` with `DIR/charts/capacity-*.svg|png`.
 pub fn write_capacity(dir: &Path, result: &CapacityResult) -> Result<(), String> {
     let json = result
         .to_json()
         .map_err(|e| format!("serializing capacity.json: {e}"))?;
     write_atomic(&dir.join("capacity.json"), &json)?;
-    write_atomic(&dir.join("summary.md"), &markdown(result))
+    bundle::write_capacity(dir, result).map_err(|e| e.to_string())?;
+    let summary = format!(
+        "{}
+Report: [capacity.html](capacity.html); charts: `charts/capacity-throughput.png`, \
+         `charts/capacity-latency.png`, `charts/capacity-efficiency.png`.\n",
+        markdown(result)
+    );
+    write_atomic(&dir.join("summary.md"), &summary)
 }

@@ -4,7 +4,7 @@
 use crate::capacity::fit::{Point, fit};
 use crate::capacity::statement::statement;
 use crate::capacity_schema::{
-    CapacityResult, ConcurrencySource, FitPoint, FitRecord, Level, Slo, SloCapacity,
+    CapacityResult, ConcurrencySource, FitPoint, FitRecord, LatencyLimit, Level, Slo, SloCapacity,
 };
 use crate::schema::ThresholdOutcome;
 
@@ -151,7 +151,22 @@ pub fn slo(thresholds: &[ThresholdOutcome]) -> Slo {
         })
         .collect::<Vec<_>>()
         .join(", ");
+    let latency_limits = thresholds
+        .iter()
+        .filter(|t| t.unit == "ns")
+        .filter_map(|t| {
+            let op = t.metric.strip_prefix("latency{op=")?.strip_suffix('}')?;
+            let short = short_expression(&t.expression);
+            let statistic = short.split_whitespace().next().unwrap_or("").to_owned();
+            Some(LatencyLimit {
+                op: op.to_owned(),
+                statistic,
+                limit_ns: t.limit,
+            })
+        })
+        .collect();
     Slo {
+        latency_limits,
         thresholds: thresholds
             .iter()
             .map(|t| format!("{}: {}", t.metric, t.expression))
@@ -193,6 +208,14 @@ mod tests {
             outcome("errors{op=ask}", "count == 0"),
         ]);
         assert_eq!(s.summary, "p99 < 5ms");
+        assert_eq!(
+            s.latency_limits,
+            [LatencyLimit {
+                op: "ask".into(),
+                statistic: "p99".into(),
+                limit_ns: 2.0
+            }]
+        );
         assert_eq!(s.thresholds[1], "errors{op=ask}: count == 0");
         let two = slo(&[
             outcome("latency{op=a}", "p(99.9) < 5ms"),

@@ -195,7 +195,7 @@ pub fn rate(x: f64) -> String {
 }
 
 /// A coefficient with three significant digits (`0.0277`, `0.000104`, `0`).
-fn coefficient(v: f64) -> String {
+pub fn coefficient(v: f64) -> String {
     if v == 0.0 {
         "0".to_owned()
     } else {
@@ -206,7 +206,7 @@ fn coefficient(v: f64) -> String {
 
 /// A table number: whole when it is whole or above 100, three significant digits
 /// below.
-fn number(v: f64) -> String {
+pub fn number(v: f64) -> String {
     if v.abs() >= 100.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else {
@@ -215,7 +215,7 @@ fn number(v: f64) -> String {
 }
 
 /// A latency in nanoseconds with three significant digits and its unit.
-fn duration(ns: f64) -> String {
+pub fn duration(ns: f64) -> String {
     let (v, unit) = if ns >= 1e9 {
         (ns / 1e9, "s")
     } else if ns >= 1e6 {

@@ -314,6 +314,7 @@ fn tick_label(unit: Unit, v: f64) -> String {
     match unit {
         Unit::Seconds | Unit::Count => format_count(v),
         Unit::Nanoseconds => format_ns(v),
+        Unit::Ratio => format!("{v:.2}"),
         Unit::Bytes => format_bytes(v),
         Unit::InverseQuantile => {
             let pct = 100.0 * (1.0 - 1.0 / v.max(1.0));

@@ -20,6 +20,7 @@
 //! }
 //! ```
 
+pub mod capacity;
 pub mod draw;
 mod spectrum;
 mod timeline;
@@ -84,6 +85,8 @@ pub enum Unit {
     Count,
     /// `1/(1-q)` of a quantile `q`, shown as the percentile (`99%`, `99.9%`).
     InverseQuantile,
+    /// A plain ratio (efficiency), shown with two decimals.
+    Ratio,
 }
 
 /// One line of a chart.

@@ -11,6 +11,7 @@
 //! faults with recovery times; deadlocks and stalls; leak check; message accounting;
 //! the charts.
 
+pub mod capacity;
 mod sections;
 
 use std::fmt::Write as _;
@@ -68,19 +69,31 @@ nav.charts a { margin-right: 12px; }
 code { font-size: .85rem; }
 "#;
 
+/// Starts a page: doctype, head with `title` (escaped here) and the style sheet,
+/// `<body>`.
+fn open_page(page: &mut String, title: &str) {
+    let _ = write!(
+        page,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(title)
+    );
+}
+
 /// Renders the report page of `outcome` with its `charts` (see [`render_charts`]).
 pub fn render(outcome: &Outcome<'_>, charts: &[RenderedChart]) -> String {
     let r = outcome.result;
     let mut page =
         String::with_capacity(64 * 1024 + charts.iter().map(|c| c.svg.len()).sum::<usize>());
     let passed = outcome.passed();
-    let _ = write!(
-        page,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{} — {} — gauntlet report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        esc(&r.scenario.name),
-        if passed { "PASS" } else { "FAIL" }
+    open_page(
+        &mut page,
+        &format!(
+            "{} — {} — gauntlet report",
+            r.scenario.name,
+            if passed { "PASS" } else { "FAIL" }
+        ),
     );
     sections::banner(&mut page, outcome);
     page.push_str("<main>\n");

@@ -16,7 +16,7 @@ pub fn esc(text: &str) -> Cow<'_, str> {
 }
 
 /// A table cell.
-enum Cell {
+pub(super) enum Cell {
     /// Left-aligned text (escaped when written).
     Text(String),
     /// Right-aligned number or measurement (escaped when written).
@@ -25,19 +25,19 @@ enum Cell {
     Mark(bool, String),
 }
 
-fn text(s: impl Into<String>) -> Cell {
+pub(super) fn text(s: impl Into<String>) -> Cell {
     Cell::Text(s.into())
 }
 
-fn num(s: impl Into<String>) -> Cell {
+pub(super) fn num(s: impl Into<String>) -> Cell {
     Cell::Num(s.into())
 }
 
-fn mark(ok: bool, label: impl Into<String>) -> Cell {
+pub(super) fn mark(ok: bool, label: impl Into<String>) -> Cell {
     Cell::Mark(ok, label.into())
 }
 
-fn table(page: &mut String, headers: &[&str], rows: &[Vec<Cell>]) {
+pub(super) fn table(page: &mut String, headers: &[&str], rows: &[Vec<Cell>]) {
     page.push_str("<table>\n<thead><tr>");
     for h in headers {
         let _ = write!(page, "<th>{}</th>", esc(h));
@@ -64,23 +64,23 @@ fn table(page: &mut String, headers: &[&str], rows: &[Vec<Cell>]) {
     page.push_str("</tbody>\n</table>\n");
 }
 
-fn heading(page: &mut String, id: &str, title: &str) {
+pub(super) fn heading(page: &mut String, id: &str, title: &str) {
     let _ = writeln!(page, "<h2 id=\"{id}\">{}</h2>", esc(title));
 }
 
-fn para(page: &mut String, class: &str, body: &str) {
+pub(super) fn para(page: &mut String, class: &str, body: &str) {
     let _ = writeln!(page, "<p class=\"{class}\">{}</p>", esc(body));
 }
 
-fn opt_u64(v: Option<u64>) -> String {
+pub(super) fn opt_u64(v: Option<u64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |v| v.to_string())
 }
 
-fn opt_bytes(v: Option<u64>) -> String {
+pub(super) fn opt_bytes(v: Option<u64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |v| format_bytes(v as f64))
 }
 
-fn opt_ns(v: Option<u64>) -> String {
+pub(super) fn opt_ns(v: Option<u64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format_ns(v as f64))
 }
 

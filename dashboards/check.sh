@@ -14,9 +14,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SCENARIO_FILE=${CHECK_SCENARIO:-scenarios/smart-home-ci.toml}
-RUN_FOR=${CHECK_DURATION:-30s}   # the run; queries are made while it runs
-WAIT_ELAPSED=${CHECK_AT:-20}     # seconds into the load when the queries start
+# A smart-home run with repository faults: the circuit breaker and the fault-window
+# series both have data (outage 6-10 s, errors 14-18 s, latency 22-26 s).
+SCENARIO_FILE=${CHECK_SCENARIO:-scenarios/chaos/repository-outage.toml}
+RUN_FOR=${CHECK_DURATION:-34s}   # the run; queries are made while it runs
+WAIT_ELAPSED=${CHECK_AT:-24}     # seconds into the load when the queries start
 started=$(date +%s)
 
 say() { echo "check.sh: $*"; }

@@ -189,6 +189,8 @@ where
             run_start,
         )
     });
+    let fault_windows =
+        crate::faults::schedule::windows(&scenario.faults, scenario.duration, scenario.seed);
     let mut collector = Collector::new(scenario, run_start, process, runtime);
     let progress = Progress::new(scenario.duration, options.progress);
 
@@ -224,7 +226,16 @@ where
         }
         let flushes = generator.collect(FLUSH_WAIT).await;
         let now = Instant::now();
-        let tick = collector.tick(nominal, now, generator.loads(), &flushes, &*target);
+        collector.tick(nominal, now, generator.loads(), &flushes, &*target);
+        if let Some(tick) = collector.timeline.last_mut() {
+            // Live, for the metrics exporter and snapshots; the final records refine it
+            // (faults that could not be injected are left out there).
+            tick.active_faults = active_faults(&fault_windows, scenario, tick.t_s);
+        }
+        let tick = collector
+            .timeline
+            .last()
+            .expect("the collector just pushed a tick");
         progress.update(tick, 0);
         if let Some(exporter) = &options.metrics {
             observe(exporter, &collector, &*target);
@@ -310,6 +321,25 @@ where
         injected,
     };
     Ok(assemble::assemble(scenario, &collector, &loads, &ending))
+}
+
+/// Kinds of the scheduled fault windows that cover the middle of the tick ending at
+/// `t_s` (the same rule the final fault records use).
+fn active_faults(
+    windows: &[crate::faults::schedule::Window],
+    scenario: &Scenario,
+    t_s: f64,
+) -> Vec<String> {
+    let middle = t_s - scenario.tick.as_secs_f64() / 2.0;
+    let mut kinds: Vec<String> = windows
+        .iter()
+        .filter(|w| w.start.as_secs_f64() <= middle && middle < w.end.as_secs_f64())
+        .filter_map(|w| scenario.faults.iter().find(|f| f.index == w.fault))
+        .map(|f| f.kind.name().to_owned())
+        .collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    kinds
 }
 
 /// Hands the tick the collector just built to the metrics exporter.

@@ -3,25 +3,13 @@
 //! `summary.md`, `capacity.html` and the capacity charts; `--from` fits the same
 //! levels from those results files and writes the same report.
 
+mod common;
+
+use common::{gauntlet, text};
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 use gauntlet_reports::capacity_schema::{CapacityResult, LoadVariable, StopReason};
-
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .expect("gauntlet runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn write(dir: &Path, name: &str, body: &str) -> String {
     let p = dir.join(name);

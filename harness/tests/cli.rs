@@ -1,25 +1,13 @@
 //! The `gauntlet` binary: subcommands, exit codes (0 pass, 1 fail, 2 bad input) and
 //! the files it writes.
 
+mod common;
+
+use common::{gauntlet, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use gauntlet_reports::RunResult;
-
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .expect("gauntlet runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 fn scenarios_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios")

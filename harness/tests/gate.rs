@@ -1,25 +1,13 @@
 //! `gauntlet report`, `compare`, `suite` and `run --baseline`: the files they write
 //! and their exit codes (0 pass, 1 failed verdict or regression, 2 bad input).
 
+mod common;
+
+use common::{gauntlet, text};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use gauntlet_reports::RunResult;
-
-fn gauntlet(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args(args)
-        .output()
-        .expect("gauntlet runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
 
 const SCENARIO: &str = r#"name = "gate"
 duration = "1s"

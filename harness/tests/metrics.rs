@@ -2,10 +2,13 @@
 //! against Prometheus's naming rules and against the run's own results; a busy port;
 //! the push to a Pushgateway (a tiny local listener stands in for it).
 
+mod common;
+
+use common::gauntlet;
+
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
-use std::process::Command;
 use std::sync::Arc;
 
 use gauntlet_harness::metrics::{Exporter, MetricsError, MetricsServer, RunInfo};
@@ -262,18 +265,15 @@ fn the_cli_refuses_a_busy_port_before_running() {
     let taken = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let out = dir.path().join("out");
-    let o = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--no-progress",
-            "--metrics-addr",
-            &addr,
-        ])
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let o = gauntlet(&[
+        "run",
+        file.to_str().unwrap(),
+        "--no-progress",
+        "--metrics-addr",
+        &addr,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{stderr}");
     assert!(
@@ -282,16 +282,13 @@ fn the_cli_refuses_a_busy_port_before_running() {
     );
     assert!(!out.join("results.json").exists(), "the run must not start");
 
-    let o = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--no-progress",
-            "--metrics-addr",
-            "nowhere",
-        ])
-        .output()
-        .unwrap();
+    let o = gauntlet(&[
+        "run",
+        file.to_str().unwrap(),
+        "--no-progress",
+        "--metrics-addr",
+        "nowhere",
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--metrics-addr \"nowhere\""));
 }
@@ -341,18 +338,16 @@ fn the_final_figures_are_pushed_to_a_gateway() {
     let file = dir.path().join("s.toml");
     std::fs::write(&file, SYNTHETIC).unwrap();
     let (url, gw) = gateway(200);
-    let o = Command::new(env!("CARGO_BIN_EXE_gauntlet"))
-        .args([
-            "run",
-            file.to_str().unwrap(),
-            "--no-progress",
-            "--push-gateway",
-            &url,
-        ])
-        .arg("--out")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = dir.path().join("out");
+    let o = gauntlet(&[
+        "run",
+        file.to_str().unwrap(),
+        "--no-progress",
+        "--push-gateway",
+        &url,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     let (line, body) = gw.join().unwrap();

@@ -11,6 +11,7 @@ pub fn gauntlet(args: &[&str]) -> Output {
 }
 
 /// Its stdout and stderr together, for assertions and failure messages.
+#[allow(dead_code)] // not every test binary that includes this module uses it
 pub fn text(o: &Output) -> String {
     format!(
         "{}{}",

@@ -35,6 +35,7 @@
 #![forbid(unsafe_code)]
 
 pub mod capacity;
+pub mod cli;
 pub mod faults;
 pub mod gate;
 pub mod load;

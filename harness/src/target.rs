@@ -1,6 +1,6 @@
 //! The seam between the harness and a system under test.
 //!
-//! A workload implements [`Target`]: the harness calls [`Target::call`] once per op
+//! A workload's [`Workload::build`](crate::workload::Workload::build) makes a [`Target`]: the harness calls [`Target::call`] once per op
 //! from its load-generator threads and measures it; it samples [`Target::sample`]
 //! every tick; at the end it calls [`Target::shutdown`] and reads
 //! [`Target::messages`]. The target itself lives on its own tokio runtime (its
@@ -11,6 +11,9 @@ use std::future::Future;
 use std::time::Duration;
 
 use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use gauntlet_runtime::actor::System;
+
+use crate::workload::{Checkpoint, InvariantCheck};
 
 /// Index of an operation in a workload's op list (see `TargetSpec::ops`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,41 +82,92 @@ pub struct SampleDetail {
 #[error("cannot build target: {0}")]
 pub struct BuildError(pub String);
 
-/// A system under test, driven by the harness.
+/// A built system under test, driven by the harness (the dynamic half of a
+/// [`Workload`](crate::workload::Workload); see the contract in [`crate::workload`]).
+///
+/// Only [`Target::call`] is required. A target built on the actor runtime should also
+/// hand over its [`System`] ([`Target::system`]): the defaults then sample the runtime,
+/// report its deadlocks and stalls, account for its messages, shut it down, and open it
+/// to every actor fault.
 pub trait Target: Send + Sync + 'static {
     /// Issues one op and resolves when it is complete. `seq` numbers the ops of one
     /// load (for round-robin choices). Called concurrently from several threads; the
-    /// future runs on a load-generator thread, not on the target's runtime.
+    /// future runs on a load-generator thread, not on the target's runtime, and may be
+    /// dropped at any await point (op timeout, abort): it must be cancel-safe.
     fn call(&self, op: OpId, seq: u64) -> impl Future<Output = Result<(), OpError>>;
 
-    /// A snapshot of the target's own statistics; cheap, called once per tick.
-    fn sample(&self) -> TargetSample;
+    /// The target's actor system, if it is built on gauntlet-runtime.
+    fn system(&self) -> Option<&System> {
+        None
+    }
+
+    /// A snapshot of the target's own statistics; cheap, called once per tick. By
+    /// default, the actor system's (or nothing without one).
+    fn sample(&self) -> TargetSample {
+        self.system()
+            .map(crate::workload::system_view::sample)
+            .unwrap_or_default()
+    }
 
     /// Breakdowns for live metrics; cheap, called once per tick when metrics are
-    /// exported. Empty by default (the target has no such breakdowns).
+    /// exported. By default, the actor system's actors per kind and drops per policy.
     fn sample_detail(&self) -> SampleDetail {
-        SampleDetail::default()
+        self.system()
+            .map(crate::workload::system_view::sample_detail)
+            .unwrap_or_default()
     }
 
     /// The target's view of what is busy, recorded when the watchdog sees a stall.
     fn stall_detail(&self) -> String {
-        String::new()
+        self.system()
+            .map(crate::workload::system_view::stall_detail)
+            .unwrap_or_default()
     }
 
-    /// Events since the last call (deadlocks, stalls the runtime itself detected).
-    /// Called once per tick; must not block.
+    /// Events of the target's own (beyond its actor system's deadlocks and stalls,
+    /// which the harness reads itself) since the last call. Called once per tick;
+    /// must not block.
     fn events(&self) -> Vec<TargetEvent> {
         Vec::new()
     }
 
+    /// Checks the workload's invariants at `at` (see
+    /// [`Invariant`](crate::workload::Invariant)): at [`Checkpoint::End`] every
+    /// declared invariant, at [`Checkpoint::Tick`] those declared `every_tick`. Runs on
+    /// the target runtime, bounded by the harness (a check that does not return in
+    /// time is recorded as not measured).
+    fn check_invariants(&self, at: Checkpoint) -> impl Future<Output = Vec<InvariantCheck>> + Send {
+        let _ = at;
+        async { Vec::new() }
+    }
+
     /// Shuts the target down gracefully within `timeout`. Runs on the target's runtime.
-    fn shutdown(&self, timeout: Duration) -> impl Future<Output = ShutdownOutcome> + Send;
+    /// By default, shuts the actor system down (or does nothing without one).
+    fn shutdown(&self, timeout: Duration) -> impl Future<Output = ShutdownOutcome> + Send {
+        async move {
+            match self.system() {
+                Some(system) => crate::workload::system_view::shutdown(system, timeout).await,
+                None => ShutdownOutcome {
+                    clean: true,
+                    detail: "nothing to stop".to_owned(),
+                },
+            }
+        }
+    }
 
-    /// Message accounting, read after shutdown.
-    fn messages(&self) -> MessageAccounting;
+    /// Message accounting, read after shutdown. By default, the actor system's.
+    fn messages(&self) -> MessageAccounting {
+        self.system()
+            .map(crate::workload::system_view::messages)
+            .unwrap_or_default()
+    }
 
-    /// What of the target `[[fault]]` blocks can act on (see [`crate::faults`]).
+    /// What of the target `[[fault]]` blocks can act on (see [`crate::faults`]). By
+    /// default, the actor system.
     fn fault_surface(&self) -> crate::faults::FaultSurface {
-        crate::faults::FaultSurface::default()
+        crate::faults::FaultSurface {
+            system: self.system().cloned(),
+            ..Default::default()
+        }
     }
 }

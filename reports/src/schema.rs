@@ -52,6 +52,10 @@ pub struct RunResult {
     pub stalls: Vec<StallRecord>,
     /// Task and memory leak check around the target's lifetime.
     pub leaks: LeakCheck,
+    /// The workload's invariants: how often each was checked and found violated
+    /// (empty when the workload declares none; absent in files of older versions).
+    #[serde(default)]
+    pub invariants: Vec<InvariantRecord>,
     /// Every threshold of the scenario with its observed value.
     pub thresholds: Vec<ThresholdOutcome>,
     /// Pass or fail, and why.
@@ -489,6 +493,35 @@ pub struct LeakCheck {
     pub rss_growth_bytes_per_min: Option<f64>,
     /// `true` when no task leaked and shutdown was clean.
     pub passed: bool,
+}
+
+/// One invariant of the workload and what its checks found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvariantRecord {
+    /// The invariant's name (`money.conserved`); its threshold is `invariant{name=...}`.
+    pub name: String,
+    /// What it says.
+    pub description: String,
+    /// Whether it was checked at every tick, not only at the end.
+    pub every_tick: bool,
+    /// How often it was checked (0: never, which fails its threshold).
+    pub checks: u64,
+    /// How many checks found it violated.
+    pub violations: u64,
+    /// When it was first found violated, seconds from the start of the run.
+    pub first_violation_s: Option<f64>,
+    /// The target's message for the first violation.
+    pub message: Option<String>,
+    /// Why it was not checked, or a check that could not finish (a timeout).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unchecked_reason: Option<String>,
+}
+
+impl InvariantRecord {
+    /// Whether it was checked and always held.
+    pub fn held(&self) -> bool {
+        self.checks > 0 && self.violations == 0
+    }
 }
 
 /// One threshold expression and what was observed.

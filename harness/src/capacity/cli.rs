@@ -11,7 +11,7 @@ use super::output::write_capacity;
 use super::plan::{Plan, SweepOverrides};
 use super::spec::parse_steps;
 use super::sweep::{SweepError, SweepOptions, sweep};
-use crate::scenario::{Overrides, load_file};
+use crate::scenario::{Overrides, load_file_in};
 use crate::units::parse_duration;
 
 /// Exit code: the sweep ran and a model was fitted.
@@ -77,8 +77,9 @@ fn steps_arg(s: &str) -> Result<StepsArg, String> {
     parse_steps(s).map(StepsArg)
 }
 
-/// Runs `gauntlet capacity` and returns its exit code.
-pub fn command(args: CapacityArgs) -> u8 {
+/// Runs `gauntlet capacity` and returns its exit code; scenarios may name the
+/// workloads of `registry`.
+pub fn command(args: CapacityArgs, registry: &crate::workload::Registry) -> u8 {
     if !args.from.is_empty() {
         let sweep_flags = [
             ("--steps", args.steps.is_some()),
@@ -115,7 +116,7 @@ pub fn command(args: CapacityArgs) -> u8 {
         duration: None,
         seed: args.seed,
     };
-    let scenario = match load_file(&file, &overrides) {
+    let scenario = match load_file_in(registry, &file, &overrides) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

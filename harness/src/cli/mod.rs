@@ -1,5 +1,9 @@
-//! The `gauntlet` command line: `run`, `validate`, `list`, `report`, `compare` and
-//! `suite`.
+//! The `gauntlet` command line: `run`, `validate`, `list`, `suite`, `capacity`,
+//! `report` and `compare`.
+//!
+//! [`main`] runs it with the built-in workloads; [`main_with`] with a registry of one's
+//! own, so that a user's binary gets the whole command line for its own workloads
+//! (see `examples/bank`).
 //!
 //! Exit codes: 0 all thresholds met; 1 a threshold or invariant failed, the run was
 //! aborted or a metric regressed against its baseline; 2 bad usage, an invalid
@@ -14,10 +18,10 @@ use crate::gate::command;
 use crate::metrics::push::push_url;
 use crate::metrics::{Exporter, MetricsServer, RunInfo, parse_addr};
 use crate::run::{RunOptions, run};
-use crate::scenario::{EXECUTORS, Overrides, ScenarioError, load_file};
+use crate::scenario::{EXECUTORS, Overrides, ScenarioError, load_file_in};
 use crate::threshold::METRIC_NAMES;
 use crate::units::parse_duration;
-use crate::workload::WORKLOADS;
+use crate::workload::Registry;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use gauntlet_reports::RunResult;
@@ -81,9 +85,15 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// List the built-in workloads, executors and threshold metrics.
-    #[command(after_help = "Example:\n  gauntlet list")]
-    List,
+    /// List the registered workloads (ops, [target] fields, capabilities, invariants),
+    /// executors, fault kinds and threshold metrics.
+    #[command(after_help = "Examples:\n  gauntlet list\n  gauntlet list --addresses")]
+    List {
+        /// Also list the actor addresses each workload creates (what `[[fault]] target`
+        /// globs can match), per example configuration.
+        #[arg(long)]
+        addresses: bool,
+    },
     /// Sweep a scenario through increasing load levels and fit a USL capacity model.
     Capacity(crate::capacity::CapacityArgs),
     /// Re-render report.html, summary.md, junit.xml and the charts of a results file.
@@ -142,9 +152,16 @@ fn duration_arg(s: &str) -> Result<Duration, String> {
     parse_duration(s).map_err(|e| e.to_string())
 }
 
-/// Runs the `gauntlet` command line on the process's arguments and returns its exit
-/// code (see the module docs).
+/// Runs the `gauntlet` command line with the built-in workloads on the process's
+/// arguments and returns its exit code (see the module docs).
 pub fn main() -> ExitCode {
+    main_with(Registry::builtin())
+}
+
+/// Runs the `gauntlet` command line with the workloads of `registry` (built-ins
+/// included if it was made from [`Registry::builtin`]). A registry with mistakes
+/// (duplicate or badly named workloads) exits 2 before anything runs.
+pub fn main_with(registry: Registry) -> ExitCode {
     // Injected failures make the runtime warn on every restart; those are expected and
     // counted in the results, so by default only its errors are shown (RUST_LOG overrides).
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -153,6 +170,12 @@ pub fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(filter)
         .try_init();
+    if !registry.errors().is_empty() {
+        for e in registry.errors() {
+            eprintln!("gauntlet: cannot register a workload: {e}");
+        }
+        return ExitCode::from(EXIT_USAGE);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -162,12 +185,12 @@ pub fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::List => {
-            list();
+        Command::List { addresses } => {
+            list(&registry, addresses);
             ExitCode::SUCCESS
         }
-        Command::Validate { files } => validate(&files),
-        Command::Capacity(args) => ExitCode::from(crate::capacity::command(args)),
+        Command::Validate { files } => validate(&registry, &files),
+        Command::Capacity(args) => ExitCode::from(crate::capacity::command(args, &registry)),
         Command::Run {
             scenario,
             out,
@@ -188,7 +211,15 @@ pub fn main() -> ExitCode {
                 files: baseline,
                 tolerances,
             };
-            match run_command(&scenario, out, &overrides, &baseline, !no_progress, &export) {
+            match run_command(
+                &registry,
+                &scenario,
+                out,
+                &overrides,
+                &baseline,
+                !no_progress,
+                &export,
+            ) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("gauntlet: {e:#}");
@@ -220,15 +251,63 @@ pub fn main() -> ExitCode {
                     seed: None,
                 },
                 progress: !no_progress,
+                registry,
             },
         ),
     }
 }
 
-fn list() {
+fn list(registry: &Registry, addresses: bool) {
     println!("Workloads ([target] workload = ...):");
-    for (name, help) in WORKLOADS {
-        println!("  {name:<24} {help}");
+    for w in registry.workloads() {
+        println!("\n  {}: {}", w.name, w.help);
+        println!("    ops: {}", w.ops.join(", "));
+        let caps = w.capabilities.names();
+        println!(
+            "    capabilities: {}",
+            if caps.is_empty() {
+                "none (faults: memory-pressure only)".to_owned()
+            } else {
+                caps.join(", ")
+            }
+        );
+        if !w.fields.is_empty() {
+            println!("    [target] fields:");
+            for f in w.fields {
+                println!("      {:<20} {:<16} {}", f.name, f.example, f.help);
+            }
+        }
+        if !w.invariants.is_empty() {
+            println!("    invariants (threshold invariant{{name=..}}):");
+            for i in &w.invariants {
+                let when = if i.every_tick {
+                    "every tick"
+                } else {
+                    "at the end"
+                };
+                println!("      {:<32} {when}: {}", i.name, i.description);
+            }
+        }
+    }
+    if addresses {
+        println!("\nActor addresses (what [[fault]] target globs can match):");
+        for (workload, examples) in registry.address_table() {
+            for (label, list) in examples {
+                let shown = if list.is_empty() {
+                    "no actors".to_owned()
+                } else if list.len() > 8 {
+                    format!(
+                        "{} ... {} ({} actors)",
+                        list[..3].join(", "),
+                        list[list.len() - 1],
+                        list.len()
+                    )
+                } else {
+                    list.join(", ")
+                };
+                println!("  {workload:<12} {label:<44} {shown}");
+            }
+        }
     }
     println!("\nExecutors ([[load]] executor = ...):");
     for (name, help) in EXECUTORS {
@@ -247,10 +326,10 @@ fn list() {
     );
 }
 
-fn validate(files: &[PathBuf]) -> ExitCode {
+fn validate(registry: &Registry, files: &[PathBuf]) -> ExitCode {
     let mut ok = true;
     for f in files {
-        match load_file(f, &Overrides::default()) {
+        match load_file_in(registry, f, &Overrides::default()) {
             Ok(s) => println!(
                 "ok       {}  ({}: {} load(s), {} threshold(s), {:.0}s)",
                 f.display(),
@@ -316,6 +395,7 @@ fn start_export(
 }
 
 fn run_command(
+    registry: &Registry,
     file: &Path,
     out: Option<PathBuf>,
     overrides: &Overrides,
@@ -323,7 +403,7 @@ fn run_command(
     progress: bool,
     export: &Export,
 ) -> anyhow::Result<ExitCode> {
-    let scenario = match load_file(file, overrides) {
+    let scenario = match load_file_in(registry, file, overrides) {
         Ok(s) => s,
         Err(e @ (ScenarioError::Io { .. } | ScenarioError::Invalid { .. })) => {
             eprintln!("{e}");

@@ -13,7 +13,7 @@ use gauntlet_reports::suite::{self as report, Entry, EntryOutcome};
 
 use super::{GateError, compare_files, find_baselines, write_reports, write_results};
 use crate::run::{RunOptions, run};
-use crate::scenario::{Overrides, Scenario, load_file};
+use crate::scenario::{Overrides, Scenario, load_file_in};
 
 /// How to run a suite.
 #[derive(Debug, Clone, Default)]
@@ -28,6 +28,8 @@ pub struct SuiteOptions {
     pub overrides: Overrides,
     /// Draw the live progress line.
     pub progress: bool,
+    /// The workloads scenarios may name.
+    pub registry: crate::workload::Registry,
 }
 
 /// Why a suite could not run at all.
@@ -98,7 +100,7 @@ pub fn run_suite(inputs: &[PathBuf], options: &SuiteOptions) -> Result<Vec<Entry
     let mut scenarios = Vec::with_capacity(files.len());
     let mut problems = Vec::new();
     for f in &files {
-        match load_file(f, &options.overrides) {
+        match load_file_in(&options.registry, f, &options.overrides) {
             Ok(s) => scenarios.push(s),
             Err(e) => problems.push(e.to_string()),
         }

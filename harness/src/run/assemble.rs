@@ -29,6 +29,8 @@ pub(crate) struct Ending {
     pub messages: Option<MessageAccounting>,
     /// The fault windows injected (see `crate::faults`).
     pub injected: Vec<crate::faults::Injection>,
+    /// The workload's invariants as checked.
+    pub invariants: Vec<gauntlet_reports::schema::InvariantRecord>,
 }
 
 impl Ending {
@@ -52,6 +54,7 @@ impl Ending {
             shutdown_detail: "not reached".to_owned(),
             messages: None,
             injected: Vec::new(),
+            invariants: Vec::new(),
         }
     }
 }
@@ -191,6 +194,7 @@ pub(crate) fn assemble(
         deadlocks: c.deadlocks.clone(),
         stalls: c.stalls.records(),
         leaks,
+        invariants: ending.invariants.clone(),
         thresholds: Vec::new(),
         verdict: Verdict {
             passed: false,
@@ -224,8 +228,15 @@ fn verdict(scenario: &Scenario, r: &RunResult, shutdown_detail: &str) -> Verdict
         let observed = t
             .observed
             .map_or_else(|| "not measured".to_owned(), |v| format!("{v} {}", t.unit));
+        let why = r
+            .invariants
+            .iter()
+            .find(|i| t.metric == format!("invariant{{name={}}}", i.name))
+            .and_then(|i| i.message.as_deref().or(i.unchecked_reason.as_deref()))
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
         reasons.push(format!(
-            "threshold failed: {} {} (observed {observed})",
+            "threshold failed: {} {} (observed {observed}){why}",
             t.metric, t.expression
         ));
     }

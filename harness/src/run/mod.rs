@@ -14,6 +14,8 @@
 
 mod assemble;
 mod collector;
+mod invariants;
+mod observed;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -24,12 +26,9 @@ use gauntlet_reports::schema::{RunResult, RunStatus};
 use crate::load::{Generator, LoadState};
 use crate::probe::{ProcessProbe, RuntimeProbe};
 use crate::progress::Progress;
-use crate::scenario::{Scenario, TargetSpec};
+use crate::scenario::Scenario;
 use crate::target::{BuildError, OpId, Target};
-use crate::workload::actors::ActorsTarget;
-use crate::workload::graph::GraphTarget;
-use crate::workload::smart_home::SmartHomeTarget;
-use crate::workload::synthetic::SyntheticTarget;
+use crate::workload::Checkpoint;
 
 use assemble::Ending;
 use collector::Collector;
@@ -68,38 +67,16 @@ pub enum RunError {
     Build(#[from] BuildError),
 }
 
-/// Runs `scenario` and returns its results (also when the run was aborted).
+/// Runs `scenario` and returns its results (also when the run was aborted): builds its
+/// workload's target and drives it.
 pub fn run(scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunError> {
-    match &scenario.target {
-        TargetSpec::Synthetic(spec) => {
-            let spec = spec.clone();
-            execute(scenario, options, move || async move {
-                Ok(SyntheticTarget::new(spec))
-            })
-        }
-        TargetSpec::SmartHome(spec) => {
-            let (spec, settings, seed) = (spec.clone(), scenario.runtime.clone(), scenario.seed);
-            execute(scenario, options, move || {
-                SmartHomeTarget::build(spec, settings, seed)
-            })
-        }
-        TargetSpec::Actors(spec) => {
-            let (spec, settings, seed) = (spec.clone(), scenario.runtime.clone(), scenario.seed);
-            execute(scenario, options, move || {
-                ActorsTarget::build(spec, settings, seed)
-            })
-        }
-        TargetSpec::Graph(spec) => {
-            let (spec, settings, seed) = (spec.clone(), scenario.runtime.clone(), scenario.seed);
-            execute(scenario, options, move || {
-                GraphTarget::build(spec, settings, seed)
-            })
-        }
-    }
+    scenario.target.run(scenario, options)
 }
 
-/// Runs `scenario` against the target `build` creates (on the target runtime).
-/// This is the entry point for targets that are not built-in workloads.
+/// Runs `scenario` against the target `build` creates (on the target runtime), for
+/// programs that build a target by hand rather than through a registered
+/// [`Workload`](crate::workload::Workload); the invariants checked are those the
+/// scenario's workload declares.
 pub fn execute<T, F, Fut>(
     scenario: &Scenario,
     options: &RunOptions,
@@ -145,7 +122,7 @@ where
     let rss_before = process.rss();
 
     let target = match tokio::time::timeout(BUILD_TIMEOUT, target_rt.spawn(build())).await {
-        Ok(Ok(Ok(t))) => Arc::new(t),
+        Ok(Ok(Ok(t))) => Arc::new(observed::Observed::new(t)),
         Ok(Ok(Err(e))) => return Err(RunError::Build(e)),
         Ok(Err(join)) => {
             return Err(RunError::Build(BuildError(format!(
@@ -192,6 +169,8 @@ where
     let fault_windows =
         crate::faults::schedule::windows(&scenario.faults, scenario.duration, scenario.seed);
     let mut collector = Collector::new(scenario, run_start, process, runtime);
+    let mut invariants = invariants::Tally::new(&scenario.target.info().invariants);
+    let tick_check_limit = scenario.tick / 2;
     let progress = Progress::new(scenario.duration, options.progress);
 
     let deadline = run_start + scenario.deadline();
@@ -232,21 +211,31 @@ where
             // (faults that could not be injected are left out there).
             tick.active_faults = active_faults(&fault_windows, scenario, tick.t_s);
         }
-        let tick = collector
-            .timeline
-            .last()
-            .expect("the collector just pushed a tick");
+        if invariants.per_tick() {
+            let t_s = collector.timeline.last().map_or(0.0, |t| t.t_s);
+            match invariants::check(
+                &target,
+                target_rt.handle(),
+                Checkpoint::Tick,
+                tick_check_limit,
+            )
+            .await
+            {
+                Ok(checks) => invariants.absorb(checks, t_s),
+                Err(why) => tracing::warn!(%why, "invariant check at a tick"),
+            }
+        }
+        let Some(tick) = collector.timeline.last() else {
+            continue;
+        };
         progress.update(tick, 0);
         if let Some(exporter) = &options.metrics {
             observe(exporter, &collector, &*target);
         }
         if let Some(snapshot) = &options.snapshot {
-            let partial = assemble::assemble(
-                scenario,
-                &collector,
-                generator.loads(),
-                &Ending::partial(started_at, tasks_before, rss_before),
-            );
+            let mut ending = Ending::partial(started_at, tasks_before, rss_before);
+            ending.invariants = invariants.snapshot();
+            let partial = assemble::assemble(scenario, &collector, generator.loads(), &ending);
             if let Ok(mut s) = snapshot.lock() {
                 *s = Some(partial);
             }
@@ -268,6 +257,17 @@ where
     let loads = generator.shared_loads();
     let late = generator.join(JOIN_WAIT).await;
     collector.absorb(&late);
+
+    progress.phase("checking invariants");
+    let end_t_s = run_start.elapsed().as_secs_f64();
+    let end_limit = scenario
+        .watchdog
+        .shutdown_timeout
+        .max(Duration::from_secs(5));
+    match invariants::check(&target, target_rt.handle(), Checkpoint::End, end_limit).await {
+        Ok(checks) => invariants.absorb(checks, end_t_s),
+        Err(why) => invariants.missed(Checkpoint::End, &why),
+    }
 
     progress.phase("shutting down target");
     let budget = scenario.watchdog.shutdown_timeout;
@@ -319,6 +319,7 @@ where
         shutdown_detail,
         messages: Some(target.messages()),
         injected,
+        invariants: invariants.records(),
     };
     Ok(assemble::assemble(scenario, &collector, &loads, &ending))
 }

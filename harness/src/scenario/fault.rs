@@ -9,9 +9,7 @@ use serde::Deserialize;
 use super::location::Seg;
 use super::model::TargetSpec;
 use super::validate::Validator;
-use crate::faults::spec::{
-    DEPENDENCIES, FaultKind, FaultParams, FaultSpec, RecoverySettings, TargetKind,
-};
+use crate::faults::spec::{FaultKind, FaultParams, FaultSpec, RecoverySettings, TargetKind};
 use crate::threshold::Threshold;
 use crate::units::DurationSpec;
 
@@ -93,6 +91,63 @@ pub(crate) fn check_glob(glob: &str) -> Result<(), String> {
         .map_err(|e| format!("`{glob}` is not a valid glob: {}", e.kind()))
 }
 
+/// What `kind` needs of a workload that `caps` lacks, if anything.
+fn missing_capability(
+    kind: FaultKind,
+    caps: &crate::workload::Capabilities,
+) -> Option<&'static str> {
+    match kind {
+        FaultKind::MemoryPressure => None,
+        FaultKind::Flood if !caps.flood => {
+            Some("can flood a mailbox with its own messages (capability `flood`)")
+        }
+        FaultKind::Flood => None,
+        k if k.target_kind() == TargetKind::Dependency && caps.dependencies.is_empty() => {
+            Some("exposes a dependency seam (e.g. `device-repository`)")
+        }
+        k if k.target_kind() == TargetKind::Dependency => None,
+        _ if !caps.actor_system => Some("hands over its actor system (capability `actor-system`)"),
+        _ => None,
+    }
+}
+
+/// Why the fault glob `glob` can match no address the target creates, if it cannot.
+///
+/// The workload's address patterns are globs too; a fault glob is refused only when
+/// it matches none of the workload's concrete addresses and shares no literal prefix
+/// with any of its patterns (so it can never match).
+fn unmatched_glob(glob: &str, target: &TargetSpec) -> Option<String> {
+    let patterns = target.addresses();
+    if patterns.is_empty() {
+        return None;
+    }
+    let matcher = Glob::new(glob).ok()?.compile_matcher();
+    let literal = |s: &str| -> String { s.chars().take_while(|c| !"*?[{".contains(*c)).collect() };
+    let g = literal(glob);
+    let can_match = patterns.iter().any(|p| {
+        if matcher.is_match(p) {
+            return true;
+        }
+        let is_pattern = p.contains(['*', '?', '[', '{']);
+        let pl = literal(p);
+        is_pattern && (pl.starts_with(&g) || g.starts_with(&pl))
+    });
+    if can_match {
+        return None;
+    }
+    let shown: Vec<&str> = patterns.iter().take(6).map(String::as_str).collect();
+    let more = if patterns.len() > 6 {
+        format!(" and {} more", patterns.len() - 6)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "`{glob}` matches no actor of workload `{}` with this [target]: its addresses are {}{more} (see `gauntlet list --addresses`)",
+        target.workload(),
+        shown.join(", ")
+    ))
+}
+
 /// The invariants every chaos run is judged by, added as thresholds unless the
 /// scenario sets the same metric itself: nothing lost, nothing leaked, every fault
 /// recovered within `[recovery] within`, and every injected ask cycle detected.
@@ -145,7 +200,7 @@ impl Validator<'_> {
     pub(super) fn faults(
         &mut self,
         raw: Vec<RawFault>,
-        target: &TargetSpec,
+        target: Option<&TargetSpec>,
         run: Duration,
     ) -> Vec<FaultSpec> {
         raw.into_iter()
@@ -158,29 +213,23 @@ impl Validator<'_> {
         &mut self,
         i: usize,
         f: RawFault,
-        target: &TargetSpec,
+        target: Option<&TargetSpec>,
         run: Duration,
     ) -> Option<FaultSpec> {
         let at = |k: &str| [key("fault"), Seg::Index(i), key(k)];
         let before = self.problems.len();
         let kind = f.kind;
-        let workload = target.workload();
-        let allowed: &[&str] = match kind {
-            FaultKind::Flood => &["actors"],
-            k if k.target_kind() == TargetKind::Dependency => &["smart-home"],
-            FaultKind::MemoryPressure => &["actors", "graph", "smart-home", "synthetic"],
-            _ => &["actors", "graph", "smart-home"],
+        let (workload, caps) = match target {
+            Some(t) => (t.workload(), t.info().capabilities),
+            None => ("", crate::workload::Capabilities::default()),
         };
-        if !allowed.contains(&workload) {
+        if target.is_some()
+            && let Some(missing) = missing_capability(kind, &caps)
+        {
             self.problem(
                 &at("kind"),
                 format!(
-                    "`{kind}` faults need workload {} (this scenario's workload is `{workload}`)",
-                    allowed
-                        .iter()
-                        .map(|w| format!("`{w}`"))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
+                    "`{kind}` faults need a workload that {missing}; workload `{workload}` does not"
                 ),
             );
         }
@@ -201,14 +250,19 @@ impl Validator<'_> {
             (TargetKind::Actors, Some(g)) => {
                 if let Err(e) = check_glob(g) {
                     self.problem(&at("target"), e);
+                } else if let Some(t) = target
+                    && let Some(e) = unmatched_glob(g, t)
+                {
+                    self.problem(&at("target"), e);
                 }
             }
-            (TargetKind::Dependency, Some(d)) if DEPENDENCIES.contains(&d.as_str()) => {}
+            (TargetKind::Dependency, Some(d)) if caps.dependencies.contains(&d.as_str()) => {}
+            (TargetKind::Dependency, _) if caps.dependencies.is_empty() => {}
             (TargetKind::Dependency, _) => self.problem(
                 &at("target"),
                 format!(
-                    "`{kind}` needs `target` naming a dependency: {}",
-                    DEPENDENCIES.join(", ")
+                    "`{kind}` needs `target` naming a dependency of workload `{workload}`: {}",
+                    caps.dependencies.join(", ")
                 ),
             ),
             (TargetKind::None, Some(_)) => self.problem(

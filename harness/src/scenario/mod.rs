@@ -33,6 +33,7 @@ mod location;
 mod model;
 mod parse;
 mod raw;
+mod target;
 mod validate;
 
 pub use error::{Problem, ScenarioError};
@@ -40,4 +41,4 @@ pub use model::{
     EXECUTORS, Executor, Load, MailboxPolicy, RuntimeSettings, Scenario, Stage, TargetSpec,
     WatchdogSettings,
 };
-pub use parse::{Overrides, load_file, parse_str, parse_with};
+pub use parse::{Overrides, load_file, load_file_in, parse_in, parse_str, parse_with};

@@ -5,10 +5,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::threshold::Threshold;
-use crate::workload::actors::ActorsSpec;
-use crate::workload::graph::GraphSpec;
-use crate::workload::smart_home::SmartHomeSpec;
-use crate::workload::synthetic::SyntheticSpec;
+pub use crate::workload::TargetSpec;
 
 /// A validated scenario.
 #[derive(Debug, Clone)]
@@ -34,7 +31,7 @@ pub struct Scenario {
     pub runtime: RuntimeSettings,
     /// Watchdog settings.
     pub watchdog: WatchdogSettings,
-    /// The system under test.
+    /// The system under test: a registered workload and its `[target]` config.
     pub target: TargetSpec,
     /// Load generators, run concurrently.
     pub loads: Vec<Load>,
@@ -89,42 +86,6 @@ pub struct WatchdogSettings {
     pub fail_on_stall: bool,
     /// Budget for the target's graceful shutdown.
     pub shutdown_timeout: Duration,
-}
-
-/// The system under test: one of the built-in workloads.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "workload", rename_all = "kebab-case")]
-pub enum TargetSpec {
-    /// Actors of gauntlet-runtime in a chosen topology.
-    Actors(ActorsSpec),
-    /// A gauntlet-runtime flow graph; each op is one run.
-    Graph(GraphSpec),
-    /// The smart-home device runtime: homes x rooms x devices.
-    SmartHome(SmartHomeSpec),
-    /// A synthetic target for harness self-tests.
-    Synthetic(SyntheticSpec),
-}
-
-impl TargetSpec {
-    /// The workload's name as written in scenarios.
-    pub fn workload(&self) -> &'static str {
-        match self {
-            TargetSpec::Actors(_) => "actors",
-            TargetSpec::Graph(_) => "graph",
-            TargetSpec::SmartHome(_) => "smart-home",
-            TargetSpec::Synthetic(_) => "synthetic",
-        }
-    }
-
-    /// The operations the workload offers.
-    pub fn ops(&self) -> &'static [&'static str] {
-        match self {
-            TargetSpec::Actors(_) => crate::workload::actors::OPS,
-            TargetSpec::Graph(_) => crate::workload::graph::OPS,
-            TargetSpec::SmartHome(_) => crate::workload::smart_home::OPS,
-            TargetSpec::Synthetic(_) => crate::workload::synthetic::OPS,
-        }
-    }
 }
 
 /// One `[[load]]` block: an executor issuing one operation.

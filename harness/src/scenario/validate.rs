@@ -39,7 +39,13 @@ impl Validator<'_> {
             .push(problem_at(self.text, span, field, message));
     }
 
-    pub(super) fn scenario(&mut self, raw: RawScenario, file: &str, ov: &Overrides) -> Scenario {
+    pub(super) fn scenario(
+        &mut self,
+        raw: RawScenario,
+        target: Option<TargetSpec>,
+        file: &str,
+        ov: &Overrides,
+    ) -> Option<Scenario> {
         if raw.name.is_empty()
             || !raw
                 .name
@@ -119,8 +125,13 @@ impl Validator<'_> {
             );
         }
 
-        for (field, message) in target_problems(&raw.target) {
-            self.problem(&[key("target"), key(field)], message);
+        if let Some(t) = &target {
+            let ctx = crate::workload::CheckContext {
+                runtime: runtime.clone(),
+            };
+            for (field, message) in t.check(&ctx) {
+                self.problem(&[key("target"), Seg::Key(field)], message);
+            }
         }
 
         // Thresholds are checked against every op a load names, valid or not, so that
@@ -136,7 +147,7 @@ impl Validator<'_> {
         }
         let mut loads: Vec<Load> = Vec::with_capacity(raw.loads.len());
         for (i, l) in raw.loads.into_iter().enumerate() {
-            let Some(load) = self.load(i, l, &raw.target, duration) else {
+            let Some(load) = self.load(i, l, target.as_ref(), duration) else {
                 continue;
             };
             if loads.iter().any(|o| o.name == load.name) {
@@ -158,11 +169,38 @@ impl Validator<'_> {
             }
         }
 
-        let faults = self.faults(raw.faults, &raw.target, duration);
+        let faults = self.faults(raw.faults, target.as_ref(), duration);
         let recovery = self.recovery(raw.recovery);
         let mut thresholds = Vec::new();
+        let declared: Vec<&str> = target
+            .as_ref()
+            .map(|t| t.info().invariants.iter().map(|i| i.name).collect())
+            .unwrap_or_default();
+        let mut waived: Vec<String> = Vec::new();
         for (k, exprs) in raw.thresholds {
             let path = [key("thresholds"), Seg::Key(k.clone())];
+            if let Ok(Metric::Invariant { name }) = Metric::parse(&k) {
+                if target.is_some() && !declared.contains(&name.as_str()) {
+                    let workload = target.as_ref().map_or("", |t| t.workload());
+                    self.problem(
+                        &path,
+                        if declared.is_empty() {
+                            format!("workload `{workload}` declares no invariants")
+                        } else {
+                            format!(
+                                "workload `{workload}` declares no invariant `{name}` (it declares: {})",
+                                declared.join(", ")
+                            )
+                        },
+                    );
+                    continue;
+                }
+                if exprs.is_empty() {
+                    // `"invariant{name=X}" = []` waives the invariant's default threshold.
+                    waived.push(name);
+                    continue;
+                }
+            }
             match Threshold::parse(&k, &exprs) {
                 Ok(t) => {
                     if let Some(op) = t.metric.op()
@@ -203,7 +241,9 @@ impl Validator<'_> {
         }
 
         fault_invariants(&faults, &mut thresholds);
-        Scenario {
+        invariant_thresholds(&declared, &waived, &mut thresholds);
+        let target = target?;
+        Some(Scenario {
             name: raw.name,
             description: raw.description,
             file: file.to_owned(),
@@ -214,14 +254,14 @@ impl Validator<'_> {
             grace,
             runtime,
             watchdog,
-            target: raw.target,
+            target,
             loads,
             thresholds,
             capacity: raw.capacity,
             baseline_tolerances: raw.baseline,
             faults,
             recovery,
-        }
+        })
     }
 
     fn int_in(
@@ -248,11 +288,19 @@ impl Validator<'_> {
         }
     }
 
-    fn load(&mut self, i: usize, l: RawLoad, target: &TargetSpec, run: Duration) -> Option<Load> {
+    fn load(
+        &mut self,
+        i: usize,
+        l: RawLoad,
+        target: Option<&TargetSpec>,
+        run: Duration,
+    ) -> Option<Load> {
         let at = |f: &str| vec![key("load"), Seg::Index(i), key(f)];
         let before = self.problems.len();
         let name = l.name.clone().unwrap_or_else(|| l.op.clone());
-        if !target.ops().contains(&l.op.as_str()) {
+        if let Some(target) = target
+            && !target.ops().contains(&l.op.as_str())
+        {
             self.problem(
                 &at("op"),
                 format!(
@@ -507,11 +555,16 @@ impl Validator<'_> {
     }
 }
 
-fn target_problems(target: &TargetSpec) -> Vec<(&'static str, String)> {
-    match target {
-        TargetSpec::Actors(a) => a.problems(),
-        TargetSpec::Graph(g) => g.problems(),
-        TargetSpec::SmartHome(h) => h.problems(),
-        TargetSpec::Synthetic(s) => s.problems(),
+/// Every declared invariant gets `count == 0` unless the scenario states its own
+/// threshold for it or waives it.
+fn invariant_thresholds(declared: &[&str], waived: &[String], thresholds: &mut Vec<Threshold>) {
+    for name in declared {
+        let k = format!("invariant{{name={name}}}");
+        if waived.iter().any(|w| w == name) || thresholds.iter().any(|t| t.key == k) {
+            continue;
+        }
+        if let Ok(t) = Threshold::parse(&k, &["count == 0".to_owned()]) {
+            thresholds.push(t);
+        }
     }
 }

@@ -128,6 +128,12 @@ fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) 
         ),
         Metric::FaultsUnrecovered => Some(crate::faults::unrecovered(run) as f64),
         Metric::FaultsUndetected => Some(crate::faults::undetected(run) as f64),
+        Metric::Invariant { name } => run
+            .invariants
+            .iter()
+            .find(|i| i.name == *name)
+            .filter(|i| i.checks > 0)
+            .map(|i| i.violations as f64),
         Metric::SchedLag => match agg {
             Aggregation::Max => measured()
                 .filter_map(|t| t.runtime.sched_lag_max_ns)

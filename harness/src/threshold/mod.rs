@@ -84,6 +84,12 @@ pub enum Metric {
     /// `faults.undetected`: `count` of injected ask cycles the runtime did not refuse,
     /// and of `blocking-worker` windows its stall watchdog did not report.
     FaultsUndetected,
+    /// `invariant{name=X}`: `count` of checks that found the workload's invariant `X`
+    /// violated; not measured when it was never checked.
+    Invariant {
+        /// The invariant's name.
+        name: String,
+    },
 }
 
 /// A field of the message accounting.
@@ -201,6 +207,7 @@ pub const METRIC_NAMES: &[&str] = &[
     "faults.affected{fault=..}",
     "faults.unrecovered",
     "faults.undetected",
+    "invariant{name=..}",
 ];
 
 impl Metric {
@@ -282,6 +289,12 @@ impl Metric {
                     Metric::FaultsAffected { fault }
                 })
             }
+            "invariant" => match tag {
+                Some(("name", v)) if !v.is_empty() => Ok(Metric::Invariant { name: v.to_owned() }),
+                _ => Err(ThresholdError(format!(
+                    "metric `{key}`: `invariant` needs the invariant's name, e.g. `invariant{{name=money.conserved}}`"
+                ))),
+            },
             "faults.unrecovered" => untagged(Metric::FaultsUnrecovered),
             "faults.undetected" => untagged(Metric::FaultsUndetected),
             other => Err(ThresholdError(format!(

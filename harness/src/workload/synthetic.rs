@@ -10,11 +10,76 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use gauntlet_reports::schema::{MessageAccounting, TargetSample};
 use serde::Deserialize;
 
-use crate::target::{OpError, OpId, ShutdownOutcome, Target};
+use super::{BuildContext, CheckContext, ConfigField, Workload};
+use crate::target::{BuildError, OpError, OpId, Target};
 use crate::units::DurationSpec;
+
+/// The `synthetic` workload (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Synthetic;
+
+impl Workload for Synthetic {
+    type Config = SyntheticSpec;
+    type Target = SyntheticTarget;
+
+    fn name(&self) -> &'static str {
+        "synthetic"
+    }
+
+    fn help(&self) -> &'static str {
+        "harness self-test target: ops complete after an optional delay, can fail or hang on purpose"
+    }
+
+    fn ops(&self) -> &'static [&'static str] {
+        OPS
+    }
+
+    fn fields(&self) -> &'static [ConfigField] {
+        &[
+            ConfigField {
+                name: "delay",
+                example: "\"1ms\"",
+                help: "async sleep inside each op (default none)",
+            },
+            ConfigField {
+                name: "work",
+                example: "\"10us\"",
+                help: "busy-spin inside each op, at most 1s (default none)",
+            },
+            ConfigField {
+                name: "fail_every",
+                example: "100",
+                help: "every N-th op fails (default 0: never)",
+            },
+            ConfigField {
+                name: "hang_after",
+                example: "\"2s\"",
+                help: "ops started this long after the first never complete (default never)",
+            },
+        ]
+    }
+
+    fn examples(&self) -> Vec<(&'static str, SyntheticSpec)> {
+        vec![("any configuration", SyntheticSpec::default())]
+    }
+
+    fn check(&self, spec: &SyntheticSpec, _ctx: &CheckContext) -> Vec<(String, String)> {
+        spec.problems()
+            .into_iter()
+            .map(|(f, m)| (f.to_owned(), m))
+            .collect()
+    }
+
+    async fn build(
+        &self,
+        spec: SyntheticSpec,
+        _ctx: BuildContext,
+    ) -> Result<SyntheticTarget, BuildError> {
+        Ok(SyntheticTarget::new(spec))
+    }
+}
 
 /// Ops of the synthetic workload.
 pub const OPS: &[&str] = &["call"];
@@ -88,10 +153,6 @@ impl Target for SyntheticTarget {
         Ok(())
     }
 
-    fn sample(&self) -> TargetSample {
-        TargetSample::default()
-    }
-
     fn stall_detail(&self) -> String {
         match self.spec.hang_after {
             Some(h) => format!(
@@ -100,16 +161,5 @@ impl Target for SyntheticTarget {
             ),
             None => "synthetic target: no runtime to inspect".to_owned(),
         }
-    }
-
-    async fn shutdown(&self, _timeout: Duration) -> ShutdownOutcome {
-        ShutdownOutcome {
-            clean: true,
-            detail: "synthetic target: nothing to stop".to_owned(),
-        }
-    }
-
-    fn messages(&self) -> MessageAccounting {
-        MessageAccounting::default()
     }
 }

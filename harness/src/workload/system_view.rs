@@ -5,7 +5,7 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use gauntlet_reports::schema::MessageAccounting;
+use gauntlet_reports::schema::{MessageAccounting, TargetSample};
 use gauntlet_runtime::actor::{RuntimeEvent, System};
 use tokio::sync::broadcast;
 
@@ -34,6 +34,53 @@ pub fn drain_events(events: &Mutex<broadcast::Receiver<RuntimeEvent>>) -> Vec<Ta
         }
     }
     out
+}
+
+/// The system's statistics as the timeline keeps them.
+pub fn sample(system: &System) -> TargetSample {
+    let s = system.stats();
+    TargetSample {
+        actors_alive: Some(s.actors.alive),
+        mailbox_depth: Some(s.mailboxes.total),
+        messages_sent: Some(s.messages.sent),
+        messages_delivered: Some(s.messages.delivered),
+        messages_dropped: Some(s.messages.dropped()),
+        messages_rejected: Some(s.messages.rejected),
+        messages_dead_lettered: Some(s.messages.dead_lettered),
+        restarts: Some(s.actors.restarted),
+        passivations: Some(s.actors.passivations),
+        deadlocks: Some(s.deadlocks),
+        stalls: Some(s.stalls),
+        activations: Some(s.actors.activations),
+        ..TargetSample::default()
+    }
+}
+
+/// What is busy in the system, for a stall record.
+pub fn stall_detail(system: &System) -> String {
+    let s = system.stats();
+    format!(
+        "actors alive {}, messages queued {} (deepest mailbox {}), asks in flight {}",
+        s.actors.alive, s.mailboxes.total, s.mailboxes.deepest, s.asks.in_flight
+    )
+}
+
+/// The accounting equation as an invariant check: every message sent is delivered,
+/// dropped by a named policy, rejected, dead-lettered or still queued.
+pub fn accounting_check(name: &str, system: &System) -> crate::workload::InvariantCheck {
+    let m = system.stats().messages;
+    crate::workload::InvariantCheck::check(name, m.lost() == 0, || {
+        format!(
+            "{} messages unaccounted for: sent {}, delivered {}, dropped {}, rejected {}, dead-lettered {}, queued {}",
+            m.lost(),
+            m.sent,
+            m.delivered,
+            m.dropped(),
+            m.rejected,
+            m.dead_lettered,
+            m.queued
+        )
+    })
 }
 
 /// Actors alive per kind and drops per mailbox policy, for live metrics.

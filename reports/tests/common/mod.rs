@@ -156,6 +156,7 @@ pub fn run() -> RunResult {
             rss_growth_bytes_per_min: Some(60_000.0),
             passed: true,
         },
+        invariants: Vec::new(),
         thresholds: vec![ThresholdOutcome {
             metric: "latency{op=ask}".to_owned(),
             expression: "p(99) < 50ms".to_owned(),

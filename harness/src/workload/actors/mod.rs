@@ -27,22 +27,172 @@ mod roles;
 
 use std::time::Duration;
 
-use gauntlet_reports::schema::{MessageAccounting, TargetSample};
-use std::sync::Mutex;
-
 use gauntlet_runtime::actor::{
-    ActorRef, AskError, MailboxConfig, Policy, Props, RuntimeEvent, SendError, SupervisorStrategy,
-    System, SystemConfig,
+    ActorRef, AskError, MailboxConfig, Policy, Props, SendError, SupervisorStrategy, System,
+    SystemConfig,
 };
 use serde::Deserialize;
-use tokio::sync::broadcast;
 
 use self::roles::{Msg, Router, Supervisor, Worker, WorkerConfig};
-use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{
-    BuildError, OpError, OpId, SampleDetail, ShutdownOutcome, Target, TargetEvent,
+use super::{
+    BuildContext, Capabilities, CheckContext, Checkpoint, ConfigField, Invariant, InvariantCheck,
+    Workload,
 };
+use crate::scenario::{MailboxPolicy, RuntimeSettings};
+use crate::target::{BuildError, OpError, OpId, Target};
 use crate::units::DurationSpec;
+
+/// The `actors` workload (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Actors;
+
+impl Workload for Actors {
+    type Config = ActorsSpec;
+    type Target = ActorsTarget;
+
+    fn name(&self) -> &'static str {
+        "actors"
+    }
+
+    fn help(&self) -> &'static str {
+        "gauntlet-runtime actors: one, round-robin pool, fan-out, ask chain, ask ring (deadlocks) or supervision tree"
+    }
+
+    fn ops(&self) -> &'static [&'static str] {
+        OPS
+    }
+
+    fn fields(&self) -> &'static [ConfigField] {
+        FIELDS
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            flood: true,
+            ..Capabilities::ACTOR_SYSTEM
+        }
+    }
+
+    fn addresses(&self, spec: &ActorsSpec) -> Vec<String> {
+        let a = |s: &str| format!("actor://gauntlet/{s}");
+        match spec.topology {
+            Topology::One => vec![a("worker")],
+            Topology::RoundRobin => (0..spec.actors.unwrap_or(8).clamp(1, MAX_ACTORS))
+                .map(|i| a(&format!("worker-{i}")))
+                .collect(),
+            Topology::FanOut => vec![a("router"), a("router/leaf-*")],
+            Topology::AskChain | Topology::AskRing => {
+                (0..spec.chain_length.unwrap_or(4).clamp(1, 10_000))
+                    .map(|i| a(&format!("chain-{i}")))
+                    .collect()
+            }
+            Topology::SupervisionTree => vec![a("tree"), a("tree/**/sup-*"), a("tree/**/leaf-*")],
+        }
+    }
+
+    fn examples(&self) -> Vec<(&'static str, ActorsSpec)> {
+        let with = |topology| ActorsSpec {
+            topology,
+            ..ActorsSpec::default()
+        };
+        vec![
+            ("topology = \"one\"", with(Topology::One)),
+            (
+                "topology = \"round-robin\" (actors = 8)",
+                with(Topology::RoundRobin),
+            ),
+            ("topology = \"fan-out\"", with(Topology::FanOut)),
+            (
+                "topology = \"ask-chain\" (chain_length = 4)",
+                with(Topology::AskChain),
+            ),
+            (
+                "topology = \"ask-ring\" (chain_length = 4)",
+                with(Topology::AskRing),
+            ),
+            (
+                "topology = \"supervision-tree\"",
+                with(Topology::SupervisionTree),
+            ),
+        ]
+    }
+
+    fn invariants(&self) -> Vec<Invariant> {
+        vec![Invariant::at_end(
+            "actors.accounted",
+            "every message sent was delivered, dropped by policy, rejected or dead-lettered (nothing lost, nothing still queued after the loads)",
+        )]
+    }
+
+    fn check(&self, spec: &ActorsSpec, _ctx: &CheckContext) -> Vec<(String, String)> {
+        spec.problems()
+            .into_iter()
+            .map(|(f, m)| (f.to_owned(), m))
+            .collect()
+    }
+
+    async fn build(&self, spec: ActorsSpec, ctx: BuildContext) -> Result<ActorsTarget, BuildError> {
+        ActorsTarget::build(spec, ctx.runtime, ctx.seed).await
+    }
+}
+
+const FIELDS: &[ConfigField] = &[
+    ConfigField {
+        name: "topology",
+        example: "\"round-robin\"",
+        help: "one | round-robin | fan-out | ask-chain | ask-ring | supervision-tree (default one)",
+    },
+    ConfigField {
+        name: "actors",
+        example: "8",
+        help: "pool size for round-robin (default 8)",
+    },
+    ConfigField {
+        name: "fan_out",
+        example: "4",
+        help: "children of the router for fan-out (default 4)",
+    },
+    ConfigField {
+        name: "chain_length",
+        example: "4",
+        help: "actors in an ask-chain or ask-ring (default 4)",
+    },
+    ConfigField {
+        name: "depth",
+        example: "2",
+        help: "levels of a supervision-tree (default 2)",
+    },
+    ConfigField {
+        name: "breadth",
+        example: "3",
+        help: "children per supervisor of a supervision-tree (default 3)",
+    },
+    ConfigField {
+        name: "handler_work",
+        example: "\"20us\"",
+        help: "CPU spin per handled message (default none)",
+    },
+    ConfigField {
+        name: "handler_sleep",
+        example: "\"1ms\"",
+        help: "awaited sleep per handled message (default none)",
+    },
+    ConfigField {
+        name: "routing",
+        example: "\"random\"",
+        help: "round-robin | random over a pool or a tree's leaves (default round-robin)",
+    },
+    ConfigField {
+        name: "fail_every",
+        example: "100",
+        help: "every N-th handled message fails and restarts its actor (default 0: never)",
+    },
+    ConfigField {
+        name: "ask_timeout",
+        example: "\"5s\"",
+        help: "timeout of each ask, also inside chains and fan-outs (default 5s)",
+    },
+];
 
 /// Ops of the actors workload.
 pub const OPS: &[&str] = &["tell", "ask"];
@@ -219,8 +369,6 @@ pub struct ActorsTarget {
     random_routing: Option<u64>,
     /// How often a tell is forwarded along a chain or ring.
     hops: u32,
-    /// The runtime's stall and deadlock reports; read once per tick.
-    events: Mutex<broadcast::Receiver<RuntimeEvent>>,
 }
 
 /// SplitMix64: a stateless, well-mixed hash of `x`, so that any thread can draw the
@@ -264,7 +412,6 @@ impl ActorsTarget {
         };
         let system =
             System::with_config("gauntlet", config).map_err(|e| BuildError(e.to_string()))?;
-        let events = Mutex::new(system.events());
         let ask_timeout = spec.ask_timeout.map_or(Duration::from_secs(5), |d| d.0);
         let worker = WorkerConfig {
             work: spec.handler_work.map_or(Duration::ZERO, |d| d.0),
@@ -353,13 +500,7 @@ impl ActorsTarget {
                 Topology::AskRing => (spec.chain_length.unwrap_or(4) - 1) as u32,
                 _ => u32::MAX,
             },
-            events,
         })
-    }
-
-    /// The actor system (for tests and tools).
-    pub fn system(&self) -> &System {
-        &self.system
     }
 }
 
@@ -383,27 +524,8 @@ impl Target for ActorsTarget {
         }
     }
 
-    fn sample(&self) -> TargetSample {
-        let s = self.system.stats();
-        TargetSample {
-            actors_alive: Some(s.actors.alive),
-            mailbox_depth: Some(s.mailboxes.total),
-            messages_sent: Some(s.messages.sent),
-            messages_delivered: Some(s.messages.delivered),
-            messages_dropped: Some(s.messages.dropped()),
-            messages_rejected: Some(s.messages.rejected),
-            messages_dead_lettered: Some(s.messages.dead_lettered),
-            restarts: Some(s.actors.restarted),
-            passivations: Some(s.actors.passivations),
-            deadlocks: Some(s.deadlocks),
-            stalls: Some(s.stalls),
-            activations: Some(s.actors.activations),
-            ..TargetSample::default()
-        }
-    }
-
-    fn sample_detail(&self) -> SampleDetail {
-        super::system_view::sample_detail(&self.system)
+    fn system(&self) -> Option<&System> {
+        Some(&self.system)
     }
 
     fn stall_detail(&self) -> String {
@@ -432,16 +554,14 @@ impl Target for ActorsTarget {
         )
     }
 
-    fn events(&self) -> Vec<TargetEvent> {
-        super::system_view::drain_events(&self.events)
-    }
-
-    async fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {
-        super::system_view::shutdown(&self.system, timeout).await
-    }
-
-    fn messages(&self) -> MessageAccounting {
-        super::system_view::messages(&self.system)
+    async fn check_invariants(&self, at: Checkpoint) -> Vec<InvariantCheck> {
+        if at != Checkpoint::End {
+            return Vec::new();
+        }
+        vec![super::system_view::accounting_check(
+            "actors.accounted",
+            &self.system,
+        )]
     }
 
     fn fault_surface(&self) -> crate::faults::FaultSurface {

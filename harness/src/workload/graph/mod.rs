@@ -21,22 +21,165 @@
 
 mod shape;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use gauntlet_reports::schema::{MessageAccounting, TargetSample};
-use gauntlet_runtime::actor::{MailboxConfig, Policy, RuntimeEvent, System};
+use gauntlet_runtime::actor::{MailboxConfig, Policy, System};
 use gauntlet_runtime::graph::{Graph, GraphConfig, RunError, RunLimits, TaskError};
 use serde::Deserialize;
-use tokio::sync::broadcast;
 
 pub use self::shape::Shape;
-use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{
-    BuildError, OpError, OpId, SampleDetail, ShutdownOutcome, Target, TargetEvent,
+use super::{
+    BuildContext, Capabilities, CheckContext, Checkpoint, ConfigField, Invariant, InvariantCheck,
+    Workload,
 };
+use crate::scenario::{MailboxPolicy, RuntimeSettings};
+use crate::target::{BuildError, OpError, OpId, Target};
 use crate::units::DurationSpec;
+
+/// The `graph` workload (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FlowGraph;
+
+impl Workload for FlowGraph {
+    type Config = GraphSpec;
+    type Target = GraphTarget;
+
+    fn name(&self) -> &'static str {
+        "graph"
+    }
+
+    fn help(&self) -> &'static str {
+        "gauntlet-runtime flow graph: chain, fork-join or cycle of task-node actors; op run (one run, entry to end)"
+    }
+
+    fn ops(&self) -> &'static [&'static str] {
+        OPS
+    }
+
+    fn fields(&self) -> &'static [ConfigField] {
+        FIELDS
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ACTOR_SYSTEM
+    }
+
+    fn addresses(&self, _spec: &GraphSpec) -> Vec<String> {
+        vec![
+            "actor://gauntlet/graph".to_owned(),
+            "actor://gauntlet/graph/*".to_owned(),
+        ]
+    }
+
+    fn examples(&self) -> Vec<(&'static str, GraphSpec)> {
+        let with = |shape| GraphSpec {
+            shape,
+            ..GraphSpec::default()
+        };
+        vec![
+            ("shape = \"chain\"", with(Shape::Chain)),
+            ("shape = \"fork-join\"", with(Shape::ForkJoin)),
+            ("shape = \"cycle\"", with(Shape::Cycle)),
+        ]
+    }
+
+    fn invariants(&self) -> Vec<Invariant> {
+        vec![Invariant::at_end(
+            "graph.accounted",
+            "every message between the graph's node actors was delivered, dropped by policy, rejected or dead-lettered",
+        )]
+    }
+
+    fn check(&self, spec: &GraphSpec, ctx: &CheckContext) -> Vec<(String, String)> {
+        let mut p: Vec<(String, String)> = spec
+            .problems()
+            .into_iter()
+            .map(|(f, m)| (f.to_owned(), m))
+            .collect();
+        if matches!(
+            ctx.runtime.mailbox_policy,
+            MailboxPolicy::DropNewest | MailboxPolicy::DropOldest
+        ) {
+            p.push((
+                "workload".to_owned(),
+                "the graph workload needs `[runtime] mailbox_policy` block, fail or unbounded: dropped node work would be lost".to_owned(),
+            ));
+        }
+        let executions = match spec.shape {
+            Shape::Chain => spec.tasks.unwrap_or(3),
+            Shape::ForkJoin => spec.tasks.unwrap_or(2),
+            Shape::Cycle => spec.iterations.unwrap_or(3),
+        };
+        if let Some(max) = spec.max_steps
+            && max < executions
+        {
+            p.push((
+                "max_steps".to_owned(),
+                format!("a run of this graph takes at least {executions} steps, more than max_steps = {max}: every run would fail"),
+            ));
+        }
+        p
+    }
+
+    async fn build(&self, spec: GraphSpec, ctx: BuildContext) -> Result<GraphTarget, BuildError> {
+        GraphTarget::build(spec, ctx.runtime, ctx.seed).await
+    }
+}
+
+const FIELDS: &[ConfigField] = &[
+    ConfigField {
+        name: "shape",
+        example: "\"fork-join\"",
+        help: "chain | fork-join | cycle (default chain)",
+    },
+    ConfigField {
+        name: "tasks",
+        example: "3",
+        help: "task nodes of a chain (default 3), branches of a fork-join (default 2)",
+    },
+    ConfigField {
+        name: "iterations",
+        example: "3",
+        help: "times round a cycle (default 3)",
+    },
+    ConfigField {
+        name: "workers",
+        example: "2",
+        help: "actors serving each task node (default 1)",
+    },
+    ConfigField {
+        name: "node_work",
+        example: "\"20us\"",
+        help: "CPU spin per task execution (default none)",
+    },
+    ConfigField {
+        name: "node_sleep",
+        example: "\"1ms\"",
+        help: "awaited sleep per task execution (default none)",
+    },
+    ConfigField {
+        name: "fail_every",
+        example: "100",
+        help: "every N-th task execution fails its run (default 0: never)",
+    },
+    ConfigField {
+        name: "max_steps",
+        example: "1000",
+        help: "step limit of each run (default 1000)",
+    },
+    ConfigField {
+        name: "run_timeout",
+        example: "\"5s\"",
+        help: "timeout of each run (default 5s)",
+    },
+    ConfigField {
+        name: "state_channel",
+        example: "1024",
+        help: "capacity of each run's state channel (default 1024)",
+    },
+];
 
 /// Ops of the graph workload.
 pub const OPS: &[&str] = &["run"];
@@ -155,9 +298,6 @@ pub struct GraphTarget {
     graph: Graph<u64, u64>,
     /// The state every successful run ends with.
     expected: u64,
-    /// Stalls (a task node busy past the system's stall threshold) and deadlocks the
-    /// runtime reports.
-    events: Mutex<broadcast::Receiver<RuntimeEvent>>,
 }
 
 impl GraphTarget {
@@ -195,7 +335,6 @@ impl GraphTarget {
         let (blueprint, expected) = shape::blueprint(&spec, config, work)
             .map_err(|e| BuildError(format!("invalid graph: {e}")))?;
         let system = System::new("gauntlet").map_err(|e| BuildError(e.to_string()))?;
-        let events = Mutex::new(system.events());
         let graph = blueprint
             .spawn(&system)
             .await
@@ -204,13 +343,7 @@ impl GraphTarget {
             system,
             graph,
             expected,
-            events,
         })
-    }
-
-    /// The actor system (for tests and tools).
-    pub fn system(&self) -> &System {
-        &self.system
     }
 }
 
@@ -227,26 +360,8 @@ impl Target for GraphTarget {
         }
     }
 
-    fn sample(&self) -> TargetSample {
-        let s = self.system.stats();
-        TargetSample {
-            actors_alive: Some(s.actors.alive),
-            mailbox_depth: Some(s.mailboxes.total),
-            messages_sent: Some(s.messages.sent),
-            messages_delivered: Some(s.messages.delivered),
-            messages_dropped: Some(s.messages.dropped()),
-            messages_rejected: Some(s.messages.rejected),
-            messages_dead_lettered: Some(s.messages.dead_lettered),
-            restarts: Some(s.actors.restarted),
-            passivations: Some(s.actors.passivations),
-            deadlocks: Some(s.deadlocks),
-            stalls: Some(s.stalls),
-            ..TargetSample::default()
-        }
-    }
-
-    fn sample_detail(&self) -> SampleDetail {
-        super::system_view::sample_detail(&self.system)
+    fn system(&self) -> Option<&System> {
+        Some(&self.system)
     }
 
     fn stall_detail(&self) -> String {
@@ -260,23 +375,14 @@ impl Target for GraphTarget {
         )
     }
 
-    fn events(&self) -> Vec<TargetEvent> {
-        super::system_view::drain_events(&self.events)
-    }
-
-    async fn shutdown(&self, timeout: Duration) -> ShutdownOutcome {
-        super::system_view::shutdown(&self.system, timeout).await
-    }
-
-    fn messages(&self) -> MessageAccounting {
-        super::system_view::messages(&self.system)
-    }
-
-    fn fault_surface(&self) -> crate::faults::FaultSurface {
-        crate::faults::FaultSurface {
-            system: Some(self.system.clone()),
-            ..Default::default()
+    async fn check_invariants(&self, at: Checkpoint) -> Vec<InvariantCheck> {
+        if at != Checkpoint::End {
+            return Vec::new();
         }
+        vec![super::system_view::accounting_check(
+            "graph.accounted",
+            &self.system,
+        )]
     }
 }
 

@@ -19,19 +19,166 @@ mod keys;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use gauntlet_reports::schema::{BreakerState as SampledBreaker, MessageAccounting, TargetSample};
+use gauntlet_reports::schema::{BreakerState as SampledBreaker, TargetSample};
 use gauntlet_runtime::actor::{AskError, MailboxConfig, Policy, SendError, System, SystemConfig};
 use gauntlet_runtime::device::{
     BreakerState, Command, CommandError, Database, Device, DeviceConfig, DeviceHandle, DeviceId,
-    DeviceRuntime, Key, Reading, Room, RoomError, RoomHandle, RoomId, RoomType, StoreError,
-    Threshold, Thresholds, Timestamp,
+    DeviceRuntime, Key, Reading, Response, Room, RoomError, RoomHandle, RoomId, RoomType,
+    StoreError, Threshold, Thresholds, Timestamp,
 };
 use serde::Deserialize;
 
 pub use self::keys::{Distribution, KeyPicker};
+use super::{
+    BuildContext, Capabilities, CheckContext, Checkpoint, ConfigField, Invariant, InvariantCheck,
+    Workload,
+};
 use crate::scenario::{MailboxPolicy, RuntimeSettings};
-use crate::target::{BuildError, OpError, OpId, SampleDetail, ShutdownOutcome, Target};
+use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
 use crate::units::DurationSpec;
+
+/// The `smart-home` workload (see the module docs).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SmartHome;
+
+/// `twin.version-monotonic`: a command's reply never shows an older twin version than
+/// a reply that completed before the command was sent.
+const MONOTONIC: &str = "twin.version-monotonic";
+/// `commands.acknowledged-applied`: every acknowledged (durable) `set_desired` is in
+/// its device's twin at the end.
+const APPLIED: &str = "commands.acknowledged-applied";
+/// The accounting equation over the device runtime's actors.
+const ACCOUNTED: &str = "smart-home.accounted";
+
+impl Workload for SmartHome {
+    type Config = SmartHomeSpec;
+    type Target = SmartHomeTarget;
+
+    fn name(&self) -> &'static str {
+        "smart-home"
+    }
+
+    fn help(&self) -> &'static str {
+        "gauntlet-runtime device runtime: homes x rooms x devices on SQLite, uniform or zipf keys"
+    }
+
+    fn ops(&self) -> &'static [&'static str] {
+        OPS
+    }
+
+    fn fields(&self) -> &'static [ConfigField] {
+        FIELDS
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            dependencies: &["device-repository"],
+            ..Capabilities::ACTOR_SYSTEM
+        }
+    }
+
+    fn addresses(&self, _spec: &SmartHomeSpec) -> Vec<String> {
+        vec![
+            "actor://gauntlet/devices/*".to_owned(),
+            "actor://gauntlet/rooms/*".to_owned(),
+            "actor://gauntlet/**".to_owned(),
+        ]
+    }
+
+    fn examples(&self) -> Vec<(&'static str, SmartHomeSpec)> {
+        vec![("any configuration", SmartHomeSpec::default())]
+    }
+
+    fn invariants(&self) -> Vec<Invariant> {
+        vec![
+            Invariant::every_tick(
+                MONOTONIC,
+                "a command's reply never shows an older twin version than a reply that completed before it was sent",
+            ),
+            Invariant::at_end(
+                APPLIED,
+                "every acknowledged (durable) set_desired is in its device's twin at the end",
+            ),
+            Invariant::at_end(
+                ACCOUNTED,
+                "every message was delivered, dropped by policy, rejected or dead-lettered",
+            ),
+        ]
+    }
+
+    fn check(&self, spec: &SmartHomeSpec, _ctx: &CheckContext) -> Vec<(String, String)> {
+        spec.problems()
+            .into_iter()
+            .map(|(f, m)| (f.to_owned(), m))
+            .collect()
+    }
+
+    async fn build(
+        &self,
+        spec: SmartHomeSpec,
+        ctx: BuildContext,
+    ) -> Result<SmartHomeTarget, BuildError> {
+        SmartHomeTarget::build(spec, ctx.runtime, ctx.seed).await
+    }
+}
+
+const FIELDS: &[ConfigField] = &[
+    ConfigField {
+        name: "homes",
+        example: "10",
+        help: "homes (default 10)",
+    },
+    ConfigField {
+        name: "rooms_per_home",
+        example: "4",
+        help: "rooms per home (default 4)",
+    },
+    ConfigField {
+        name: "devices_per_room",
+        example: "8",
+        help: "devices per room (default 8)",
+    },
+    ConfigField {
+        name: "key_distribution",
+        example: "\"zipf\"",
+        help: "uniform | zipf: how ops pick devices and rooms (default uniform)",
+    },
+    ConfigField {
+        name: "zipf_exponent",
+        example: "1.1",
+        help: "skew of zipf keys, in (0, 10] (default 1.1)",
+    },
+    ConfigField {
+        name: "idle_timeout",
+        example: "\"5s\"",
+        help: "an idle device is passivated after this (default 5s)",
+    },
+    ConfigField {
+        name: "flush_interval",
+        example: "\"1s\"",
+        help: "write-behind interval of telemetry (default 1s)",
+    },
+    ConfigField {
+        name: "storage",
+        example: "\"file\"",
+        help: "memory | file: where SQLite keeps the data (default memory)",
+    },
+    ConfigField {
+        name: "desired_every",
+        example: "10",
+        help: "every N-th command is a durable set_desired (default 0: never)",
+    },
+    ConfigField {
+        name: "ask_timeout",
+        example: "\"5s\"",
+        help: "timeout of commands (default 5s)",
+    },
+    ConfigField {
+        name: "broadcast_deadline",
+        example: "\"100ms\"",
+        help: "deadline of a room broadcast (default 100ms)",
+    },
+];
 
 /// Ops of the smart-home workload.
 pub const OPS: &[&str] = &["telemetry", "command", "broadcast"];
@@ -53,7 +200,7 @@ pub enum Storage {
 }
 
 /// The `[target]` table for `workload = "smart-home"`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SmartHomeSpec {
     /// Homes (default 10).
@@ -151,6 +298,14 @@ pub struct SmartHomeTarget {
     broadcast_deadline: Duration,
     path: Option<std::path::PathBuf>,
     partial_broadcasts: AtomicU64,
+    /// Per device, the highest twin version a completed command reply showed.
+    seen_versions: Vec<AtomicU64>,
+    /// Per device, the highest version an acknowledged `set_desired` produced.
+    acked_desired: Vec<AtomicU64>,
+    /// Replies that showed an older version than one seen before they were sent.
+    regressions: AtomicU64,
+    /// The first regression, described (cold path: only on a violation).
+    first_regression: std::sync::Mutex<Option<String>>,
 }
 
 fn mailbox(settings: &RuntimeSettings) -> MailboxConfig {
@@ -256,12 +411,65 @@ impl SmartHomeTarget {
                 .map_or(Duration::from_millis(100), |d| d.0),
             path,
             partial_broadcasts: AtomicU64::new(0),
+            seen_versions: (0..n_devices).map(|_| AtomicU64::new(0)).collect(),
+            acked_desired: (0..n_devices).map(|_| AtomicU64::new(0)).collect(),
+            regressions: AtomicU64::new(0),
+            first_regression: std::sync::Mutex::new(None),
         })
     }
 
     /// The device runtime (for tests and tools, e.g. its fault seam).
     pub fn runtime(&self) -> &DeviceRuntime {
         &self.home
+    }
+
+    fn regression(&self, device: usize, before: u64, after: u64) {
+        if self.regressions.fetch_add(1, Ordering::AcqRel) == 0
+            && let Ok(mut first) = self.first_regression.lock()
+        {
+            *first = Some(format!(
+                "device-{device} replied version {after} after a reply had shown {before}"
+            ));
+        }
+    }
+
+    /// Reads back every device an acknowledged `set_desired` went to: its twin must be
+    /// at least at the acknowledged version and hold a desired `target`.
+    async fn check_applied(&self) -> InvariantCheck {
+        let (mut checked, mut missing, mut unreadable) = (0u64, Vec::new(), 0u64);
+        for (i, acked) in self.acked_desired.iter().enumerate() {
+            let acked = acked.load(Ordering::Acquire);
+            if acked == 0 {
+                continue;
+            }
+            checked += 1;
+            match self.devices[i].command(Command::get_state()).await {
+                Ok(Response::State(twin)) => {
+                    let has_target =
+                        Key::new("target").is_ok_and(|k| twin.desired.get(k).is_some());
+                    if twin.version < acked || !has_target {
+                        missing.push(format!(
+                            "device-{i} (acknowledged v{acked}, twin v{})",
+                            twin.version
+                        ));
+                    }
+                }
+                _ => unreadable += 1,
+            }
+        }
+        InvariantCheck::check(APPLIED, missing.is_empty() && unreadable == 0, || {
+            let shown: Vec<&str> = missing.iter().take(5).map(String::as_str).collect();
+            format!(
+                "{} of {checked} devices with an acknowledged set_desired lost it ({}){}",
+                missing.len(),
+                shown.join(", "),
+                if unreadable > 0 {
+                    format!("; {unreadable} could not be read back")
+                } else {
+                    String::new()
+                }
+            )
+        })
     }
 
     /// Broadcasts answered with a partial report so far.
@@ -295,18 +503,32 @@ impl Target for SmartHomeTarget {
                 })
             }
             OP_COMMAND => {
-                let d = &self.devices[self.device_keys.pick(1, seq) as usize];
-                let cmd = if self.desired_every > 0 && seq.is_multiple_of(self.desired_every) {
+                let i = self.device_keys.pick(1, seq) as usize;
+                let desired = self.desired_every > 0 && seq.is_multiple_of(self.desired_every);
+                let cmd = if desired {
                     Command::set_desired(serde_json::json!({ "target": (seq % 10) as f64 + 18.0 }))
                 } else if seq.is_multiple_of(2) {
                     Command::get_state()
                 } else {
                     Command::set_state(serde_json::json!({ "on": seq % 4 == 1 }))
                 };
-                d.command(cmd)
+                let before = self.seen_versions[i].load(Ordering::Acquire);
+                let response = self.devices[i]
+                    .command(cmd)
                     .await
-                    .map(drop)
-                    .map_err(|e| command_error(&e))
+                    .map_err(|e| command_error(&e))?;
+                let version = match &response {
+                    Response::Ack { version } => *version,
+                    Response::State(twin) => twin.version,
+                };
+                if version < before {
+                    self.regression(i, before, version);
+                }
+                self.seen_versions[i].fetch_max(version, Ordering::AcqRel);
+                if desired {
+                    self.acked_desired[i].fetch_max(version, Ordering::AcqRel);
+                }
+                Ok(())
             }
             _ => {
                 let room = &self.rooms[self.room_keys.pick(2, seq) as usize];
@@ -353,8 +575,29 @@ impl Target for SmartHomeTarget {
         }
     }
 
-    fn sample_detail(&self) -> SampleDetail {
-        super::system_view::sample_detail(&self.system)
+    fn system(&self) -> Option<&System> {
+        Some(&self.system)
+    }
+
+    async fn check_invariants(&self, at: Checkpoint) -> Vec<InvariantCheck> {
+        let regressions = self.regressions.load(Ordering::Acquire);
+        let mut out = vec![InvariantCheck::check(MONOTONIC, regressions == 0, || {
+            let first = self
+                .first_regression
+                .lock()
+                .ok()
+                .and_then(|f| f.clone())
+                .unwrap_or_default();
+            format!("{regressions} replies went back in version; first: {first}")
+        })];
+        if at == Checkpoint::End {
+            out.push(self.check_applied().await);
+            out.push(super::system_view::accounting_check(
+                ACCOUNTED,
+                &self.system,
+            ));
+        }
+        out
     }
 
     fn stall_detail(&self) -> String {
@@ -409,10 +652,6 @@ impl Target for SmartHomeTarget {
             repository: Some(self.home.faults().clone()),
             flood: None,
         }
-    }
-
-    fn messages(&self) -> MessageAccounting {
-        super::system_view::messages(&self.system)
     }
 }
 

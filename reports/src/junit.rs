@@ -51,7 +51,10 @@ pub fn suites(outcome: &Outcome<'_>) -> Vec<TestSuite> {
         let observed = format_value(t.observed, &t.unit);
         let mut c = case(
             format!("threshold {}: {}", t.metric, t.expression),
-            (!t.passed).then(|| format!("observed {observed}; expected {}", t.expression)),
+            (!t.passed).then(|| match r.invariant_message(&t.metric) {
+                Some(m) => format!("observed {observed}; expected {}: {m}", t.expression),
+                None => format!("observed {observed}; expected {}", t.expression),
+            }),
         );
         c.set_classname(format!("{name}.thresholds"));
         c.set_system_out(format!("observed {observed}"));

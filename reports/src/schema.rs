@@ -517,6 +517,16 @@ pub struct InvariantRecord {
     pub unchecked_reason: Option<String>,
 }
 
+impl RunResult {
+    /// For a threshold on a workload invariant (`invariant{name=X}`), what the target
+    /// said when it found X violated, or why X was not checked.
+    pub fn invariant_message(&self, metric: &str) -> Option<&str> {
+        let name = metric.strip_prefix("invariant{name=")?.strip_suffix('}')?;
+        let i = self.invariants.iter().find(|i| i.name == name)?;
+        i.message.as_deref().or(i.unchecked_reason.as_deref())
+    }
+}
+
 impl InvariantRecord {
     /// Whether it was checked and always held.
     pub fn held(&self) -> bool {

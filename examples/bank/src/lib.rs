@@ -251,19 +251,27 @@ pub struct Teller {
     totals: Arc<Totals>,
 }
 
-/// Tries a step until it answers (at most 100 times, 5 ms apart).
-async fn retry<R, F, Fut>(mut step: F) -> Option<R>
+/// How long a teller keeps retrying one protocol step before calling it stuck.
+const STEP_BUDGET: Duration = Duration::from_secs(10);
+/// How long a teller keeps retrying an audit record (partitions are finite).
+const AUDIT_BUDGET: Duration = Duration::from_secs(60);
+
+/// Tries a step until it answers, 5 ms apart, for at most `budget`.
+async fn retry<R, F, Fut>(budget: Duration, mut step: F) -> Option<R>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<R, AskError>>,
 {
-    for _ in 0..100 {
+    let give_up = tokio::time::Instant::now() + budget;
+    loop {
         if let Ok(r) = step().await {
             return Some(r);
         }
+        if tokio::time::Instant::now() >= give_up {
+            return None;
+        }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    None
 }
 
 impl Teller {
@@ -274,7 +282,7 @@ impl Teller {
     ) -> Option<R> {
         let account = self.accounts.get(who).ok()?;
         let (make, step) = (&make, self.step);
-        retry(|| account.ask(make, step)).await
+        retry(STEP_BUDGET, || account.ask(make, step)).await
     }
 
     async fn transfer(&self, tid: Tid, from: AccountId, to: AccountId, amount: i64) -> Outcome {
@@ -328,7 +336,10 @@ impl Actor for Teller {
                 let audit = &self.audit;
                 // A partition may cut us off the audit for a while: keep trying.
                 let step = self.step;
-                let _ = retry(|| audit.ask(move |r| AuditMsg::Record(tid, outcome, r), step)).await;
+                let _ = retry(AUDIT_BUDGET, || {
+                    audit.ask(move |r| AuditMsg::Record(tid, outcome, r), step)
+                })
+                .await;
                 reply.send(outcome);
             }
             TellerMsg::Drain(reply) => reply.send(()),

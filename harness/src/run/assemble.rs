@@ -229,10 +229,7 @@ fn verdict(scenario: &Scenario, r: &RunResult, shutdown_detail: &str) -> Verdict
             .observed
             .map_or_else(|| "not measured".to_owned(), |v| format!("{v} {}", t.unit));
         let why = r
-            .invariants
-            .iter()
-            .find(|i| t.metric == format!("invariant{{name={}}}", i.name))
-            .and_then(|i| i.message.as_deref().or(i.unchecked_reason.as_deref()))
+            .invariant_message(&t.metric)
             .map(|m| format!(": {m}"))
             .unwrap_or_default();
         reasons.push(format!(

@@ -8,17 +8,105 @@
 //! detection, message accounting, invariants, Prometheus, reports, baselines,
 //! capacity sweeps) works for every registered workload alike.
 //!
-//! ```
-//! use std::process::ExitCode;
-//! use gauntlet_harness::workload::Registry;
+//! A workload of your own, from actor to CLI (the README's "Test your own actors"):
 //!
-//! // A user's binary: the whole CLI, built-ins included, plus the user's workloads
-//! // (`registry.register(MyWorkload)`).
-//! fn main() -> ExitCode {
-//!     let registry = Registry::builtin();
-//!     gauntlet_harness::cli::main_with(registry)
+//! ```
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use std::time::Duration;
+//!
+//! use gauntlet_harness::workload::{
+//!     BuildContext, BuildError, Capabilities, Checkpoint, Invariant, InvariantCheck, OpError,
+//!     OpId, Registry, Target, Workload,
+//! };
+//! use gauntlet_runtime::actor::{Actor, ActorRef, Context, HandlerError, Props, ReplyTo, System};
+//!
+//! // 1. Your actor, written on gauntlet-runtime as usual.
+//! enum Msg { Add(u64), Get(ReplyTo<u64>) }
+//! struct Counter(u64);
+//! impl Actor for Counter {
+//!     type Msg = Msg;
+//!     async fn handle(&mut self, msg: Msg, _ctx: &mut Context<Self>) -> Result<(), HandlerError> {
+//!         match msg {
+//!             Msg::Add(n) => self.0 += n,
+//!             Msg::Get(reply) => reply.send(self.0),
+//!         }
+//!         Ok(())
+//!     }
 //! }
-//! # let _ = main;
+//!
+//! // 2. Its `[target]` table, as a serde type.
+//! #[derive(Debug, Clone, serde::Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct Config {
+//!     #[serde(default = "one")]
+//!     step: u64,
+//! }
+//! fn one() -> u64 { 1 }
+//!
+//! // 3. The workload: what it is, and how to build it.
+//! struct Counters;
+//! impl Workload for Counters {
+//!     type Config = Config;
+//!     type Target = Built;
+//!     fn name(&self) -> &'static str { "counter" }
+//!     fn help(&self) -> &'static str { "one counter actor" }
+//!     fn ops(&self) -> &'static [&'static str] { &["add", "get"] }
+//!     fn capabilities(&self) -> Capabilities { Capabilities::ACTOR_SYSTEM }
+//!     fn addresses(&self, _: &Config) -> Vec<String> { vec!["actor://counters/counter".into()] }
+//!     fn invariants(&self) -> Vec<Invariant> {
+//!         vec![Invariant::at_end("count.exact", "the counter holds every acknowledged add")]
+//!     }
+//!     async fn build(&self, config: Config, _ctx: BuildContext) -> Result<Built, BuildError> {
+//!         let system = System::new("counters").map_err(|e| BuildError(e.to_string()))?;
+//!         let counter = system
+//!             .spawn("counter", Props::new(|| Counter(0)))
+//!             .map_err(|e| BuildError(e.to_string()))?;
+//!         Ok(Built { system, counter, step: config.step, added: AtomicU64::new(0) })
+//!     }
+//! }
+//!
+//! // 4. The built system: one op at a time, and its invariant.
+//! struct Built { system: System, counter: ActorRef<Msg>, step: u64, added: AtomicU64 }
+//! impl Target for Built {
+//!     async fn call(&self, op: OpId, _seq: u64) -> Result<(), OpError> {
+//!         if op.0 == 0 {
+//!             self.counter.tell(Msg::Add(self.step)).await.map_err(|_| OpError::Rejected)?;
+//!             self.added.fetch_add(self.step, Ordering::Relaxed);
+//!             return Ok(());
+//!         }
+//!         self.counter.ask(Msg::Get, Duration::from_secs(1)).await.map(drop).map_err(|_| OpError::Timeout)
+//!     }
+//!     fn system(&self) -> Option<&System> { Some(&self.system) }
+//!     async fn check_invariants(&self, at: Checkpoint) -> Vec<InvariantCheck> {
+//!         if at != Checkpoint::End { return Vec::new(); }
+//!         let held = self.counter.ask(Msg::Get, Duration::from_secs(1)).await.unwrap_or(0);
+//!         let added = self.added.load(Ordering::Relaxed);
+//!         vec![InvariantCheck::check("count.exact", held == added, || format!("holds {held}, {added} added"))]
+//!     }
+//! }
+//!
+//! // 5. Your binary: the whole `gauntlet` CLI with your workload beside the built-ins.
+//! fn main_() -> std::process::ExitCode {
+//!     gauntlet_harness::cli::main_with(Registry::builtin().with(Counters))
+//! }
+//!
+//! # let _ = main_;
+//! # let registry = Registry::builtin().with(Counters);
+//! # let scenario = gauntlet_harness::scenario::parse_in(&registry, r#"
+//! #     name = "counter"
+//! #     duration = "300ms"
+//! #     tick = "100ms"
+//! #     [target]
+//! #     workload = "counter"
+//! #     [[load]]
+//! #     op = "add"
+//! #     executor = "constant-arrival-rate"
+//! #     rate = 200
+//! #     max_in_flight = 8
+//! # "#, "counter.toml", &Default::default()).unwrap();
+//! # let result = gauntlet_harness::run::run(&scenario, &Default::default()).unwrap();
+//! # assert!(result.verdict.passed, "{:?}", result.verdict.reasons);
+//! # assert!(result.invariants[0].held());
 //! ```
 //!
 //! # The contract

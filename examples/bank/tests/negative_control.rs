@@ -35,6 +35,7 @@ op_timeout = "20s"
 kind = "latency"
 target = "actor://bank/accounts/acct-*"
 latency = "40ms"
+toxicity = 0.4
 at = "1s"
 for = "3s"
 [recovery]
@@ -71,7 +72,7 @@ fn the_planted_bug_fails_on_its_invariants_and_the_fixed_bank_passes() {
         reasons
             .iter()
             .any(|r| r.contains("invariant{name=transfers.applied-once}")
-                && r.contains("credits applied twice")),
+                && r.contains("credited more than once")),
         "{reasons:?}"
     );
 

@@ -136,10 +136,28 @@ fn kill_stops_the_chosen_actors() {
 }
 
 #[test]
-fn a_selector_matching_nothing_fails_the_run_with_a_clear_reason() {
+fn a_selector_that_can_match_nothing_is_refused_before_the_run() {
+    let text = format!(
+        "name = \"f\"\nduration = \"2s\"\n[target]\n{POOL}\n[[load]]\nop = \"tell\"\nexecutor = \"constant-arrival-rate\"\nrate = 10\nmax_in_flight = 4\n[[fault]]\nkind = \"crash\"\ntarget = \"actor://gauntlet/device-*\"\nat = \"500ms\"\nfor = \"250ms\"\n"
+    );
+    let e = parse_with(&text, "f.toml", &Overrides::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(
+            "fault[0].target: `actor://gauntlet/device-*` matches no actor of workload `actors`"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_selector_matching_nothing_live_fails_the_run_with_a_clear_reason() {
+    // The fan-out's children match `router/leaf-*`, so validation lets the glob pass;
+    // only leaf-0 to leaf-3 exist when the fault starts.
     let r = go(&scenario(
-        POOL,
-        "[[fault]]\nkind = \"crash\"\ntarget = \"actor://gauntlet/device-*\"\nat = \"500ms\"\nfor = \"250ms\"\n",
+        "workload = \"actors\"\ntopology = \"fan-out\"\nfan_out = 4",
+        "[[fault]]\nkind = \"crash\"\ntarget = \"actor://gauntlet/router/leaf-9\"\nat = \"500ms\"\nfor = \"250ms\"\n",
         1,
     ));
     assert!(!r.verdict.passed);
@@ -150,7 +168,7 @@ fn a_selector_matching_nothing_fails_the_run_with_a_clear_reason() {
         .find(|x| x.contains("fault[0] (crash)"))
         .unwrap();
     assert!(
-        reason.contains("matched none of the 16 live actors"),
+        reason.contains("matched none of the 5 live actors"),
         "{reason}"
     );
     assert!(

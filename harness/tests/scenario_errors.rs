@@ -74,7 +74,7 @@ fn unknown_field_points_at_the_key() {
 fn unknown_workload_and_op() {
     let e = error_of("workload = \"synthetic\"", "workload = \"toaster\"");
     assert!(
-        e.starts_with("tiny.toml:4:12: target.workload: unknown variant `toaster`"),
+        e.starts_with("tiny.toml:4:12: target.workload: unknown workload `toaster`; registered workloads: `actors`, `graph`, `smart-home`, `synthetic`"),
         "{e}"
     );
     let e = error_of("op = \"call\"", "op = \"fly\"");

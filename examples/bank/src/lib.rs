@@ -651,13 +651,15 @@ impl Target for BankTarget {
             );
         }
         out.push(InvariantCheck::check(ONCE, twice.is_empty(), || {
-            let shown: Vec<String> = twice
+            let distinct: std::collections::BTreeSet<_> = twice.iter().collect();
+            let shown: Vec<String> = distinct
                 .iter()
                 .take(3)
                 .map(|(a, t)| format!("transfer {t} at acct-{a}"))
                 .collect();
             format!(
-                "{} credits applied twice, e.g. {}",
+                "{} transfers credited more than once ({} extra credits), e.g. {}",
+                distinct.len(),
                 twice.len(),
                 shown.join(", ")
             )

@@ -493,7 +493,8 @@ jitter = "2ms"
                 "recovery{fault=latency}",
                 "messages.lost",
                 "tasks.leaked",
-                "faults.unrecovered"
+                "faults.unrecovered",
+                "invariant{name=actors.accounted}"
             ]
         );
         assert_eq!(s.thresholds[0].expressions[0].limit, 2e9);
@@ -533,7 +534,7 @@ jitter = "2ms"
             "[[fault]]\nkind = \"dependency-outage\"\ntarget = \"device-repository\"\nat = \"1s\"\nfor = \"1s\"\n",
         );
         assert!(
-            e.contains("fault[0].kind: `dependency-outage` faults need workload `smart-home`"),
+            e.contains("fault[0].kind: `dependency-outage` faults need a workload that exposes a dependency seam"),
             "{e}"
         );
         let e = errors(

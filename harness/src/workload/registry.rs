@@ -34,6 +34,10 @@ pub struct WorkloadInfo {
     pub invariants: Vec<Invariant>,
 }
 
+/// One example configuration of a workload (its label) and the address globs it
+/// creates.
+pub type AddressExample = (&'static str, Vec<String>);
+
 /// Why a workload could not be registered (a mistake in the program, reported by the
 /// CLI before it does anything, with exit code 2).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,7 +138,7 @@ impl Registry {
 
     /// For each workload, its example configurations and the addresses each creates
     /// (`gauntlet list --addresses`).
-    pub fn address_table(&self) -> Vec<(&'static str, Vec<(&'static str, Vec<String>)>)> {
+    pub fn address_table(&self) -> Vec<(&'static str, Vec<AddressExample>)> {
         self.entries
             .iter()
             .map(|e| (e.info().name, e.address_examples()))
@@ -187,7 +191,7 @@ pub(crate) trait Entry: Send + Sync {
         &self,
         de: toml::de::Deserializer<'_>,
     ) -> Result<TargetSpec, serde_path_to_error::Error<toml::de::Error>>;
-    fn address_examples(&self) -> Vec<(&'static str, Vec<String>)>;
+    fn address_examples(&self) -> Vec<AddressExample>;
 }
 
 struct Registered<W: Workload> {
@@ -214,7 +218,7 @@ impl<W: Workload> Entry for Registered<W> {
         })
     }
 
-    fn address_examples(&self) -> Vec<(&'static str, Vec<String>)> {
+    fn address_examples(&self) -> Vec<AddressExample> {
         self.workload
             .examples()
             .into_iter()

@@ -78,11 +78,17 @@ impl Workload for SmartHome {
     }
 
     fn addresses(&self, _spec: &SmartHomeSpec) -> Vec<String> {
-        vec![
-            "actor://gauntlet/devices/*".to_owned(),
-            "actor://gauntlet/rooms/*".to_owned(),
-            "actor://gauntlet/**".to_owned(),
+        [
+            "devices",
+            "devices/*",
+            "rooms",
+            "rooms/*",
+            "health",
+            "write-behind",
         ]
+        .iter()
+        .map(|a| format!("actor://gauntlet/{a}"))
+        .collect()
     }
 
     fn examples(&self) -> Vec<(&'static str, SmartHomeSpec)> {

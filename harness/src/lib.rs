@@ -6,7 +6,8 @@
 //! deadline, then shuts the target down, checks for leaks and evaluates the
 //! [`threshold`]s into a [`RunResult`](gauntlet_reports::RunResult). [`summary`]
 //! renders the end-of-run console summary; [`metrics`] exports every tick to Prometheus
-//! while the run goes on. The `gauntlet` binary is a thin CLI on top.
+//! while the run goes on. [`shard`] splits a run over several processes and judges
+//! their merged results. The `gauntlet` binary is a thin CLI on top.
 //!
 //! ```
 //! use gauntlet_harness::run::{run, RunOptions};
@@ -44,6 +45,7 @@ pub mod probe;
 pub mod progress;
 pub mod run;
 pub mod scenario;
+pub mod shard;
 pub mod summary;
 pub mod target;
 pub mod threshold;

@@ -11,7 +11,8 @@
 //! PNG, fault windows shaded), [`html`] (the self-contained `report.html`),
 //! [`markdown`] (`summary.md`), [`junit`] (`junit.xml`), [`bundle`] (all of them
 //! written to a directory), [`compare`] (baseline comparison with tolerances) and
-//! [`suite`] (the combined reports of several runs). [`outcome::Outcome`] pairs a run
+//! [`suite`] (the combined reports of several runs). [`merge`] adds the results of
+//! the shards of a sharded run ([`shard`]) into one, exactly. [`outcome::Outcome`] pairs a run
 //! with its comparison so that every report gives the same verdict.
 //!
 //! ```
@@ -35,8 +36,10 @@ pub mod histogram;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod merge;
 pub mod outcome;
 pub mod schema;
+pub mod shard;
 pub mod suite;
 pub mod units;
 

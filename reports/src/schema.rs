@@ -60,6 +60,14 @@ pub struct RunResult {
     pub thresholds: Vec<ThresholdOutcome>,
     /// Pass or fail, and why.
     pub verdict: Verdict,
+    /// Which shard of a sharded run (`gauntlet run --shard I/N`) this is; absent for
+    /// an unsharded run (see [`crate::shard`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<crate::shard::ShardInfo>,
+    /// The shards a merged result was made from (`gauntlet merge`), with what stays
+    /// per shard (faults, stalls, leaks, verdict); absent for a single run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<crate::shard::MergedFrom>,
 }
 
 /// Identification of the scenario a run executed.

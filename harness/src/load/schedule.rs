@@ -5,6 +5,12 @@
 //! the number of ops due by `t`, and op `i` is intended to start at the `t` where
 //! `N(t) = i`. Both directions are closed-form (a quadratic per stage), so an op's
 //! intended time costs a few floating-point operations and no state.
+//!
+//! **Shards.** A schedule can be *strided* ([`RateSchedule::strided`],
+//! [`ConcurrencySchedule::strided`]): shard `offset` of `stride` takes op `k` of the
+//! whole schedule (or worker `k` of the concurrency) exactly when `k % stride ==
+//! offset`, so the shards' schedules interleave into the unsharded one: the same
+//! intended times, the same total, at every moment the same number of workers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -47,6 +53,20 @@ pub struct RateSchedule {
     segments: Vec<Segment>,
     total: u64,
     next: AtomicU64,
+    /// This schedule issues op `k * stride + offset` of the whole schedule as its op `k`.
+    stride: u64,
+    offset: u64,
+}
+
+/// How many of `0..total` are `offset` modulo `stride`: shard `offset`'s share of
+/// `total` units.
+pub fn share(total: u64, offset: u64, stride: u64) -> u64 {
+    let stride = stride.max(1);
+    if total > offset {
+        (total - offset - 1) / stride + 1
+    } else {
+        0
+    }
 }
 
 /// One op claimed from a schedule.
@@ -109,7 +129,21 @@ impl RateSchedule {
             segments,
             total,
             next: AtomicU64::new(0),
+            stride: 1,
+            offset: 0,
         })
+    }
+
+    /// This schedule's share as shard `offset` of `stride`: op `k` of the result is op
+    /// `k * stride + offset` of `self`. Call before any claim.
+    pub fn strided(self, offset: u64, stride: u64) -> Self {
+        let stride = stride.max(1);
+        Self {
+            total: share(self.total, offset, stride),
+            stride: self.stride * stride,
+            offset: self.offset + offset * self.stride,
+            ..self
+        }
     }
 
     /// Number of ops the schedule calls for.
@@ -119,15 +153,19 @@ impl RateSchedule {
 
     /// Ops due by `t_s` seconds (fractional).
     pub fn count_at(&self, t_s: f64) -> f64 {
-        match self.segments.iter().rev().find(|s| s.t0 <= t_s) {
+        let whole = match self.segments.iter().rev().find(|s| s.t0 <= t_s) {
             Some(s) => s.count_at(t_s),
             None => 0.0,
+        };
+        if self.stride == 1 {
+            return whole;
         }
+        ((whole - self.offset as f64) / self.stride as f64).max(0.0)
     }
 
     /// Intended start of op `i`, in seconds from the load's start.
     pub fn time_of(&self, i: u64) -> f64 {
-        let x = i as f64;
+        let x = (i * self.stride + self.offset) as f64;
         if let [only] = self.segments.as_slice()
             && x < only.c1
         {
@@ -216,6 +254,9 @@ fn ramp(start: f64, stages: &[Stage]) -> Vec<(f64, f64, f64)> {
 pub struct ConcurrencySchedule {
     segments: Vec<(f64, f64, f64, f64)>, // (t0, dur, level0, level1)
     length_s: f64,
+    /// This schedule runs worker `k * stride + offset` of the whole as its worker `k`.
+    stride: u64,
+    offset: u64,
 }
 
 impl ConcurrencySchedule {
@@ -245,7 +286,30 @@ impl ConcurrencySchedule {
         Some(Self {
             segments,
             length_s: t.min(length_s),
+            stride: 1,
+            offset: 0,
         })
+    }
+
+    /// This schedule's share as shard `offset` of `stride`: its worker `k` is worker
+    /// `k * stride + offset` of `self`.
+    pub fn strided(self, offset: u64, stride: u64) -> Self {
+        let stride = stride.max(1);
+        Self {
+            stride: self.stride * stride,
+            offset: self.offset + offset * self.stride,
+            ..self
+        }
+    }
+
+    /// The most workers the schedule ever has active (its in-flight bound).
+    pub fn peak(&self) -> u64 {
+        let whole = self
+            .segments
+            .iter()
+            .flat_map(|s| [s.2, s.3])
+            .fold(0.0, f64::max);
+        share((whole + 1e-9).floor() as u64, self.offset, self.stride)
     }
 
     /// How long the load runs, in seconds.
@@ -255,6 +319,10 @@ impl ConcurrencySchedule {
 
     /// Workers that should be active at `t_s`.
     pub fn level_at(&self, t_s: f64) -> u64 {
+        share(self.whole_level_at(t_s), self.offset, self.stride)
+    }
+
+    fn whole_level_at(&self, t_s: f64) -> u64 {
         if t_s >= self.length_s {
             return 0;
         }
@@ -268,6 +336,12 @@ impl ConcurrencySchedule {
     /// The first time at or after `t_s` when at least `need` workers are active, or
     /// `None` if that never happens before the end.
     pub fn next_at_least(&self, need: u64, t_s: f64) -> Option<f64> {
+        // This schedule's `need`-th worker is worker `(need - 1) * stride + offset` of
+        // the whole, active once the whole has one more than that.
+        let need = match need {
+            0 => 0,
+            n => (n - 1) * self.stride + self.offset + 1,
+        };
         let need = need as f64;
         for &(t0, dur, l0, l1) in &self.segments {
             let end = t0 + dur;
@@ -400,6 +474,85 @@ mod tests {
         assert!(s.claim(5.0, 0.010, |n| tail = n).is_none());
         assert_eq!(tail, 1000 - 491);
         assert!(s.claim(5.0, 0.010, |_| panic!("already counted")).is_none());
+    }
+
+    #[test]
+    fn strided_rate_schedules_interleave_into_the_whole() {
+        for n in [1_u64, 2, 3, 7] {
+            let ramp = || {
+                RateSchedule::for_executor(
+                    &Executor::RampingArrivalRate {
+                        start_rate: 10.0,
+                        stages: vec![Stage {
+                            target: 333.0,
+                            duration: Duration::from_secs(3),
+                        }],
+                    },
+                    3.0,
+                )
+                .unwrap()
+            };
+            let whole = ramp();
+            let shards: Vec<RateSchedule> = (0..n).map(|i| ramp().strided(i, n)).collect();
+            assert_eq!(shards.iter().map(|s| s.total()).sum::<u64>(), whole.total());
+            let mut times: Vec<f64> = shards
+                .iter()
+                .flat_map(|s| (0..s.total()).map(|k| s.time_of(k)))
+                .collect();
+            times.sort_by(f64::total_cmp);
+            let want: Vec<f64> = (0..whole.total()).map(|k| whole.time_of(k)).collect();
+            assert_eq!(times, want, "{n} shards");
+            // Counts due add up to the whole's, within one op per shard.
+            for t in [0.5, 1.7, 2.9] {
+                let sum: f64 = shards.iter().map(|s| s.count_at(t)).sum();
+                assert!((sum - whole.count_at(t)).abs() <= n as f64, "{t}: {sum}");
+            }
+        }
+    }
+
+    #[test]
+    fn strided_claims_drop_late_ops_of_their_own_share_only() {
+        let s = constant(1000.0, 1).strided(1, 4); // ops 1, 5, 9, ...
+        assert_eq!(s.total(), 250);
+        let c = s.claim(0.0, 0.010, |_| panic!("nothing is late")).unwrap();
+        assert_eq!(c.seq, 0);
+        assert!((c.at_s - 0.001).abs() < 1e-12);
+        let mut dropped = 0;
+        let c = s.claim(0.5, 0.010, |n| dropped = n).unwrap();
+        // First own op at or after 0.49 s is op 493 of the whole = own op 123.
+        assert_eq!(c.seq, 123);
+        assert_eq!(dropped, 122);
+        assert!((c.at_s - 0.493).abs() < 1e-9);
+    }
+
+    #[test]
+    fn strided_concurrency_adds_up_at_every_moment() {
+        let whole = || {
+            ConcurrencySchedule::for_executor(
+                &Executor::RampingConcurrency {
+                    start_concurrency: 1,
+                    stages: vec![Stage {
+                        target: 11.0,
+                        duration: Duration::from_secs(10),
+                    }],
+                },
+                10.0,
+            )
+            .unwrap()
+        };
+        let shards: Vec<_> = (0..3).map(|i| whole().strided(i, 3)).collect();
+        for step in 0..100 {
+            let t = f64::from(step) * 0.1;
+            let sum: u64 = shards.iter().map(|s| s.level_at(t)).sum();
+            assert_eq!(sum, whole().level_at(t), "at {t}");
+        }
+        assert_eq!(shards.iter().map(|s| s.peak()).collect::<Vec<_>>(), [4, 4, 3]);
+        // Shard 2's first worker is worker 2 of the whole: active once 3 are.
+        let at = shards[2].next_at_least(1, 0.0).unwrap();
+        assert!((at - 2.0).abs() < 1e-9, "{at}");
+        assert_eq!(share(10, 0, 3), 4);
+        assert_eq!(share(10, 2, 3), 3);
+        assert_eq!(share(2, 2, 3), 0);
     }
 
     #[test]

@@ -200,6 +200,8 @@ pub(crate) fn assemble(
             passed: false,
             reasons: Vec::new(),
         },
+        shard: None,
+        merged: None,
     };
     result.faults = crate::faults::recovery::records(
         &ending.injected,

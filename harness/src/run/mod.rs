@@ -54,6 +54,10 @@ pub struct RunOptions {
     pub snapshot: Option<Arc<Mutex<Option<RunResult>>>>,
     /// Receives every tick's figures for live Prometheus metrics (`--metrics-addr`).
     pub metrics: Option<Arc<crate::metrics::Exporter>>,
+    /// Run as one shard of a sharded run: this shard's share of every load, started
+    /// at the shared instant, recorded in the results ([`crate::shard`]). Pass the
+    /// scenario from [`crate::shard::ShardRun::prepare`].
+    pub shard: Option<crate::shard::ShardRun>,
 }
 
 /// Why a run could not produce results at all.
@@ -140,8 +144,10 @@ where
     let ops = scenario.ops();
     let workload_ops = scenario.target.ops();
     let workers = scenario.runtime.load_threads;
-    let run_start = Instant::now() + START_LEAD;
-    let states: Vec<LoadState> = scenario
+    // Sharded runs: the shared start instant (crate::shard::start).
+    let (run_start, load_started_at) =
+        crate::shard::start::load_start(options.shard.as_ref(), START_LEAD);
+    let mut states: Vec<LoadState> = scenario
         .loads
         .iter()
         .map(|l| {
@@ -155,6 +161,9 @@ where
             )
         })
         .collect();
+    if let Some(s) = &options.shard {
+        s.shard.apply(&mut states);
+    }
     let mut generator = Generator::start(target.clone(), states, ops.len(), workers)?;
     let injector = (!scenario.faults.is_empty()).then(|| {
         let surface = target.fault_surface();
@@ -321,7 +330,11 @@ where
         injected,
         invariants: invariants.records(),
     };
-    Ok(assemble::assemble(scenario, &collector, &loads, &ending))
+    let mut result = assemble::assemble(scenario, &collector, &loads, &ending);
+    if let Some(s) = &options.shard {
+        s.record(&mut result, load_started_at);
+    }
+    Ok(result)
 }
 
 /// Kinds of the scheduled fault windows that cover the middle of the tick ending at

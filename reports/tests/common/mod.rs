@@ -169,6 +169,8 @@ pub fn run() -> RunResult {
             passed: true,
             reasons: Vec::new(),
         },
+        shard: None,
+        merged: None,
     }
 }
 

@@ -1,5 +1,5 @@
 //! The `gauntlet` command line: `run`, `validate`, `list`, `suite`, `capacity`,
-//! `report` and `compare`.
+//! `report`, `compare` and `merge`.
 //!
 //! [`main`] runs it with the built-in workloads; [`main_with`] with a registry of one's
 //! own, so that a user's binary gets the whole command line for its own workloads
@@ -77,6 +77,35 @@ enum Command {
         /// Do not draw the live progress line.
         #[arg(long)]
         no_progress: bool,
+        /// Run shard I of N (`I/N`), or of N with I from $JOB_COMPLETION_INDEX (`N`,
+        /// or $GAUNTLET_SHARDS without this flag): this shard's share of every load.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Start the loads at this instant (milliseconds since the Unix epoch or RFC
+        /// 3339; or $GAUNTLET_START_AT), the same for every shard.
+        #[arg(long, value_name = "T")]
+        start_at: Option<String>,
+    },
+    /// Merge the results of every shard of a sharded run into one, exactly.
+    #[command(
+        after_help = "Example:\n  gauntlet merge out/shard-*/results.json --out out/merged\n\nHistograms are added (never percentiles averaged), counts summed, timelines aligned by wall-clock tick; thresholds are judged again on the merged data.\nExit codes: 0 pass, 1 a threshold, invariant or baseline failed, 2 the shards were refused (different runs, a missing or duplicate shard, starts too far apart) or unreadable."
+    )]
+    Merge {
+        /// The shards' results files.
+        #[arg(required = true, value_name = "RESULTS")]
+        results: Vec<PathBuf>,
+        /// Output directory for the merged results.json and reports.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Largest allowed difference between the shards' load starts.
+        #[arg(long, value_name = "D", value_parser = duration_arg, default_value = "1s")]
+        max_skew: Duration,
+        /// Compare against baseline results file(s). A regression exits 1.
+        #[arg(long, value_name = "FILE")]
+        baseline: Vec<PathBuf>,
+        /// Tolerance of a baseline metric, e.g. p99=30% (repeatable).
+        #[arg(long = "tolerance", value_name = "METRIC=VALUE")]
+        tolerances: Vec<String>,
     },
     /// Check scenario files without running them.
     #[command(after_help = "Example:\n  gauntlet validate scenarios/*.toml")]
@@ -201,7 +230,10 @@ pub fn main_with(registry: Registry) -> ExitCode {
             baseline,
             tolerances,
             no_progress,
+            shard,
+            start_at,
         } => {
+            let sharding = crate::shard::command::ShardFlags { shard, start_at };
             let overrides = Overrides { duration, seed };
             let export = Export {
                 addr: metrics_addr,
@@ -219,6 +251,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
                 &baseline,
                 !no_progress,
                 &export,
+                &sharding,
             ) {
                 Ok(code) => code,
                 Err(e) => {
@@ -227,6 +260,23 @@ pub fn main_with(registry: Registry) -> ExitCode {
                 }
             }
         }
+        Command::Merge {
+            results,
+            out,
+            max_skew,
+            baseline,
+            tolerances,
+        } => crate::shard::command::merge(
+            &results,
+            &out,
+            gauntlet_reports::merge::MergeSettings {
+                max_start_skew_ms: max_skew.as_millis() as u64,
+            },
+            &command::Baseline {
+                files: baseline,
+                tolerances,
+            },
+        ),
         Command::Report { results, out } => command::report(&results, out),
         Command::Compare {
             files,
@@ -402,6 +452,7 @@ fn run_command(
     baseline: &command::Baseline,
     progress: bool,
     export: &Export,
+    sharding: &crate::shard::command::ShardFlags,
 ) -> anyhow::Result<ExitCode> {
     let scenario = match load_file_in(registry, file, overrides) {
         Ok(s) => s,
@@ -410,6 +461,14 @@ fn run_command(
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
+    let (scenario, shard) =
+        match crate::shard::command::prepare(&scenario, sharding, |k| std::env::var(k).ok()) {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                eprintln!("gauntlet: {e}");
+                return Ok(ExitCode::from(EXIT_USAGE));
+            }
+        };
     let exporting = match start_export(export, &scenario) {
         Ok(e) => e,
         Err(e) => {
@@ -417,7 +476,13 @@ fn run_command(
             return Ok(ExitCode::from(EXIT_USAGE));
         }
     };
-    let dir = out.unwrap_or_else(|| PathBuf::from("out").join(&scenario.name));
+    let dir = out.unwrap_or_else(|| {
+        let dir = PathBuf::from("out").join(&scenario.name);
+        match &shard {
+            Some(s) => dir.join(format!("shard-{}", s.shard.index)),
+            None => dir,
+        }
+    });
     if let Err(e) = std::fs::create_dir_all(&dir) {
         eprintln!(
             "gauntlet: cannot create output directory {}: {e}",
@@ -431,8 +496,10 @@ fn run_command(
     let snapshot = Arc::new(Mutex::new(None::<RunResult>));
     {
         let (snapshot, dir) = (snapshot.clone(), dir.clone());
-        let limit =
-            Duration::from_secs(30 + 10) + scenario.deadline() + scenario.watchdog.shutdown_timeout;
+        let limit = Duration::from_secs(30 + 10)
+            + scenario.deadline()
+            + scenario.watchdog.shutdown_timeout
+            + crate::shard::command::wait_before_start(shard.as_ref());
         std::thread::Builder::new()
             .name("gauntlet-backstop".into())
             .spawn(move || {
@@ -451,6 +518,7 @@ fn run_command(
         handle_ctrl_c: true,
         snapshot: Some(snapshot),
         metrics: exporting.as_ref().map(|(e, _)| e.clone()),
+        shard,
     };
     let result = run(&scenario, &options)?;
     if let (Some((exporter, _)), Some(url)) = (&exporting, &export.push_gateway) {

@@ -29,6 +29,7 @@
 //! in each pod of an Indexed Job ([`Shard::resolve`]). The shared start instant
 //! (`--start-at`) is in [`start`]; merging shards' results in [`judge`].
 
+pub mod command;
 pub mod judge;
 pub mod start;
 

@@ -122,12 +122,19 @@ fn each_shard_knows_its_index_from_the_indexed_job_environment() {
     for (i, s) in f.shards.iter().enumerate() {
         let info = s.shard.as_ref().expect("a shard records itself");
         assert_eq!((info.index as usize, info.count), (i, 3));
-        assert_eq!(s.scenario.seed, f.single.scenario.seed, "the scenario's seed");
+        assert_eq!(
+            s.scenario.seed, f.single.scenario.seed,
+            "the scenario's seed"
+        );
         assert!(info.start_at_unix_ms.is_some());
         // Each issued its share of the 600 scheduled ops: 200 (600 divides by 3).
         assert_eq!(s.loads[0].scheduled, Some(200));
     }
-    let seeds: Vec<u64> = f.shards.iter().map(|s| s.shard.as_ref().unwrap().seed).collect();
+    let seeds: Vec<u64> = f
+        .shards
+        .iter()
+        .map(|s| s.shard.as_ref().unwrap().seed)
+        .collect();
     assert!(seeds[0] != seeds[1] && seeds[1] != seeds[2], "{seeds:?}");
     // In-flight slots split 11 + 11 + 10.
     let slots: u64 = f.shards.iter().map(|s| s.loads[0].max_in_flight).sum();
@@ -164,7 +171,11 @@ fn the_merged_p99_is_the_p99_of_one_histogram_of_every_shards_values() {
     let merged = f.merged.ops[0].histogram.decode().unwrap();
     assert_eq!(merged.len(), one.len());
     for q in [0.5, 0.9, 0.99, 0.999, 1.0] {
-        assert_eq!(merged.value_at_quantile(q), one.value_at_quantile(q), "q {q}");
+        assert_eq!(
+            merged.value_at_quantile(q),
+            one.value_at_quantile(q),
+            "q {q}"
+        );
     }
     assert_eq!(f.merged.ops[0].latency.p99_ns, one.value_at_quantile(0.99));
     let p99 = f
@@ -212,7 +223,10 @@ fn thresholds_are_judged_again_on_the_merged_data() {
 fn the_same_total_load_in_one_process_gives_the_same_counts() {
     let f = fixture();
     let (m, s) = (&f.merged.loads[0], &f.single.loads[0]);
-    assert_eq!(m.scheduled, s.scheduled, "the shards' schedules add up exactly");
+    assert_eq!(
+        m.scheduled, s.scheduled,
+        "the shards' schedules add up exactly"
+    );
     // Every scheduled op was started or dropped, in both.
     assert_eq!(m.started + m.dropped_iterations, 600);
     assert_eq!(s.started + s.dropped_iterations, 600);
@@ -246,7 +260,14 @@ fn merge_refuses_what_is_not_one_whole_run() {
     let mut r = f.shards[2].clone();
     r.scenario.seed += 1;
     std::fs::write(&other, r.to_json().unwrap()).unwrap();
-    let o = gauntlet(&["merge", &names[0], &names[1], other.to_str().unwrap(), "--out", out]);
+    let o = gauntlet(&[
+        "merge",
+        &names[0],
+        &names[1],
+        other.to_str().unwrap(),
+        "--out",
+        out,
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("scenario.seed"), "{}", text(&o));
     // Start times too far apart: a shard whose pod started its load 5 s late.
@@ -254,7 +275,14 @@ fn merge_refuses_what_is_not_one_whole_run() {
     let mut r = f.shards[2].clone();
     r.shard.as_mut().unwrap().load_started_at_unix_ms += 5000;
     std::fs::write(&late, r.to_json().unwrap()).unwrap();
-    let o = gauntlet(&["merge", &names[0], &names[1], late.to_str().unwrap(), "--out", out]);
+    let o = gauntlet(&[
+        "merge",
+        &names[0],
+        &names[1],
+        late.to_str().unwrap(),
+        "--out",
+        out,
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("at most 1000 ms allowed"), "{}", text(&o));
     // Not a shard at all.

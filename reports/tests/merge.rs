@@ -111,7 +111,10 @@ fn merged_histograms_equal_one_histogram_of_every_value() {
     assert_eq!(m.latency, LatencySummary::from_histogram(&one));
     assert_eq!(m.service_time.p99_ns, one.value_at_quantile(0.99));
     // Negative control: averaging or maximising the shards' p99 would not give it.
-    let p99s: Vec<u64> = shards.iter().map(|s| s.result.ops[0].latency.p99_ns).collect();
+    let p99s: Vec<u64> = shards
+        .iter()
+        .map(|s| s.result.ops[0].latency.p99_ns)
+        .collect();
     let averaged = p99s.iter().sum::<u64>() / 3;
     assert_ne!(averaged, m.latency.p99_ns);
     assert_ne!(*p99s.iter().max().unwrap(), m.latency.p99_ns);
@@ -122,10 +125,20 @@ fn counts_loads_and_messages_are_summed() {
     let (values, shards, merged) = merged3();
     let m = &merged.ops[0];
     assert_eq!(m.count, values.iter().map(|v| v.len() as u64).sum::<u64>());
-    assert_eq!(m.errors, shards.iter().map(|s| s.result.ops[0].errors).sum::<u64>());
+    assert_eq!(
+        m.errors,
+        shards.iter().map(|s| s.result.ops[0].errors).sum::<u64>()
+    );
     // Rates over the shared 8 s measured window: the shards' rates added.
-    let rates: f64 = shards.iter().map(|s| s.result.ops[0].throughput_per_s).sum();
-    assert!((m.throughput_per_s - rates).abs() < 1e-6, "{} vs {rates}", m.throughput_per_s);
+    let rates: f64 = shards
+        .iter()
+        .map(|s| s.result.ops[0].throughput_per_s)
+        .sum();
+    assert!(
+        (m.throughput_per_s - rates).abs() < 1e-6,
+        "{} vs {rates}",
+        m.throughput_per_s
+    );
     for (i, l) in merged.loads.iter().enumerate() {
         let one = &shards[0].result.loads[i];
         assert_eq!(l.started, one.started * 3);
@@ -134,8 +147,14 @@ fn counts_loads_and_messages_are_summed() {
     }
     let sent = shards[0].result.messages.sent.unwrap();
     assert_eq!(merged.messages.sent, Some(sent * 3));
-    assert_eq!(merged.messages.lost, Some(shards[0].result.messages.lost.unwrap() * 3));
-    assert_eq!(merged.environment.cpus, shards[0].result.environment.cpus * 3);
+    assert_eq!(
+        merged.messages.lost,
+        Some(shards[0].result.messages.lost.unwrap() * 3)
+    );
+    assert_eq!(
+        merged.environment.cpus,
+        shards[0].result.environment.cpus * 3
+    );
     let info = merged.merged.as_ref().unwrap();
     assert_eq!(info.count, 3);
     assert_eq!(info.shards.len(), 3);
@@ -160,10 +179,19 @@ fn timelines_align_by_wall_clock_tick_and_combine_per_column() {
     let t = |s: f64| merged.timeline.iter().find(|t| t.t_s == s).unwrap();
     // Tick 1: shard 0 alone. Tick 2: shard 0's second and shard 1's first.
     assert_eq!(t(1.0).ops[0].completed, one[0].ops[0].completed);
-    assert_eq!(t(2.0).ops[0].completed, one[1].ops[0].completed + one[0].ops[0].completed);
-    assert_eq!(t(2.0).ops[0].rate_per_s, one[1].ops[0].rate_per_s + one[0].ops[0].rate_per_s);
+    assert_eq!(
+        t(2.0).ops[0].completed,
+        one[1].ops[0].completed + one[0].ops[0].completed
+    );
+    assert_eq!(
+        t(2.0).ops[0].rate_per_s,
+        one[1].ops[0].rate_per_s + one[0].ops[0].rate_per_s
+    );
     assert_eq!(t(2.0).in_flight, one[1].in_flight + one[0].in_flight);
-    assert_eq!(t(2.0).offered_per_s, one[1].offered_per_s + one[0].offered_per_s);
+    assert_eq!(
+        t(2.0).offered_per_s,
+        one[1].offered_per_s + one[0].offered_per_s
+    );
     // Peaks: the larger shard's RSS and p99; CPU summed.
     assert_eq!(
         t(2.0).process.rss_bytes,
@@ -210,10 +238,16 @@ fn leaks_and_aborts_stay_visible_per_shard() {
     let merged = merge(&shards, MergeSettings::default()).unwrap();
     // A leak on one shard is not cancelled by fewer tasks on another.
     assert_eq!(merged.leaks.tasks_leaked, 3);
-    assert_eq!((merged.leaks.tasks_before, merged.leaks.tasks_after), (20, 20));
+    assert_eq!(
+        (merged.leaks.tasks_before, merged.leaks.tasks_after),
+        (20, 20)
+    );
     assert!(!merged.leaks.passed);
     assert_eq!(merged.status, gauntlet_reports::schema::RunStatus::Aborted);
-    assert_eq!(merged.abort_reason.as_deref(), Some("shard 1: hard deadline"));
+    assert_eq!(
+        merged.abort_reason.as_deref(),
+        Some("shard 1: hard deadline")
+    );
 }
 
 fn refused(shards: &[ShardInput]) -> MergeError {
@@ -231,7 +265,10 @@ fn shards_of_different_runs_are_refused_with_the_reason() {
     s[1].result.shard = None;
     assert!(matches!(refused(&s), MergeError::NotAShard { .. }));
     for (field, change) in [
-        ("scenario.seed", (|r: &mut RunResult| r.scenario.seed += 1) as fn(&mut RunResult)),
+        (
+            "scenario.seed",
+            (|r: &mut RunResult| r.scenario.seed += 1) as fn(&mut RunResult),
+        ),
         ("scenario.name", |r| r.scenario.name.push('x')),
         ("schema_version", |r| r.schema_version += 1),
         ("scenario.tick_s", |r| r.scenario.tick_s *= 2.0),
@@ -250,15 +287,37 @@ fn shards_of_different_runs_are_refused_with_the_reason() {
     let mut s = ok();
     s[2].result.shard.as_mut().unwrap().index = 1;
     let e = refused(&s);
-    assert!(matches!(e, MergeError::DuplicateIndex { index: 1, .. }), "{e}");
+    assert!(
+        matches!(e, MergeError::DuplicateIndex { index: 1, .. }),
+        "{e}"
+    );
     let e = refused(&ok()[..2]);
-    assert!(matches!(&e, MergeError::MissingShards { missing, .. } if *missing == [2]), "{e}");
+    assert!(
+        matches!(&e, MergeError::MissingShards { missing, .. } if *missing == [2]),
+        "{e}"
+    );
     let mut s = ok();
     s[2].result.shard.as_mut().unwrap().index = 7;
-    assert!(matches!(refused(&s), MergeError::IndexOutOfRange { index: 7, .. }));
-    let s = vec![shard(0, 3, &v, 0), shard(1, 3, &v, 0), shard(2, 3, &v, 1001)];
+    assert!(matches!(
+        refused(&s),
+        MergeError::IndexOutOfRange { index: 7, .. }
+    ));
+    let s = vec![
+        shard(0, 3, &v, 0),
+        shard(1, 3, &v, 0),
+        shard(2, 3, &v, 1001),
+    ];
     let e = refused(&s);
-    assert!(matches!(e, MergeError::StartSkew { skew_ms: 1001, max_ms: 1000 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            MergeError::StartSkew {
+                skew_ms: 1001,
+                max_ms: 1000
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("--start-at"), "{e}");
     // Histograms of different precision cannot be added exactly.
     let mut s = ok();

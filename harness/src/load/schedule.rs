@@ -546,7 +546,10 @@ mod tests {
             let sum: u64 = shards.iter().map(|s| s.level_at(t)).sum();
             assert_eq!(sum, whole().level_at(t), "at {t}");
         }
-        assert_eq!(shards.iter().map(|s| s.peak()).collect::<Vec<_>>(), [4, 4, 3]);
+        assert_eq!(
+            shards.iter().map(|s| s.peak()).collect::<Vec<_>>(),
+            [4, 4, 3]
+        );
         // Shard 2's first worker is worker 2 of the whole: active once 3 are.
         let at = shards[2].next_at_least(1, 0.0).unwrap();
         assert!((at - 2.0).abs() < 1e-9, "{at}");

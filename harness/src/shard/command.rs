@@ -40,7 +40,10 @@ pub fn prepare(
     let start_at = flags.start_at.clone().or_else(|| env(START_AT_ENV));
     let Some(shard) = shard else {
         if start_at.is_some() {
-            return Err("--start-at (or $GAUNTLET_START_AT) is for sharded runs: add --shard I/N".to_owned());
+            return Err(
+                "--start-at (or $GAUNTLET_START_AT) is for sharded runs: add --shard I/N"
+                    .to_owned(),
+            );
         }
         return Ok((scenario.clone(), None));
     };

@@ -54,15 +54,14 @@ pub fn merge_and_judge(
     settings: MergeSettings,
 ) -> Result<RunResult, JudgeError> {
     let mut merged = merge(inputs, settings)?;
-    let thresholds = thresholds(&merged.thresholds).map_err(|(metric, error)| {
-        JudgeError::Threshold {
+    let thresholds =
+        thresholds(&merged.thresholds).map_err(|(metric, error)| JudgeError::Threshold {
             source_name: inputs
                 .first()
                 .map_or_else(String::new, |s| s.source.clone()),
             metric,
             error,
-        }
-    })?;
+        })?;
     let measured_s = merged.merged.as_ref().map_or(0.0, |m| m.measured_s);
     merged.thresholds = thresholds
         .iter()
@@ -91,7 +90,9 @@ fn verdict(r: &RunResult) -> Verdict {
             s.verdict
                 .reasons
                 .iter()
-                .filter(|why| !why.starts_with("threshold failed:") && !why.starts_with("run aborted:"))
+                .filter(|why| {
+                    !why.starts_with("threshold failed:") && !why.starts_with("run aborted:")
+                })
                 .map(|why| format!("shard {}: {why}", s.index)),
         );
     }

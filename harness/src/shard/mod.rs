@@ -65,7 +65,9 @@ pub enum ShardError {
     #[error("--shard `{0}`: expected I/N (e.g. 0/4) or N with the index in ${INDEX_ENV}")]
     Syntax(String),
     /// The index or count is out of range.
-    #[error("shard {index}/{count}: the index must be below the count, and the count between 1 and {MAX_SHARDS}")]
+    #[error(
+        "shard {index}/{count}: the index must be below the count, and the count between 1 and {MAX_SHARDS}"
+    )]
     OutOfRange {
         /// The index given.
         index: u64,
@@ -263,9 +265,9 @@ mod tests {
         ));
         let e = Shard::resolve(Some("4"), &none).unwrap_err();
         assert!(e.to_string().contains("JOB_COMPLETION_INDEX"), "{e}");
-        let e = Shard::resolve(None, &env(&[(COUNT_ENV, "x")])).unwrap_err();
+        let e = Shard::resolve(None, env(&[(COUNT_ENV, "x")])).unwrap_err();
         assert!(matches!(e, ShardError::Count(_)), "{e}");
-        let e = Shard::resolve(Some("4"), &env(&[(INDEX_ENV, "-1")])).unwrap_err();
+        let e = Shard::resolve(Some("4"), env(&[(INDEX_ENV, "-1")])).unwrap_err();
         assert!(matches!(e, ShardError::Index(_)), "{e}");
     }
 

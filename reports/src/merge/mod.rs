@@ -240,28 +240,38 @@ pub fn merge(inputs: &[ShardInput], settings: MergeSettings) -> Result<RunResult
     result.stalls = Vec::new();
     result.deadlocks = Vec::new();
     for (s, off) in inputs.iter().zip(&offsets_s) {
-        result.faults.extend(s.result.faults.iter().cloned().map(|mut f| {
-            f.start_s += off;
-            f.end_s += off;
-            if let Some(w) = &mut f.windows {
-                for part in [&mut w.before, &mut w.during, &mut w.after] {
-                    part.start_s += off;
-                    part.end_s += off;
+        result
+            .faults
+            .extend(s.result.faults.iter().cloned().map(|mut f| {
+                f.start_s += off;
+                f.end_s += off;
+                if let Some(w) = &mut f.windows {
+                    for part in [&mut w.before, &mut w.during, &mut w.after] {
+                        part.start_s += off;
+                        part.end_s += off;
+                    }
                 }
-            }
-            f
-        }));
-        result.stalls.extend(s.result.stalls.iter().cloned().map(|mut st| {
-            st.start_s += off;
-            st
-        }));
-        result.deadlocks.extend(s.result.deadlocks.iter().cloned().map(|mut d| {
-            d.at_s += off;
-            d
-        }));
+                f
+            }));
+        result
+            .stalls
+            .extend(s.result.stalls.iter().cloned().map(|mut st| {
+                st.start_s += off;
+                st
+            }));
+        result
+            .deadlocks
+            .extend(s.result.deadlocks.iter().cloned().map(|mut d| {
+                d.at_s += off;
+                d
+            }));
     }
-    result.faults.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-    result.stalls.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    result
+        .faults
+        .sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    result
+        .stalls
+        .sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
     result.deadlocks.sort_by(|a, b| a.at_s.total_cmp(&b.at_s));
 
     let mut shards: Vec<ShardSummary> = inputs

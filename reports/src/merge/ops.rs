@@ -27,12 +27,13 @@ fn add_histograms(
         })?;
         match &mut total {
             None => {
-                let mut acc = Histogram::new_with_bounds(h.low(), h.high().max(2 * h.low()), h.sigfig())
-                    .map_err(|e| MergeError::Histogram {
-                        source_name: (*source).to_owned(),
-                        what: what.to_owned(),
-                        problem: format!("{e:?}"),
-                    })?;
+                let mut acc =
+                    Histogram::new_with_bounds(h.low(), h.high().max(2 * h.low()), h.sigfig())
+                        .map_err(|e| MergeError::Histogram {
+                            source_name: (*source).to_owned(),
+                            what: what.to_owned(),
+                            problem: format!("{e:?}"),
+                        })?;
                 acc.auto(true);
                 acc.add(&h).map_err(|e| MergeError::Histogram {
                     source_name: (*source).to_owned(),
@@ -59,9 +60,7 @@ fn add_histograms(
             }
         }
     }
-    total
-        .map(|(h, _)| h)
-        .ok_or_else(|| MergeError::NoShards)
+    total.map(|(h, _)| h).ok_or(MergeError::NoShards)
 }
 
 /// Op names in order of first appearance across shards.

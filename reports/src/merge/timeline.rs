@@ -26,9 +26,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::schema::{
-    BreakerState, ProcessSample, RuntimeSample, TargetSample, Tick, TickOp,
-};
+use crate::schema::{BreakerState, ProcessSample, RuntimeSample, TargetSample, Tick, TickOp};
 
 use super::ShardInput;
 
@@ -122,7 +120,8 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
     let mut active_faults: Vec<String> = ticks().flat_map(|t| t.active_faults.clone()).collect();
     active_faults.sort_unstable();
     active_faults.dedup();
-    let carried = |f: fn(&TargetSample) -> Option<u64>| sum(latest.iter().flatten().map(|t| f(&t.target)));
+    let carried =
+        |f: fn(&TargetSample) -> Option<u64>| sum(latest.iter().flatten().map(|t| f(&t.target)));
     let mut target = TargetSample {
         actors_alive: sum(ticks().map(|t| t.target.actors_alive)),
         mailbox_depth: sum(ticks().map(|t| t.target.mailbox_depth)),
@@ -131,8 +130,20 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
             .max_by_key(|s| breaker_rank(*s)),
         ..TargetSample::default()
     };
-    let [sent, delivered, dropped, rejected, dead, restarts, passivations, deadlocks, stalls, activations, transitions, rejections] =
-        CUMULATIVE.map(carried);
+    let [
+        sent,
+        delivered,
+        dropped,
+        rejected,
+        dead,
+        restarts,
+        passivations,
+        deadlocks,
+        stalls,
+        activations,
+        transitions,
+        rejections,
+    ] = CUMULATIVE.map(carried);
     target.messages_sent = sent;
     target.messages_delivered = delivered;
     target.messages_dropped = dropped;

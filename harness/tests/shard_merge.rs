@@ -317,3 +317,52 @@ fn bad_shard_flags_are_usage_errors() {
         assert!(text(&o).contains(says), "{args:?}: {}", text(&o));
     }
 }
+
+#[test]
+fn merged_results_are_ordinary_results_for_report_compare_and_baseline() {
+    let f = fixture();
+    let merged = f.dir.path().join("merged").join("results.json");
+    let single = f.dir.path().join("single").join("results.json");
+    let (merged, single) = (merged.to_str().unwrap(), single.to_str().unwrap());
+    let o = gauntlet(&[
+        "report",
+        merged,
+        "--out",
+        f.dir.path().join("re").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Compared with the same load run in one process: a result, not a usage error.
+    let o = gauntlet(&[
+        "compare",
+        single,
+        merged,
+        "--tolerance",
+        "p99=off",
+        "--tolerance",
+        "max=off",
+        "--tolerance",
+        "p999=off",
+    ]);
+    assert_ne!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("throughput"), "{}", text(&o));
+    // And merge takes --baseline itself.
+    let files = shard_files(f.dir.path());
+    let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    let out = f.dir.path().join("merged-with-baseline");
+    let o = gauntlet(&[
+        "merge",
+        &names[0],
+        &names[1],
+        &names[2],
+        "--max-skew",
+        "60s",
+        "--out",
+        out.to_str().unwrap(),
+        "--baseline",
+        single,
+        "--tolerance",
+        "p99=off",
+    ]);
+    assert_ne!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("COMPARISON"), "{}", text(&o));
+}

@@ -141,6 +141,7 @@ fn shard(index: u32) -> RunResult {
             rss_growth_bytes_per_min: Some(0.0),
             passed: true,
         },
+        invariants: Vec::new(),
         thresholds: Vec::new(),
         verdict: Verdict {
             passed: true,

@@ -250,6 +250,49 @@ fn leaks_and_aborts_stay_visible_per_shard() {
     );
 }
 
+#[test]
+fn invariants_add_up_and_hold_only_if_every_shard_checked_them() {
+    let v = [100_000_u64; 10];
+    let mut shards = vec![
+        shard(0, 3, &v, 0),
+        shard(1, 3, &v, 0),
+        shard(2, 3, &v, 2000),
+    ];
+    let inv = |checks, violations, first: Option<f64>| gauntlet_reports::schema::InvariantRecord {
+        name: "money.conserved".to_owned(),
+        description: "no money made or lost".to_owned(),
+        every_tick: true,
+        checks,
+        violations,
+        first_violation_s: first,
+        message: first.map(|t| format!("off by 3 at {t}")),
+        unchecked_reason: None,
+    };
+    shards[0].result.invariants = vec![inv(10, 0, None)];
+    shards[1].result.invariants = vec![inv(10, 2, Some(4.0))];
+    shards[2].result.invariants = vec![inv(10, 1, Some(3.0))];
+    let settings = MergeSettings {
+        max_start_skew_ms: 2000,
+    };
+    let m = merge(&shards, settings).unwrap();
+    let i = &m.invariants[0];
+    assert_eq!((i.checks, i.violations), (30, 3));
+    // Shard 2 started 2 s later: its violation at 3 s is at 5 s on the merged timeline.
+    assert_eq!(i.first_violation_s, Some(4.0));
+    assert_eq!(i.message.as_deref(), Some("shard 1: off by 3 at 4"));
+    shards[2].result.invariants[0].checks = 0;
+    shards[2].result.invariants[0].unchecked_reason = Some("timed out".to_owned());
+    let m = merge(&shards, settings).unwrap();
+    assert_eq!(
+        m.invariants[0].checks, 0,
+        "not checked everywhere: not measured"
+    );
+    assert_eq!(
+        m.invariants[0].unchecked_reason.as_deref(),
+        Some("shard 2: timed out")
+    );
+}
+
 fn refused(shards: &[ShardInput]) -> MergeError {
     merge(shards, MergeSettings::default()).unwrap_err()
 }

@@ -444,6 +444,7 @@ fn start_export(
     Ok(Some((exporter, server)))
 }
 
+#[allow(clippy::too_many_arguments)] // one per group of `run` flags, each its own type
 fn run_command(
     registry: &Registry,
     file: &Path,

@@ -80,8 +80,12 @@ fn verdict(r: &RunResult) -> Verdict {
         let observed = t
             .observed
             .map_or_else(|| "not measured".to_owned(), |v| format!("{v} {}", t.unit));
+        let why = r
+            .invariant_message(&t.metric)
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
         reasons.push(format!(
-            "threshold failed: {} {} (observed {observed})",
+            "threshold failed: {} {} (observed {observed}){why}",
             t.metric, t.expression
         ));
     }

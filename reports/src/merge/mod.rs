@@ -14,6 +14,7 @@
 //! | `loads[]` | by name, every count summed (`scheduled` when every shard has one) |
 //! | `timeline` | aligned by wall-clock tick and combined per column ([`timeline`] has the table) |
 //! | `messages` | every count summed; `lost` recomputed from the sums (each shard's own `lost` is judged in its verdict, so a loss cannot be cancelled by another shard's surplus) |
+//! | `invariants` | by name: violations summed, checks summed but 0 when any shard never checked it (an invariant of the run holds only if every shard checked it), the first violation the earliest shard's (its message naming the shard), reasons a shard could not check one kept with the shard named |
 //! | `faults`, `stalls`, `deadlocks` | every shard's, times shifted onto the merged timeline; also kept per shard, unshifted, in `merged.shards[]` |
 //! | `leaks` | tasks before/after summed, `tasks_leaked` the sum of the shards' positive leaks, RSS figures the largest shard's, `passed` only when every shard passed; each shard's check kept in `merged.shards[]` |
 //! | `status`, `abort_reason` | aborted when any shard was, with each shard's reason |
@@ -30,7 +31,7 @@ mod check;
 mod ops;
 pub mod timeline;
 
-use crate::schema::{LeakCheck, MessageAccounting, RunResult, RunStatus};
+use crate::schema::{InvariantRecord, LeakCheck, MessageAccounting, RunResult, RunStatus};
 use crate::shard::{MergedFrom, ShardSummary};
 
 /// One shard's results and where they came from (for messages).
@@ -236,6 +237,7 @@ pub fn merge(inputs: &[ShardInput], settings: MergeSettings) -> Result<RunResult
         .sum();
     result.messages = merge_messages(inputs.iter().map(|s| &s.result.messages));
     result.leaks = merge_leaks(inputs.iter().map(|s| &s.result.leaks));
+    result.invariants = merge_invariants(inputs, &infos, &offsets_s);
     result.faults = Vec::new();
     result.stalls = Vec::new();
     result.deadlocks = Vec::new();
@@ -302,6 +304,56 @@ pub fn merge(inputs: &[ShardInput], settings: MergeSettings) -> Result<RunResult
         shards,
     });
     Ok(result)
+}
+
+/// Invariants by name: checks and violations summed, the earliest violation kept.
+fn merge_invariants(
+    inputs: &[ShardInput],
+    infos: &[crate::shard::ShardInfo],
+    offsets_s: &[f64],
+) -> Vec<InvariantRecord> {
+    let mut out: Vec<InvariantRecord> = Vec::new();
+    let mut unchecked: Vec<String> = Vec::new();
+    for ((s, info), off) in inputs.iter().zip(infos).zip(offsets_s) {
+        for inv in &s.result.invariants {
+            if inv.checks == 0 {
+                unchecked.push(inv.name.clone());
+            }
+            let named = |text: &String| format!("shard {}: {text}", info.index);
+            let first = inv.first_violation_s.map(|t| t + off);
+            match out.iter_mut().find(|m| m.name == inv.name) {
+                None => out.push(InvariantRecord {
+                    first_violation_s: first,
+                    message: inv.message.as_ref().map(named),
+                    unchecked_reason: inv.unchecked_reason.as_ref().map(named),
+                    ..inv.clone()
+                }),
+                Some(m) => {
+                    m.every_tick &= inv.every_tick;
+                    m.checks += inv.checks;
+                    m.violations += inv.violations;
+                    if let Some(t) = first
+                        && m.first_violation_s.is_none_or(|earlier| t < earlier)
+                    {
+                        m.first_violation_s = Some(t);
+                        m.message = inv.message.as_ref().map(named);
+                    }
+                    if let Some(why) = inv.unchecked_reason.as_ref().map(named) {
+                        m.unchecked_reason = Some(match m.unchecked_reason.take() {
+                            Some(before) => format!("{before}; {why}"),
+                            None => why,
+                        });
+                    }
+                }
+            }
+        }
+    }
+    for m in &mut out {
+        if unchecked.contains(&m.name) {
+            m.checks = 0;
+        }
+    }
+    out
 }
 
 /// Every count summed; `lost` recomputed from the sums.

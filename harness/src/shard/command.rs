@@ -102,6 +102,15 @@ pub fn merge(
             "merged {} shards (load starts {} ms apart) over {:.1} s measured",
             m.count, m.start_skew_ms, m.measured_s
         );
+        for s in &m.shards {
+            println!(
+                "  shard {:<4} {:>10} ops  {:<4}  {}",
+                s.index,
+                s.completed,
+                if s.verdict.passed { "pass" } else { "fail" },
+                s.source
+            );
+        }
     }
     finish_run(out, &merged, baseline)
 }

@@ -104,7 +104,7 @@ pub fn merge(
         );
         for s in &m.shards {
             println!(
-                "  shard {:<4} {:>10} ops  {:<4}  {}",
+                "  shard {:<4} {:>10} ops  judged alone: {:<4}  {}",
                 s.index,
                 s.completed,
                 if s.verdict.passed { "pass" } else { "fail" },

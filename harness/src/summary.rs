@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use gauntlet_reports::schema::{RunResult, RunStatus, ThresholdOutcome};
 
-use gauntlet_reports::units::format_value;
+use gauntlet_reports::units::{format_plain as fp, format_value};
 
 use crate::units::{format_bytes, format_ns};
 
@@ -28,10 +28,10 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
     );
     let _ = writeln!(
         s,
-        "  duration: {:.1}s (warm-up {:.1}s, excluded)  elapsed: {:.1}s  status: {}",
-        r.scenario.duration_s,
-        r.scenario.warmup_s,
-        r.elapsed_s,
+        "  duration: {}s (warm-up {}s, excluded)  elapsed: {}s  status: {}",
+        fp(r.scenario.duration_s, 1),
+        fp(r.scenario.warmup_s, 1),
+        fp(r.elapsed_s, 1),
         match r.status {
             RunStatus::Completed => "completed".to_owned(),
             RunStatus::Aborted => format!(
@@ -150,9 +150,9 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
         for st in &r.stalls {
             let _ = writeln!(
                 s,
-                "  STALL     at {:.1}s for {:.1}s, {} in flight, {}: {}",
-                st.start_s,
-                st.duration_s,
+                "  STALL     at {}s for {}s, {} in flight, {}: {}",
+                fp(st.start_s, 1),
+                fp(st.duration_s, 1),
                 st.in_flight,
                 if st.recovered {
                     "recovered"

@@ -46,7 +46,10 @@ pub fn suites(outcome: &Outcome<'_>) -> Vec<TestSuite> {
     if let Some(t) = started_at(r.started_at_unix_ms) {
         suite.set_timestamp(t);
     }
-    suite.set_time(std::time::Duration::from_secs_f64(r.elapsed_s.max(0.0)));
+    // A hand-edited file may hold any number here: out of range is no time.
+    suite.set_time(
+        std::time::Duration::try_from_secs_f64(r.elapsed_s).unwrap_or(std::time::Duration::ZERO),
+    );
     for t in &r.thresholds {
         let observed = format_value(t.observed, &t.unit);
         let mut c = case(

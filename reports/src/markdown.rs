@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use crate::compare::Verdict;
 use crate::outcome::Outcome;
 use crate::schema::RunStatus;
-use crate::units::{format_bytes, format_ns, format_value};
+use crate::units::{format_bytes, format_ns, format_plain as fp, format_value};
 
 /// Escapes text for a Markdown table cell or paragraph.
 pub fn md(text: &str) -> String {
@@ -68,12 +68,12 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
     };
     let _ = writeln!(
         s,
-        "{} · workload `{}` · seed {} · {:.1} s (warm-up {:.1} s) · {} · {} {}, {} CPUs\n",
+        "{} · workload `{}` · seed {} · {} s (warm-up {} s) · {} · {} {}, {} CPUs\n",
         md(&r.scenario.file),
         md(&r.scenario.workload),
         r.scenario.seed,
-        r.scenario.duration_s,
-        r.scenario.warmup_s,
+        fp(r.scenario.duration_s, 1),
+        fp(r.scenario.warmup_s, 1),
         status,
         md(&r.environment.os),
         md(&r.environment.arch),
@@ -160,7 +160,7 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
                     md(&o.op),
                     o.count.to_string(),
                     o.errors.to_string(),
-                    format!("{:.1}/s", o.throughput_per_s),
+                    format!("{}/s", fp(o.throughput_per_s, 1)),
                     ns(l.p50_ns),
                     ns(l.p99_ns),
                     ns(l.p999_ns),
@@ -181,7 +181,7 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
         for f in &r.faults {
             let recovery = match (&f.error, f.recovered, f.recovery_s) {
                 (Some(e), _, _) => format!("❌ not injected: {}", md(e)),
-                (None, true, Some(v)) => format!("✅ {v:.2} s"),
+                (None, true, Some(v)) => format!("✅ {} s", fp(v, 2)),
                 (None, true, None) => "✅".to_owned(),
                 (None, false, _) => "❌ not recovered".to_owned(),
             };
@@ -190,7 +190,7 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
                 &[
                     md(&f.kind),
                     md(&f.target),
-                    format!("{:.1}–{:.1} s", f.start_s, f.end_s),
+                    format!("{}–{} s", fp(f.start_s, 1), fp(f.end_s, 1)),
                     f.events_affected.to_string(),
                     f.detected.map_or_else(|| "-".to_owned(), |d| d.to_string()),
                     recovery,

@@ -581,12 +581,28 @@ pub enum ReadError {
         /// The version found in the file.
         found: u64,
     },
+    /// A histogram in the file cannot be decoded (corrupt, or beyond the reader's
+    /// limits; see [`crate::histogram::checked`]).
+    #[error("ops[{index}] (op `{op}`).{field}: {source}")]
+    Histogram {
+        /// Position of the op in `ops`.
+        index: usize,
+        /// The op's name.
+        op: String,
+        /// `histogram` or `service_histogram`.
+        field: &'static str,
+        /// What is wrong with it.
+        source: crate::histogram::HistogramCodecError,
+    },
 }
 
 impl RunResult {
-    /// Parses a results file, refusing schema versions this crate does not know.
+    /// Parses a results file, refusing schema versions this crate does not know and
+    /// files whose histograms cannot be decoded (each decoded with the bounded reader
+    /// of [`crate::histogram::checked`], so a hostile file cannot exhaust memory).
     pub fn from_json(text: &str) -> Result<Self, ReadError> {
         #[derive(Deserialize)]
+        #[serde(expecting = "a results object with a `schema_version`")]
         struct VersionOnly {
             schema_version: u64,
         }
@@ -596,7 +612,30 @@ impl RunResult {
                 found: v.schema_version,
             });
         }
-        Ok(serde_json::from_str(text)?)
+        let result: Self = serde_json::from_str(text)?;
+        result.check_histograms()?;
+        Ok(result)
+    }
+
+    /// Decodes every histogram of every op, naming the first one that cannot be read.
+    pub fn check_histograms(&self) -> Result<(), ReadError> {
+        for (index, op) in self.ops.iter().enumerate() {
+            let fields = [
+                ("histogram", Some(&op.histogram)),
+                ("service_histogram", op.service_histogram.as_ref()),
+            ];
+            for (field, h) in fields {
+                if let Some(Err(source)) = h.map(EncodedHistogram::decode) {
+                    return Err(ReadError::Histogram {
+                        index,
+                        op: op.op.clone(),
+                        field,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Serializes to pretty-printed JSON.

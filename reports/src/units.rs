@@ -3,17 +3,38 @@
 //!
 //! The console summary, the HTML report, `summary.md` and the chart axes all format
 //! through these functions, so one value reads the same everywhere.
+//!
+//! Any `f64` is formatted compactly: from [`HUGE`] on (and for values no measurement
+//! gives, such as `1.7e308` in a hand-edited file) in scientific notation, never as a
+//! 300-digit number.
+
+/// Magnitude from which numbers are written in scientific notation (`1.00e15`).
+pub const HUGE: f64 = 1e15;
+
+/// `v` with `decimals` decimals, or in scientific notation from [`HUGE`] on; `inf`
+/// and `NaN` as such.
+pub fn format_plain(v: f64, decimals: usize) -> String {
+    if !v.is_finite() {
+        v.to_string()
+    } else if v.abs() >= HUGE {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.decimals$}")
+    }
+}
 
 /// Formats nanoseconds: `812ns`, `12.3µs`, `4.56ms`, `1.20s`.
 pub fn format_ns(ns: f64) -> String {
-    if ns < 1e3 {
+    if !ns.is_finite() || ns.abs() >= HUGE {
+        format!("{}s", format_plain(ns / 1e9, 2))
+    } else if ns < 1e3 {
         format!("{ns:.0}ns")
     } else if ns < 1e6 {
         format!("{:.1}µs", ns / 1e3)
     } else if ns < 1e9 {
         format!("{:.2}ms", ns / 1e6)
     } else {
-        format!("{:.2}s", ns / 1e9)
+        format!("{}s", format_plain(ns / 1e9, 2))
     }
 }
 
@@ -26,8 +47,12 @@ pub fn format_bytes(bytes: f64) -> String {
         format!("{:.1} kB", bytes / 1e3)
     } else if abs < 1e9 {
         format!("{:.1} MB", bytes / 1e6)
-    } else {
+    } else if abs < 1e12 {
         format!("{:.2} GB", bytes / 1e9)
+    } else if abs < HUGE {
+        format!("{:.2} TB", bytes / 1e12)
+    } else {
+        format!("{} B", format_plain(bytes, 2))
     }
 }
 
@@ -44,8 +69,10 @@ pub fn format_count(v: f64) -> String {
         format!("{:.1}k", v / 1e3)
     } else if abs < 1e9 {
         format!("{:.2}M", v / 1e6)
-    } else {
+    } else if abs < HUGE {
         format!("{:.2}G", v / 1e9)
+    } else {
+        format_plain(v, 0)
     }
 }
 
@@ -56,9 +83,10 @@ pub fn format_value(value: Option<f64>, unit: &str) -> String {
         (Some(v), "ns") => format_ns(v),
         (Some(v), "bytes") => format_bytes(v),
         (Some(v), "bytes_per_min") => format!("{}/min", format_bytes(v)),
-        (Some(v), "per_s") => format!("{v:.1}/s"),
-        (Some(v), "fraction") => format!("{:.3}%", v * 100.0),
-        (Some(v), _) => format!("{v}"),
+        (Some(v), "per_s") => format!("{}/s", format_plain(v, 1)),
+        (Some(v), "fraction") => format!("{}%", format_plain(v * 100.0, 3)),
+        (Some(v), _) if v.is_finite() && v.abs() < HUGE => format!("{v}"),
+        (Some(v), _) => format_plain(v, 0),
     }
 }
 
@@ -79,5 +107,25 @@ mod tests {
         assert_eq!(format_value(Some(0.0125), "fraction"), "1.250%");
         assert_eq!(format_value(Some(2e6), "bytes_per_min"), "2.0 MB/min");
         assert_eq!(format_value(Some(3.0), "count"), "3");
+    }
+
+    #[test]
+    fn any_number_is_compact() {
+        for v in [f64::MAX, -f64::MAX, 1.7e308, 1e20, f64::INFINITY, f64::NAN] {
+            for text in [
+                format_ns(v),
+                format_bytes(v),
+                format_count(v),
+                format_value(Some(v), "per_s"),
+                format_value(Some(v), "fraction"),
+                format_value(Some(v), "count"),
+                format_value(Some(v), "bytes_per_min"),
+            ] {
+                assert!(text.len() <= 16, "{v}: {text}");
+            }
+        }
+        assert_eq!(format_ns(1.7e308), "1.70e299s");
+        assert_eq!(format_count(1e20), "1.00e20");
+        assert_eq!(format_bytes(1e20), "1.00e20 B");
     }
 }

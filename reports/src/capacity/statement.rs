@@ -184,13 +184,13 @@ pub fn markdown(r: &CapacityResult) -> String {
 /// A rate for a sentence: `42 k`, `1.25 M`, `950`.
 pub fn rate(x: f64) -> String {
     if x >= 1e6 {
-        format!("{:.3} M", x / 1e6)
+        format!("{} M", crate::units::format_plain(x / 1e6, 3))
     } else if x >= 1e4 {
         format!("{:.0} k", x / 1e3)
     } else if x >= 1e3 {
         format!("{:.1} k", x / 1e3)
     } else {
-        format!("{x:.0}")
+        crate::units::format_plain(x, 0)
     }
 }
 
@@ -198,6 +198,8 @@ pub fn rate(x: f64) -> String {
 pub fn coefficient(v: f64) -> String {
     if v == 0.0 {
         "0".to_owned()
+    } else if !v.is_finite() || v.abs() >= crate::units::HUGE || v.abs() < 1e-6 {
+        format!("{v:.2e}")
     } else {
         let digits = (2 - v.abs().log10().floor() as i32).max(0) as usize;
         format!("{v:.digits$}")
@@ -208,7 +210,7 @@ pub fn coefficient(v: f64) -> String {
 /// below.
 pub fn number(v: f64) -> String {
     if v.abs() >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
+        crate::units::format_plain(v, 0)
     } else {
         coefficient(v)
     }

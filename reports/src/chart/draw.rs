@@ -118,6 +118,7 @@ fn msg(e: impl std::fmt::Display) -> String {
 const LEGEND_WIDTH: u32 = 200;
 
 fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot) -> Result<(), String> {
+    let plot = &bounded(plot);
     root.fill(&WHITE).map_err(msg)?;
     let (width, _) = root.dim_in_pixel();
     let (chart_area, legend_area) = root.split_horizontally(width.saturating_sub(LEGEND_WIDTH));
@@ -259,6 +260,39 @@ fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, plot: &Plot) -> Res
     Ok(())
 }
 
+/// The largest magnitude drawn. Plotters computes tick positions by stepping through
+/// the axis range; a range near `f64::MAX` overflows to infinity and never ends
+/// (a hand-edited results file may hold `1.7e308`). No measured value comes close:
+/// 1e30 ns is 3e13 years.
+const MAX_MAGNITUDE: f64 = 1e30;
+/// The smallest positive value on a log axis.
+const MIN_LOG: f64 = 1e-30;
+
+/// A copy of `plot` that plotters can draw in bounded time: every coordinate finite
+/// and within [`MAX_MAGNITUDE`].
+fn bounded(plot: &Plot) -> Plot {
+    let clamp = |v: f64| {
+        if v.is_nan() {
+            0.0
+        } else {
+            v.clamp(-MAX_MAGNITUDE, MAX_MAGNITUDE)
+        }
+    };
+    let mut p = plot.clone();
+    for s in &mut p.series {
+        for seg in &mut s.segments {
+            for (x, y) in seg.iter_mut() {
+                (*x, *y) = (clamp(*x), clamp(*y));
+            }
+        }
+    }
+    p.x_span = p.x_span.map(|(a, b)| (clamp(a), clamp(b)));
+    for b in &mut p.bands {
+        (b.start_s, b.end_s) = (clamp(b.start_s), clamp(b.end_s));
+    }
+    p
+}
+
 /// The x range: the plot's fixed span, or the data's extent; never empty, and
 /// positive on a log axis.
 fn x_range(plot: &Plot) -> (f64, f64) {
@@ -293,18 +327,34 @@ fn extent(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
         })
 }
 
+/// A range plotters can step through: finite, within [`MAX_MAGNITUDE`] (a little
+/// beyond, for the headroom above the data), and wide enough that its ends differ
+/// at the precision of an `f64`.
 fn widen(lo: f64, hi: f64, scale: Scale) -> (f64, f64) {
+    let limit = |v: f64| {
+        if v.is_nan() {
+            0.0
+        } else {
+            v.clamp(-MAX_MAGNITUDE * 4.0, MAX_MAGNITUDE * 4.0)
+        }
+    };
+    let (lo, hi) = (limit(lo), limit(hi));
     match scale {
         Scale::Linear => {
-            if hi > lo {
+            let min_width = (lo.abs().max(hi.abs()) * 1e-9).max(1e-9);
+            if hi - lo >= min_width {
                 (lo, hi)
             } else {
-                (lo, lo + 1.0)
+                (lo, lo + (lo.abs() * 0.1).max(1.0))
             }
         }
         Scale::Log => {
-            let lo = if lo > 0.0 { lo } else { 1.0 };
-            if hi > lo { (lo, hi) } else { (lo, lo * 10.0) }
+            let lo = if lo >= MIN_LOG { lo } else { 1.0 };
+            if hi > lo * (1.0 + 1e-9) {
+                (lo, hi)
+            } else {
+                (lo, lo * 10.0)
+            }
         }
     }
 }
@@ -344,5 +394,45 @@ mod tests {
         assert_eq!(widen(-3.0, 100.0, Scale::Log), (1.0, 100.0));
         assert_eq!(extent([f64::NAN, 2.0, -1.0].into_iter()), Some((-1.0, 2.0)));
         assert_eq!(extent(std::iter::empty()), None);
+        assert_eq!(widen(1e300, 1e300, Scale::Linear), (4e30, 4.4e30));
+        let (lo, hi) = widen(1e20, 1e20 + 1.0, Scale::Linear);
+        assert!(hi - lo >= 1e10);
+        assert_eq!(widen(f64::MIN, f64::INFINITY, Scale::Linear), (-4e30, 4e30));
+        assert_eq!(widen(1e-300, 1e-300, Scale::Log), (1.0, 10.0));
+    }
+
+    #[test]
+    fn huge_and_non_finite_values_draw_in_bounded_time() {
+        use crate::chart::{Axis, Band, BandKind, Series};
+        for scale in [Scale::Linear, Scale::Log] {
+            let plot = Plot {
+                name: "huge".into(),
+                title: "huge".into(),
+                x: Axis {
+                    label: "x",
+                    scale,
+                    unit: Unit::Seconds,
+                },
+                y: Axis {
+                    label: "y",
+                    scale,
+                    unit: Unit::Nanoseconds,
+                },
+                x_span: Some((-f64::MAX, f64::MAX)),
+                series: vec![Series {
+                    label: "s".into(),
+                    segments: vec![vec![(1.0, f64::MAX), (f64::MAX, 1.7e308), (2.0, f64::NAN)]],
+                }],
+                bands: vec![Band {
+                    start_s: f64::NEG_INFINITY,
+                    end_s: f64::INFINITY,
+                    label: "b".into(),
+                    kind: BandKind::Fault,
+                }],
+                notes: Vec::new(),
+            };
+            let svg = svg(&plot, Size::default()).unwrap();
+            assert!(svg.contains("<svg"));
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::RenderedChart;
 use crate::compare::{Comparison, Verdict};
 use crate::outcome::Outcome;
 use crate::schema::{RunResult, RunStatus};
-use crate::units::{format_bytes, format_ns, format_value};
+use crate::units::{format_bytes, format_ns, format_plain as fp, format_value};
 
 /// HTML-escapes text for element content and double-quoted attributes.
 pub fn esc(text: &str) -> Cow<'_, str> {
@@ -135,8 +135,11 @@ pub(super) fn facts(page: &mut String, r: &RunResult) {
         (
             "duration",
             format!(
-                "{:.1} s planned (warm-up {:.1} s, excluded from the verdict), tick {:.2} s, {:.1} s elapsed",
-                r.scenario.duration_s, r.scenario.warmup_s, r.scenario.tick_s, r.elapsed_s
+                "{} s planned (warm-up {} s, excluded from the verdict), tick {} s, {} s elapsed",
+                fp(r.scenario.duration_s, 1),
+                fp(r.scenario.warmup_s, 1),
+                fp(r.scenario.tick_s, 2),
+                fp(r.elapsed_s, 1)
             ),
         ),
         ("status", status),
@@ -248,7 +251,7 @@ pub(super) fn ops(page: &mut String, r: &RunResult) {
                     num(o.count.to_string()),
                     num(o.errors.to_string()),
                     num(o.timeouts.to_string()),
-                    num(format!("{:.1}/s", o.throughput_per_s)),
+                    num(format!("{}/s", fp(o.throughput_per_s, 1))),
                     num(ns(l.p50_ns)),
                     num(ns(l.p90_ns)),
                     num(ns(l.p99_ns)),
@@ -331,7 +334,7 @@ pub(super) fn faults(page: &mut String, r: &RunResult) {
         .map(|f| {
             let recovery = match (&f.error, f.recovered, f.recovery_s) {
                 (Some(e), _, _) => mark(false, format!("not injected: {e}")),
-                (None, true, Some(s)) => mark(true, format!("recovered in {s:.2} s")),
+                (None, true, Some(s)) => mark(true, format!("recovered in {} s", fp(s, 2))),
                 (None, true, None) => mark(true, "recovered"),
                 (None, false, _) => mark(false, "not recovered"),
             };
@@ -340,17 +343,17 @@ pub(super) fn faults(page: &mut String, r: &RunResult) {
                     || "-".to_owned(),
                     |w| {
                         let s = pick(w);
-                        format!("{:.1}/s, p99 {}", s.throughput_per_s, opt_ns(s.p99_ns))
+                        format!("{}/s, p99 {}", fp(s.throughput_per_s, 1), opt_ns(s.p99_ns))
                     },
                 )
             };
             vec![
                 text(&f.kind),
                 text(&f.target),
-                num(format!("{:.1}–{:.1} s", f.start_s, f.end_s)),
+                num(format!("{}–{} s", fp(f.start_s, 1), fp(f.end_s, 1))),
                 num(f
                     .toxicity
-                    .map_or_else(|| "-".to_owned(), |t| format!("{:.0}%", t * 100.0))),
+                    .map_or_else(|| "-".to_owned(), |t| format!("{}%", fp(t * 100.0, 0)))),
                 num(f.events_affected.to_string()),
                 num(f.detected.map_or_else(|| "-".to_owned(), |d| d.to_string())),
                 num(f.victims.len().to_string()),
@@ -379,7 +382,7 @@ pub(super) fn deadlocks_and_stalls(page: &mut String, r: &RunResult) {
         let rows: Vec<Vec<Cell>> = r
             .deadlocks
             .iter()
-            .map(|d| vec![num(format!("{:.2} s", d.at_s)), text(d.cycle.join(" → "))])
+            .map(|d| vec![num(format!("{} s", fp(d.at_s, 2))), text(d.cycle.join(" → "))])
             .collect();
         table(page, &["detected at", "cycle"], &rows);
     }
@@ -391,8 +394,8 @@ pub(super) fn deadlocks_and_stalls(page: &mut String, r: &RunResult) {
             .iter()
             .map(|s| {
                 vec![
-                    num(format!("{:.2} s", s.start_s)),
-                    num(format!("{:.2} s", s.duration_s)),
+                    num(format!("{} s", fp(s.start_s, 2))),
+                    num(format!("{} s", fp(s.duration_s, 2))),
                     num(s.in_flight.to_string()),
                     mark(
                         s.recovered,

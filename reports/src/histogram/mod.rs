@@ -4,11 +4,17 @@
 //! then base64-encoded (standard alphabet, with padding). That is the format every
 //! HdrHistogram implementation (Java, C, Go, Python's `hdrhistogram`) reads with its
 //! `decode` function, so a results file can be re-analysed with any of them.
+//!
+//! Reading is bounded and checked ([`checked`]): a histogram from a file of unknown
+//! origin cannot make the reader allocate more than its limits allow, however large
+//! its header says it is, and a corrupt one is an error that says what is wrong.
+
+pub mod checked;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerializer};
+use hdrhistogram::serialization::{Serializer as _, V2DeflateSerializer};
 use serde::{Deserialize, Serialize};
 
 /// The only encoding this crate writes: HdrHistogram V2, DEFLATE, base64.
@@ -38,8 +44,9 @@ pub enum HistogramCodecError {
     /// The `data` field is not valid base64.
     #[error("histogram data is not valid base64: {0}")]
     Base64(#[from] base64::DecodeError),
-    /// The decoded bytes are not a valid V2 histogram.
-    #[error("histogram data is not a valid HdrHistogram V2 payload: {0}")]
+    /// The decoded bytes are not a valid V2 histogram, or exceed the reader's limits
+    /// (the message says which).
+    #[error("histogram data {0}")]
     Deserialize(String),
 }
 
@@ -49,7 +56,7 @@ impl EncodedHistogram {
         let mut bytes = Vec::new();
         V2DeflateSerializer::new()
             .serialize(histogram, &mut bytes)
-            .map_err(|e| HistogramCodecError::Serialize(format!("{e:?}")))?;
+            .map_err(|e| HistogramCodecError::Serialize(e.to_string()))?;
         Ok(Self {
             encoding: ENCODING.to_owned(),
             unit: unit.to_owned(),
@@ -65,9 +72,7 @@ impl EncodedHistogram {
             ));
         }
         let bytes = STANDARD.decode(self.data.as_bytes())?;
-        Deserializer::new()
-            .deserialize(&mut bytes.as_slice())
-            .map_err(|e| HistogramCodecError::Deserialize(format!("{e:?}")))
+        checked::decode(&bytes).map_err(HistogramCodecError::Deserialize)
     }
 }
 

@@ -38,6 +38,7 @@ pub mod junit;
 pub mod markdown;
 pub mod merge;
 pub mod outcome;
+pub mod path_name;
 pub mod schema;
 pub mod shard;
 pub mod suite;

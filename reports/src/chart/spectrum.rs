@@ -12,7 +12,13 @@ pub(super) fn spectrum(r: &RunResult) -> Plot {
     let mut series = Vec::new();
     let mut notes = Vec::new();
     let mut x_max: f64 = 10.0;
-    for op in &r.ops {
+    if r.ops.len() > super::timeline::MAX_OPS_CHARTED {
+        notes.push(format!(
+            "{} more ops are not charted (see the ops table)",
+            r.ops.len() - super::timeline::MAX_OPS_CHARTED
+        ));
+    }
+    for op in r.ops.iter().take(super::timeline::MAX_OPS_CHARTED) {
         let h = match op.histogram.decode() {
             Ok(h) => h,
             Err(e) => {

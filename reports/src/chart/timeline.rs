@@ -3,6 +3,10 @@
 use super::{Axis, Band, BandKind, Plot, Scale, Series, Unit};
 use crate::schema::{RunResult, Tick, TickOp};
 
+/// The most ops drawn as lines of one chart or as charts of their own; a results
+/// file may name thousands, which no chart can show (the tables list them all).
+pub(super) const MAX_OPS_CHARTED: usize = 12;
+
 const TIME: Axis = Axis {
     label: "seconds since the start of the load",
     scale: Scale::Linear,
@@ -131,15 +135,26 @@ fn plot(r: &RunResult, name: &str, title: &str, y: Axis, series: Vec<Series>) ->
 /// Operation names in report order: the measured ops, then any op seen only in the
 /// timeline (e.g. one that ran only during the warm-up).
 pub(super) fn op_names(r: &RunResult) -> Vec<&str> {
-    let mut names: Vec<&str> = r.ops.iter().map(|o| o.op.as_str()).collect();
-    for t in &r.timeline {
-        for o in &t.ops {
-            if !names.contains(&o.op.as_str()) {
-                names.push(&o.op);
-            }
-        }
-    }
-    names
+    let mut seen = std::collections::HashSet::new();
+    r.ops
+        .iter()
+        .map(|o| o.op.as_str())
+        .chain(r.timeline.iter().flat_map(|t| t.ops.iter().map(|o| o.op.as_str())))
+        .filter(|op| seen.insert(*op))
+        .collect()
+}
+
+/// The ops that get their own line or chart (at most [`MAX_OPS_CHARTED`]), and a note
+/// on the ones left out, if any.
+fn charted<'a>(ops: &'a [&'a str]) -> (&'a [&'a str], Option<String>) {
+    let shown = &ops[..ops.len().min(MAX_OPS_CHARTED)];
+    let note = (ops.len() > shown.len()).then(|| {
+        format!(
+            "{} more ops are not charted (see the ops table)",
+            ops.len() - shown.len()
+        )
+    });
+    (shown, note)
 }
 
 fn tick_op<'a>(t: &'a Tick, op: &str) -> Option<&'a TickOp> {
@@ -197,8 +212,9 @@ pub(super) fn throughput(r: &RunResult) -> Plot {
             Some(t.offered_per_s)
         }));
     }
-    let ops = op_names(r);
-    for op in &ops {
+    let all_ops = op_names(r);
+    let (ops, left_out) = charted(&all_ops);
+    for op in ops {
         lines.push(series(r, format!("{op} achieved"), Scale::Linear, |t| {
             tick_op(t, op).map(|o| o.rate_per_s)
         }));
@@ -218,6 +234,7 @@ pub(super) fn throughput(r: &RunResult) -> Plot {
     if ops.is_empty() {
         p.notes.push("no ops were issued".to_owned());
     }
+    p.notes.extend(left_out);
     p
 }
 
@@ -228,20 +245,23 @@ pub(super) fn latency(r: &RunResult) -> Vec<Plot> {
         scale: Scale::Log,
         unit: Unit::Nanoseconds,
     };
-    let ops = op_names(r);
-    if ops.is_empty() {
+    let all_ops = op_names(r);
+    if all_ops.is_empty() {
         let mut p = plot(r, "latency", "Latency percentiles", y, Vec::new());
         p.notes.push("no ops were issued".to_owned());
         return vec![p];
     }
-    let mut used: Vec<String> = Vec::new();
-    ops.iter()
-        .map(|op| {
+    let (ops, left_out) = charted(&all_ops);
+    let mut used = std::collections::HashSet::new();
+    let mut plots: Vec<Plot> = ops
+        .iter()
+        .enumerate()
+        .map(|(i, op)| {
             let mut name = format!("latency-{}", file_stem(op));
             if used.contains(&name) {
-                name = format!("{name}-{}", used.len());
+                name = format!("{name}-{i}");
             }
-            used.push(name.clone());
+            used.insert(name.clone());
             type Pick = fn(&TickOp) -> Option<u64>;
             let percentiles: [(&str, Pick); 5] = [
                 ("p50", |o| o.p50_ns),
@@ -260,7 +280,11 @@ pub(super) fn latency(r: &RunResult) -> Vec<Plot> {
                 .collect();
             plot(r, &name, &format!("Latency percentiles: {op}"), y, lines)
         })
-        .collect()
+        .collect();
+    if let (Some(last), Some(note)) = (plots.last_mut(), left_out) {
+        last.notes.push(note);
+    }
+    plots
 }
 
 /// Resident memory over time.

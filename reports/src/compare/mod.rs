@@ -139,13 +139,18 @@ pub fn compare(
         }
     }
 
+    // Every lookup goes through an index, so a comparison is linear in the ops of
+    // all files together (a file may have thousands).
+    let current_ops = OpIndex::new(current);
+    let baseline_ops: Vec<OpIndex<'_>> = baselines.iter().map(|(_, b)| OpIndex::new(b)).collect();
     let mut ops: Vec<&str> = current.ops.iter().map(|o| o.op.as_str()).collect();
+    let mut seen: std::collections::HashSet<&str> = ops.iter().copied().collect();
     for (name, b) in baselines {
         for o in &b.ops {
-            if !ops.contains(&o.op.as_str()) {
+            if seen.insert(o.op.as_str()) {
                 ops.push(&o.op);
             }
-            if current.op(&o.op).is_none() {
+            if current_ops.get(&o.op).is_none() {
                 warnings.push(format!(
                     "op `{}` of baseline {name} is not in this run",
                     o.op
@@ -164,20 +169,31 @@ pub fn compare(
             Metric::Max,
             Metric::Errors,
         ] {
-            let value = |r: &RunResult| op_value(r, op, metric);
+            let base: Vec<Option<f64>> = baseline_ops
+                .iter()
+                .map(|b| op_value(b.get(op), metric))
+                .collect();
             rows.push(judge(
                 metric,
                 Some(op),
-                baselines,
-                current,
+                &base,
+                op_value(current_ops.get(op), metric),
                 tolerances,
-                value,
             ));
         }
     }
     for metric in [Metric::Rss, Metric::RssGrowth, Metric::Tasks] {
-        let value = |r: &RunResult| run_value(r, metric);
-        rows.push(judge(metric, None, baselines, current, tolerances, value));
+        let base: Vec<Option<f64>> = baselines
+            .iter()
+            .map(|(_, b)| run_value(b, metric))
+            .collect();
+        rows.push(judge(
+            metric,
+            None,
+            &base,
+            run_value(current, metric),
+            tolerances,
+        ));
     }
     Comparison {
         baselines: baselines.iter().map(|(n, _)| n.clone()).collect(),
@@ -186,10 +202,27 @@ pub fn compare(
     }
 }
 
+/// The ops of one run by name (the first of a name, as [`RunResult::op`] finds it).
+struct OpIndex<'a>(std::collections::HashMap<&'a str, &'a OpResult>);
+
+impl<'a> OpIndex<'a> {
+    fn new(r: &'a RunResult) -> Self {
+        let mut map = std::collections::HashMap::with_capacity(r.ops.len());
+        for o in &r.ops {
+            map.entry(o.op.as_str()).or_insert(o);
+        }
+        Self(map)
+    }
+
+    fn get(&self, op: &str) -> Option<&'a OpResult> {
+        self.0.get(op).copied()
+    }
+}
+
 /// An op's value of `metric`. An op a run did not issue has throughput 0 and no
 /// errors, and no latency.
-fn op_value(r: &RunResult, op: &str, metric: Metric) -> Option<f64> {
-    let Some(o): Option<&OpResult> = r.op(op) else {
+fn op_value(o: Option<&OpResult>, metric: Metric) -> Option<f64> {
+    let Some(o) = o else {
         return match metric {
             Metric::Throughput | Metric::Errors => Some(0.0),
             _ => None,
@@ -228,19 +261,22 @@ fn run_value(r: &RunResult, metric: Metric) -> Option<f64> {
 fn judge(
     metric: Metric,
     op: Option<&str>,
-    baselines: &[(String, RunResult)],
-    current: &RunResult,
+    baselines: &[Option<f64>],
+    current: Option<f64>,
     tolerances: &Tolerances,
-    value: impl Fn(&RunResult) -> Option<f64>,
 ) -> Row {
     let base: Vec<f64> = baselines
         .iter()
-        .filter_map(|(_, b)| value(b))
+        .flatten()
+        .copied()
         .filter(|v| v.is_finite())
         .collect();
-    let current_value = value(current).filter(|v| v.is_finite());
+    let current_value = current.filter(|v| v.is_finite());
     let tolerance = tolerances.get(metric);
-    let reference = (!base.is_empty()).then(|| base.iter().sum::<f64>() / base.len() as f64);
+    // Mean over the baselines; one near f64::MAX would make it infinite: none, then.
+    let reference = (!base.is_empty())
+        .then(|| base.iter().sum::<f64>() / base.len() as f64)
+        .filter(|r| r.is_finite());
     let baseline_range = reference.map(|_| {
         base.iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {

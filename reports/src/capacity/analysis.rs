@@ -17,7 +17,11 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
     let mut used: Vec<&Level> = levels
         .iter()
         .filter(|l| l.status == crate::schema::RunStatus::Completed)
-        .filter(|l| l.concurrency.is_some() && l.throughput_per_s > 0.0)
+        .filter(|l| {
+            l.concurrency.is_some_and(f64::is_finite)
+                && l.throughput_per_s.is_finite()
+                && l.throughput_per_s > 0.0
+        })
         .collect();
     used.sort_by(|a, b| {
         a.concurrency
@@ -40,6 +44,26 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
         }
     })?;
     let m = fitted.model;
+    // Hand-edited or degenerate figures (throughputs near f64::MAX, all equal) can give
+    // a "fit" of infinities and NaN: that is no model.
+    let figures = [
+        m.lambda,
+        m.sigma,
+        m.kappa,
+        fitted.r_squared,
+        m.peak_throughput().unwrap_or(0.0),
+        m.amdahl_ceiling().unwrap_or(0.0),
+    ];
+    if figures.iter().any(|v| !v.is_finite()) {
+        return Err(format!(
+            "the fit over {} level(s) is degenerate (λ = {}, σ = {}, κ = {}, R² = {}): the levels' throughputs do not describe a scalability curve",
+            fitted.points,
+            crate::capacity::statement::coefficient(m.lambda),
+            crate::capacity::statement::coefficient(m.sigma),
+            crate::capacity::statement::coefficient(m.kappa),
+            crate::capacity::statement::coefficient(fitted.r_squared),
+        ));
+    }
     Ok(FitRecord {
         method: METHOD.to_owned(),
         lambda: m.lambda,
@@ -102,8 +126,11 @@ fn littles_law_concurrency_rises(levels: &[Level]) -> Result<(), String> {
             && b <= a
         {
             return Err(format!(
-                "the concurrency inferred by Little's law (throughput x mean service time) does not rise with the offered rate (level {}: N = {a:.3}, level {}: N = {b:.3}), so it does not measure the target's load (ops that complete when queued, such as tells, leave their work in mailboxes); sweep a closed-loop load for a USL model",
-                pair[0].index, pair[1].index
+                "the concurrency inferred by Little's law (throughput x mean service time) does not rise with the offered rate (level {}: N = {}, level {}: N = {}), so it does not measure the target's load (ops that complete when queued, such as tells, leave their work in mailboxes); sweep a closed-loop load for a USL model",
+                pair[0].index,
+                crate::units::format_plain(a, 3),
+                pair[1].index,
+                crate::units::format_plain(b, 3)
             ));
         }
     }

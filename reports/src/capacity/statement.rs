@@ -111,9 +111,9 @@ pub fn markdown(r: &CapacityResult) -> String {
         };
         let little = l.little.map_or("-".to_owned(), |c| {
             format!(
-                "{} ({:.2}){}",
+                "{} ({}){}",
                 number(c.implied),
-                c.ratio,
+                crate::units::format_plain(c.ratio, 2),
                 if c.holds { "" } else { " ⚠" }
             )
         });
@@ -163,12 +163,12 @@ pub fn markdown(r: &CapacityResult) -> String {
             for p in &f.curve {
                 let _ = writeln!(
                     m,
-                    "| {} | {} | {} | {:.3} | {:.3} |",
+                    "| {} | {} | {} | {} | {} |",
                     number(p.concurrency),
                     number(p.measured_per_s),
                     number(p.predicted_per_s),
-                    p.efficiency,
-                    p.measured_efficiency
+                    crate::units::format_plain(p.efficiency, 3),
+                    crate::units::format_plain(p.measured_efficiency, 3)
                 );
             }
         }
@@ -183,8 +183,10 @@ pub fn markdown(r: &CapacityResult) -> String {
 
 /// A rate for a sentence: `42 k`, `1.25 M`, `950`.
 pub fn rate(x: f64) -> String {
-    if x >= 1e6 {
-        format!("{} M", crate::units::format_plain(x / 1e6, 3))
+    if !x.is_finite() || x >= crate::units::HUGE {
+        crate::units::format_plain(x, 0)
+    } else if x >= 1e6 {
+        format!("{:.3} M", x / 1e6)
     } else if x >= 1e4 {
         format!("{:.0} k", x / 1e3)
     } else if x >= 1e3 {

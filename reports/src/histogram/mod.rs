@@ -46,7 +46,7 @@ pub enum HistogramCodecError {
     Base64(#[from] base64::DecodeError),
     /// The decoded bytes are not a valid V2 histogram, or exceed the reader's limits
     /// (the message says which).
-    #[error("histogram data {0}")]
+    #[error("histogram data is not a valid HdrHistogram V2 payload: {0}")]
     Deserialize(String),
 }
 

@@ -190,8 +190,8 @@ fn model(page: &mut String, r: &CapacityResult) {
                 num(number(p.concurrency)),
                 num(number(p.measured_per_s)),
                 num(number(p.predicted_per_s)),
-                num(format!("{:.3}", p.efficiency)),
-                num(format!("{:.3}", p.measured_efficiency)),
+                num(crate::units::format_plain(p.efficiency, 3)),
+                num(crate::units::format_plain(p.measured_efficiency, 3)),
             ]
         })
         .collect();
@@ -219,7 +219,7 @@ fn little(page: &mut String, r: &CapacityResult) {
                 num(l.index.to_string()),
                 num(number(c.concurrency)),
                 num(number(c.implied)),
-                num(format!("{:.2}", c.ratio)),
+                num(crate::units::format_plain(c.ratio, 2)),
                 if c.holds {
                     mark(true, "holds")
                 } else {

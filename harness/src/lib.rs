@@ -39,6 +39,7 @@ pub mod capacity;
 pub mod cli;
 pub mod faults;
 pub mod gate;
+pub mod input;
 pub mod load;
 pub mod metrics;
 pub mod probe;

@@ -52,9 +52,9 @@ pub fn from_results(files: &[PathBuf], load: Option<&str>) -> Result<CapacityRes
     }
     let mut runs: Vec<(PathBuf, RunResult)> = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(file).map_err(|source| FromError::Io {
+        let text = crate::input::read_text(file).map_err(|e| FromError::Io {
             file: file.clone(),
-            source,
+            source: e.into_io(),
         })?;
         let run = RunResult::from_json(&text).map_err(|source| FromError::Invalid {
             file: file.clone(),
@@ -63,6 +63,11 @@ pub fn from_results(files: &[PathBuf], load: Option<&str>) -> Result<CapacityRes
         runs.push((file.clone(), run));
     }
     let (first_file, first) = &runs[0];
+    // The scenario's name becomes the default output folder (`out/NAME-capacity`).
+    gauntlet_reports::path_name::check(&first.scenario.name).map_err(|e| FromError::Mismatch {
+        file: first_file.clone(),
+        message: format!("scenario.name {e}"),
+    })?;
     let swept = match load {
         Some(name) => first.loads.iter().position(|l| l.name == name),
         None => (!first.loads.is_empty()).then_some(0),

@@ -23,6 +23,9 @@ pub fn read_baselines(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, Gat
 /// every `*.json` in `DIR/NAME/` (several runs, whose spread widens the tolerances).
 /// Empty when there are none.
 pub fn find_baselines(dir: &Path, name: &str) -> Result<Vec<PathBuf>, GateError> {
+    gauntlet_reports::path_name::check(name).map_err(|e| {
+        GateError::Input(format!("baseline look-up: scenario name {e}"))
+    })?;
     let single = dir.join(format!("{name}.json"));
     if single.is_file() {
         return Ok(vec![single]);
@@ -68,5 +71,11 @@ mod tests {
             vec![dir.path().join("smoke.json")]
         );
         assert!(matches!(read_baselines(&[]), Err(GateError::Input(_))));
+        for bad in ["..", "../chaos", "/etc/passwd"] {
+            assert!(matches!(
+                find_baselines(dir.path(), bad),
+                Err(GateError::Input(_))
+            ));
+        }
     }
 }

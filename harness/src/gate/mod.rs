@@ -59,9 +59,9 @@ pub enum GateError {
 
 /// Reads and checks a results file.
 pub fn read_results(path: &Path) -> Result<RunResult, GateError> {
-    let text = std::fs::read_to_string(path).map_err(|source| GateError::Io {
+    let text = crate::input::read_text(path).map_err(|e| GateError::Io {
         path: path.to_path_buf(),
-        source,
+        source: e.into_io(),
     })?;
     RunResult::from_json(&text).map_err(|source| GateError::Results {
         path: path.to_path_buf(),

@@ -82,13 +82,15 @@ pub fn scenario_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, GateError> {
 /// when two scenarios share one.
 fn dir_names(scenarios: &[Scenario]) -> Vec<String> {
     let mut names: Vec<String> = Vec::with_capacity(scenarios.len());
+    let mut used = std::collections::HashSet::new();
     for s in scenarios {
         let mut name = s.name.clone();
         let mut n = 2;
-        while names.contains(&name) {
+        while used.contains(&name) {
             name = format!("{}-{n}", s.name);
             n += 1;
         }
+        used.insert(name.clone());
         names.push(name);
     }
     names
@@ -119,6 +121,13 @@ pub fn run_suite(inputs: &[PathBuf], options: &SuiteOptions) -> Result<Vec<Entry
             })?;
     }
     let dirs = dir_names(&scenarios);
+    // Scenario names passed the name rule when they were validated; checked again
+    // here because each becomes a folder under OUT.
+    for (dir, s) in dirs.iter().zip(&scenarios) {
+        gauntlet_reports::path_name::check(dir).map_err(|e| {
+            GateError::Input(format!("{}: suite entry folder {e}", s.file))
+        })?;
+    }
     std::fs::create_dir_all(&options.out).map_err(|source| ReportError::Io {
         path: options.out.clone(),
         source,

@@ -33,9 +33,10 @@ pub fn load_file_in(
     path: &Path,
     overrides: &Overrides,
 ) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    // hard14 (issue 14): a regular file under the input size cap only.
+    let text = crate::input::read_text(path).map_err(|e| ScenarioError::Io {
         file: path.to_path_buf(),
-        source,
+        source: e.into_io(),
     })?;
     parse_in(registry, &text, &path.display().to_string(), overrides)
 }

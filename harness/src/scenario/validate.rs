@@ -46,19 +46,8 @@ impl Validator<'_> {
         file: &str,
         ov: &Overrides,
     ) -> Option<Scenario> {
-        if raw.name.is_empty()
-            || !raw
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
-            self.problem(
-                &[key("name")],
-                format!(
-                    "`{}` is not a valid name: use letters, digits, `-`, `_` and `.` (it names output files)",
-                    raw.name
-                ),
-            );
+        if let Err(e) = gauntlet_reports::path_name::check(&raw.name) {
+            self.problem(&[key("name")], e.to_string());
         }
         let duration = ov.duration.unwrap_or(raw.duration.0);
         if duration.is_zero() {
@@ -298,6 +287,11 @@ impl Validator<'_> {
         let at = |f: &str| vec![key("load"), Seg::Index(i), key(f)];
         let before = self.problems.len();
         let name = l.name.clone().unwrap_or_else(|| l.op.clone());
+        // Load names label files, metrics and report rows: the same rule as every name.
+        if let Err(e) = gauntlet_reports::path_name::check(&name) {
+            let field = if l.name.is_some() { "name" } else { "op" };
+            self.problem(&at(field), e.to_string());
+        }
         if let Some(target) = target
             && !target.ops().contains(&l.op.as_str())
         {

@@ -11,6 +11,14 @@ use std::time::Duration;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+/// The longest duration accepted anywhere: 10^9 s (about 31.7 years). Fields with a
+/// tighter bound (fault windows, handler sleeps) check theirs where they are
+/// validated.
+pub const MAX_DURATION_S: f64 = 1e9;
+
+/// The largest byte size accepted: 10^18 bytes (1 EB).
+pub const MAX_BYTES: f64 = 1e18;
+
 /// Why a quantity could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -54,7 +62,8 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
             "h" => 3600.0,
             "" => {
                 return Err(UnitError(format!(
-                    "duration `{text}` needs a unit (ns, us, ms, s, m, h), e.g. \"{value}s\""
+                    "duration `{text}` needs a unit (ns, us, ms, s, m, h), e.g. \"{}s\"",
+                    format_number(value)
                 )));
             }
             other => {
@@ -65,8 +74,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, UnitError> {
         };
         total += value * scale;
     }
-    if !total.is_finite() || total > 1e9 {
-        return Err(UnitError(format!("duration `{text}` is too large")));
+    if !total.is_finite() || total > MAX_DURATION_S {
+        return Err(UnitError(format!(
+            "duration `{text}` is too large: at most 1000000000s (about 31 years)"
+        )));
     }
     Ok(Duration::from_secs_f64(total))
 }
@@ -96,11 +107,17 @@ pub fn parse_bytes(text: &str) -> Result<f64, UnitError> {
             )));
         }
     };
-    Ok(value * scale)
+    let bytes = value * scale;
+    if !bytes.is_finite() || bytes.abs() > MAX_BYTES {
+        return Err(UnitError(format!(
+            "byte size `{text}` is too large: at most 1000000000000000000 B (1 EB) either way"
+        )));
+    }
+    Ok(bytes)
 }
 
 // Formatting lives with the reports, which format the same values for people.
-pub use gauntlet_reports::units::{format_bytes, format_ns};
+pub use gauntlet_reports::units::{format_bytes, format_ns, format_number};
 
 /// A [`Duration`] that deserializes from a string such as `"10s"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -156,7 +173,12 @@ mod tests {
         assert!(parse_duration("-5s").is_err());
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("1.2.3s").is_err());
-        assert!(parse_duration("99999999999h").is_err());
+        let e = parse_duration("99999999999h").unwrap_err().0;
+        assert!(e.contains("at most 1000000000s"), "{e}");
+        let e = parse_duration(&format!("{}s", "9".repeat(400))).unwrap_err().0;
+        assert!(e.len() < 600, "{e}");
+        let e = parse_duration("1e300").unwrap_err().0;
+        assert!(!e.contains("000000000000000000000"), "{e}");
     }
 
     #[test]
@@ -170,5 +192,8 @@ mod tests {
         );
         assert!(parse_bytes("12 parsecs").is_err());
         assert!(parse_bytes("MB").is_err());
+        assert!(parse_bytes("1e400MB").unwrap_err().0.contains("at most"));
+        assert!(parse_bytes("2000000PB").is_err());
+        assert_eq!(parse_bytes("-5MB").unwrap(), -5e6);
     }
 }

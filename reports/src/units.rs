@@ -11,6 +11,16 @@
 /// Magnitude from which numbers are written in scientific notation (`1.00e15`).
 pub const HUGE: f64 = 1e15;
 
+/// `v` as written by a person: shortest form (`0.5`, `12`, `-3.25`) below [`HUGE`],
+/// scientific (`1e300`) from it on. For numbers quoted back in messages.
+pub fn format_number(v: f64) -> String {
+    if v.is_finite() && v.abs() >= HUGE {
+        format!("{v:e}")
+    } else {
+        v.to_string()
+    }
+}
+
 /// `v` with `decimals` decimals, or in scientific notation from [`HUGE`] on; `inf`
 /// and `NaN` as such.
 pub fn format_plain(v: f64, decimals: usize) -> String {
@@ -125,6 +135,9 @@ mod tests {
             }
         }
         assert_eq!(format_ns(1.7e308), "1.70e299s");
+        assert_eq!(format_number(1e300), "1e300");
+        assert_eq!(format_number(0.5), "0.5");
+        assert_eq!(format_number(-5e6), "-5000000");
         assert_eq!(format_count(1e20), "1.00e20");
         assert_eq!(format_bytes(1e20), "1.00e20 B");
     }

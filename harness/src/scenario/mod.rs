@@ -33,6 +33,7 @@ mod location;
 mod model;
 mod parse;
 mod raw;
+pub mod suggest;
 mod target;
 mod validate;
 

@@ -81,11 +81,7 @@ pub fn parse_in(
         .map_err(|e| invalid(vec![serde_problem(text, doc.get_ref(), &[], e)]))?;
     let mut problems = Vec::new();
     let target = super::target::parse(registry, text, doc.get_ref(), &mut problems);
-    let mut v = Validator {
-        text,
-        doc: doc.get_ref(),
-        problems,
-    };
+    let mut v = Validator::new(text, doc.get_ref(), problems);
     let scenario = v.scenario(raw, target, file, overrides);
     match scenario {
         Some(s) if v.problems.is_empty() => Ok(s),
@@ -104,7 +100,8 @@ pub(super) fn serde_problem(
     let mut path: Vec<Seg> = prefix.to_vec();
     path.extend(e.path().iter().filter_map(Seg::from_serde));
     let inner = e.into_inner();
-    let message = inner.message().trim_end().to_owned();
+    // hard14 (issue 14): "did you mean" for k6 names and near-miss names.
+    let message = super::suggest::annotate(inner.message().trim_end());
     // Point unknown fields at the offending key rather than at its table.
     if let Some(key) = message
         .strip_prefix("unknown field `")

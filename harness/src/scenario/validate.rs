@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use toml::de::DeTable;
 
-use super::error::{Problem, problem_at};
+use super::error::{LineIndex, Problem, problem_indexed};
 use super::fault::fault_invariants;
 use super::location::{Seg, locate, render};
 use super::model::{
@@ -20,6 +20,20 @@ pub(super) struct Validator<'a> {
     pub(super) text: &'a str,
     pub(super) doc: &'a DeTable<'a>,
     pub(super) problems: Vec<Problem>,
+    /// Line starts of `text`, built once for all problems.
+    lines: LineIndex,
+}
+
+impl<'a> Validator<'a> {
+    /// A validator of `text` (parsed as `doc`) that already holds `problems`.
+    pub(super) fn new(text: &'a str, doc: &'a DeTable<'a>, problems: Vec<Problem>) -> Self {
+        Self {
+            text,
+            doc,
+            problems,
+            lines: LineIndex::new(text),
+        }
+    }
 }
 
 fn key(k: &str) -> Seg {
@@ -36,7 +50,7 @@ impl Validator<'_> {
         let span = locate(self.doc, path);
         let field = (!path.is_empty()).then(|| render(path));
         self.problems
-            .push(problem_at(self.text, span, field, message));
+            .push(problem_indexed(self.text, &self.lines, span, field, message));
     }
 
     pub(super) fn scenario(
@@ -131,15 +145,21 @@ impl Validator<'_> {
             .iter()
             .map(|l| l.name.clone().unwrap_or_else(|| l.op.clone()))
             .collect();
+        // Sets, so that thousands of thresholds and loads stay linear.
+        let op_set: std::collections::HashSet<&str> =
+            named_ops.iter().map(String::as_str).collect();
+        let load_set: std::collections::HashSet<&str> =
+            named_loads.iter().map(String::as_str).collect();
         if raw.loads.is_empty() {
             self.problem(&[], "at least one [[load]] block is required");
         }
         let mut loads: Vec<Load> = Vec::with_capacity(raw.loads.len());
+        let mut load_names = std::collections::HashSet::new();
         for (i, l) in raw.loads.into_iter().enumerate() {
             let Some(load) = self.load(i, l, target.as_ref(), duration) else {
                 continue;
             };
-            if loads.iter().any(|o| o.name == load.name) {
+            if !load_names.insert(load.name.clone()) {
                 let field =
                     if locate(self.doc, &[key("load"), Seg::Index(i), key("name")]).is_some() {
                         "name"
@@ -193,22 +213,42 @@ impl Validator<'_> {
             match Threshold::parse(&k, &exprs) {
                 Ok(t) => {
                     if let Some(op) = t.metric.op()
-                        && !named_ops.iter().any(|o| o == op)
+                        && !op_set.contains(op)
                     {
-                        let issued: Vec<&str> = named_ops.iter().map(String::as_str).collect();
+                        let mut issued: Vec<&str> = Vec::new();
+                        for o in &named_ops {
+                            if !issued.contains(&o.as_str()) && issued.len() < 10 {
+                                issued.push(o);
+                            }
+                        }
+                        let more = if op_set.len() > issued.len() { ", ..." } else { "" };
                         self.problem(
                             &path,
                             format!(
-                                "threshold on op `{op}`, but no load issues it (ops issued: {})",
-                                issued.join(", ")
+                                "threshold on op `{op}`, but no load issues it (ops issued: {}{more}){}",
+                                issued.join(", "),
+                                super::suggest::did_you_mean(op, op_set.iter().copied())
                             ),
                         );
                     } else if let Metric::DroppedIterations { load: Some(name) } = &t.metric
-                        && !named_loads.iter().any(|l| l == name)
+                        && !load_set.contains(name.as_str())
                     {
                         self.problem(
                             &path,
                             format!("threshold on load `{name}`, which does not exist"),
+                        );
+                    } else if let Metric::Recovery { fault } | Metric::FaultsAffected { fault } =
+                        &t.metric
+                        && !faults.iter().any(|f| f.kind.name() == fault)
+                    {
+                        let mut kinds: Vec<&str> = faults.iter().map(|f| f.kind.name()).collect();
+                        kinds.dedup();
+                        self.problem(
+                            &path,
+                            format!(
+                                "threshold on fault kind `{fault}`, but the scenario injects no `{fault}` fault (its [[fault]] kinds: {}), so it could never be measured",
+                                if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") }
+                            ),
                         );
                     } else {
                         thresholds.push(t);

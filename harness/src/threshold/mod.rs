@@ -22,6 +22,7 @@ use std::fmt;
 use crate::units::{parse_bytes, parse_duration};
 
 mod evaluate;
+mod feasible;
 
 /// A metric thresholds can refer to.
 #[derive(Debug, Clone, PartialEq)]
@@ -283,6 +284,15 @@ impl Metric {
                         )));
                     }
                 };
+                let kinds = crate::faults::spec::FaultKind::ALL;
+                if !kinds.iter().any(|k| k.name() == fault) {
+                    let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
+                    return Err(ThresholdError(format!(
+                        "metric `{key}`: unknown fault kind `{fault}`{}; known kinds: {}",
+                        crate::scenario::suggest::did_you_mean(&fault, names.iter().copied()),
+                        names.join(", ")
+                    )));
+                }
                 Ok(if name == "recovery" {
                     Metric::Recovery { fault }
                 } else {
@@ -298,7 +308,11 @@ impl Metric {
             "faults.unrecovered" => untagged(Metric::FaultsUnrecovered),
             "faults.undetected" => untagged(Metric::FaultsUndetected),
             other => Err(ThresholdError(format!(
-                "unknown metric `{other}`; known metrics: {}",
+                "unknown metric `{other}`{}; known metrics: {}",
+                crate::scenario::suggest::did_you_mean(
+                    other,
+                    METRIC_NAMES.iter().map(|m| m.split('{').next().unwrap_or(m))
+                ),
                 METRIC_NAMES.join(", ")
             ))),
         }
@@ -386,18 +400,25 @@ impl Expression {
             )));
         };
         let (agg_text, rest) = (t[..op_at].trim(), &t[op_at..]);
-        let (comparison, value_text) = [
-            ("===", Comparison::Eq),
-            ("==", Comparison::Eq),
-            ("!=", Comparison::Ne),
-            ("<=", Comparison::Le),
-            (">=", Comparison::Ge),
-            ("<", Comparison::Lt),
-            (">", Comparison::Gt),
-        ]
-        .into_iter()
-        .find_map(|(sym, c)| rest.strip_prefix(sym).map(|v| (c, v.trim())))
-        .ok_or_else(|| ThresholdError(format!("expression `{text}`: unknown operator")))?;
+        // The whole run of operator characters is the operator: `<<` is an unknown
+        // operator, not `<` followed by a bad value.
+        let op_len = rest
+            .find(|c: char| !matches!(c, '<' | '>' | '=' | '!'))
+            .unwrap_or(rest.len());
+        let (symbol, value_text) = (&rest[..op_len], rest[op_len..].trim());
+        let comparison = match symbol {
+            "===" | "==" => Comparison::Eq,
+            "!=" => Comparison::Ne,
+            "<=" => Comparison::Le,
+            ">=" => Comparison::Ge,
+            "<" => Comparison::Lt,
+            ">" => Comparison::Gt,
+            other => {
+                return Err(ThresholdError(format!(
+                    "expression `{text}`: unknown operator `{other}` (expected <, <=, >, >=, == or !=)"
+                )));
+            }
+        };
         let aggregation = parse_aggregation(agg_text)
             .map_err(|e| ThresholdError(format!("expression `{text}`: {e}")))?;
         if !metric.accepts(aggregation) {
@@ -431,6 +452,9 @@ impl Expression {
             return Err(ThresholdError(format!(
                 "expression `{text}`: value is not finite"
             )));
+        }
+        if let Some(why) = feasible::Domain::of(metric, aggregation).impossible(comparison, limit) {
+            return Err(ThresholdError(format!("expression `{text}`: {why}")));
         }
         Ok(Self {
             text: t.to_owned(),
@@ -571,6 +595,14 @@ mod tests {
         assert!(e.0.contains("takes the tag `op`"), "{e}");
         let e = Threshold::parse("stalls{op=a}", &["count == 0".into()]).unwrap_err();
         assert!(e.0.contains("takes no tag"), "{e}");
+        let e = Threshold::parse("latency{op=a}", &["p(99) << 5ms".into()]).unwrap_err();
+        assert!(e.0.contains("unknown operator `<<`"), "{e}");
+        let e = Threshold::parse("latency{op=a}", &["p(99) =< 5ms".into()]).unwrap_err();
+        assert!(e.0.contains("unknown operator `=<`"), "{e}");
+        let e = Threshold::parse("recovery{fault=crsh}", &["max < 5s".into()]).unwrap_err();
+        assert!(e.0.contains("unknown fault kind `crsh` (did you mean `crash`?)"), "{e}");
+        let e = Threshold::parse("latncy{op=a}", &["max < 5s".into()]).unwrap_err();
+        assert!(e.0.contains("unknown metric `latncy` (did you mean `latency`?)"), "{e}");
     }
 
     #[test]

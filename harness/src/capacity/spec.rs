@@ -93,6 +93,28 @@ impl CapacitySpec {
                     ));
                 }
             }
+            // The documented limits of the load the levels stand for (issue 14).
+            let (limit, unit) = if swept.executor.is_open_loop() {
+                (crate::scenario::limits::MAX_RATE, "ops/s")
+            } else {
+                (
+                    crate::scenario::limits::MAX_CONCURRENCY as f64,
+                    "clients",
+                )
+            };
+            if let Some(steps) = &self.steps
+                && let Some(big) = steps.iter().find(|s| **s > limit)
+            {
+                p.push((
+                    "steps",
+                    format!(
+                        "a level of {} {unit} is over the limit of {} {unit} for load `{}`",
+                        crate::units::format_number(*big),
+                        crate::units::format_number(limit),
+                        swept.name
+                    ),
+                ));
+            }
             if let Some(steps) = &self.steps
                 && !swept.executor.is_open_loop()
                 && steps.iter().any(|s| s.fract() != 0.0)
@@ -121,13 +143,17 @@ pub fn check_steps(steps: &[f64]) -> Result<(), String> {
     }
     for (i, s) in steps.iter().enumerate() {
         if !(s.is_finite() && *s > 0.0) {
-            return Err(format!("level {i} must be greater than 0 (got {s})"));
+            return Err(format!(
+                "level {i} must be greater than 0 (got {})",
+                crate::units::format_number(*s)
+            ));
         }
         if i > 0 && *s <= steps[i - 1] {
             return Err(format!(
-                "levels must increase: level {i} ({s}) is not above level {} ({})",
+                "levels must increase: level {i} ({}) is not above level {} ({})",
+                crate::units::format_number(*s),
                 i - 1,
-                steps[i - 1]
+                crate::units::format_number(steps[i - 1])
             ));
         }
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use globset::Glob;
 use serde::Deserialize;
 
+use super::limits::MAX_FAULT_DELAY;
 use super::location::Seg;
 use super::model::TargetSpec;
 use super::validate::Validator;
@@ -48,6 +49,17 @@ pub(super) struct RawRecovery {
 fn key(k: &str) -> Seg {
     Seg::Key(k.to_owned())
 }
+
+/// The kinds whose events `toxicity` thins out: a handled message (`crash`, `latency`,
+/// `blocking-worker`), a chosen actor (`kill`), a repository call
+/// (`dependency-errors`).
+const TOXIC_KINDS: &[FaultKind] = &[
+    FaultKind::Crash,
+    FaultKind::Kill,
+    FaultKind::Latency,
+    FaultKind::BlockingWorker,
+    FaultKind::DependencyErrors,
+];
 
 /// The kind-specific fields and the kinds that take them.
 const KIND_FIELDS: &[(&str, &[FaultKind])] = &[
@@ -302,7 +314,10 @@ impl Validator<'_> {
         if !(0.0..=1.0).contains(&toxicity) || toxicity.is_nan() {
             self.problem(
                 &at("toxicity"),
-                format!("must be between 0 and 1 (got {toxicity})"),
+                format!(
+                    "must be between 0 and 1 (got {})",
+                    crate::units::format_number(toxicity)
+                ),
             );
         }
         if f.toxicity.is_some() && kind == FaultKind::DependencyOutage {
@@ -310,6 +325,33 @@ impl Validator<'_> {
                 &at("toxicity"),
                 "`dependency-outage` fails every call; use `dependency-errors` for a failure probability",
             );
+        } else if f.toxicity.is_some() && !TOXIC_KINDS.contains(&kind) {
+            // As for every field of another kind: silently ignoring it would mislead.
+            self.problem(
+                &at("toxicity"),
+                format!(
+                    "`toxicity` does not apply to `{kind}` faults (it applies to {})",
+                    TOXIC_KINDS
+                        .iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        for (field, d) in [("latency", &f.latency), ("jitter", &f.jitter)] {
+            if let Some(d) = d
+                && d.0 > MAX_FAULT_DELAY
+            {
+                self.problem(
+                    &at(field),
+                    format!(
+                        "must be at most {}s (got {}s)",
+                        MAX_FAULT_DELAY.as_secs(),
+                        crate::units::format_number(d.0.as_secs_f64())
+                    ),
+                );
+            }
         }
         let victims = match f.victims {
             None => None,
@@ -376,11 +418,17 @@ impl Validator<'_> {
                 }
             },
             FaultKind::BlockingWorker => match &f.block_for {
-                Some(b) if !b.0.is_zero() && b.0 <= Duration::from_secs(60) => {
+                Some(b) if !b.0.is_zero() && b.0 <= MAX_FAULT_DELAY => {
                     FaultParams::Block { block_for: b.0 }
                 }
                 Some(_) => {
-                    self.problem(&at("block_for"), "must be longer than 0s and at most 60s");
+                    self.problem(
+                        &at("block_for"),
+                        format!(
+                            "must be longer than 0s and at most {}s",
+                            MAX_FAULT_DELAY.as_secs()
+                        ),
+                    );
                     FaultParams::None
                 }
                 None => {
@@ -393,7 +441,10 @@ impl Validator<'_> {
                 Some(Ok(b)) => {
                     self.problem(
                         &at("size"),
-                        format!("must be between 1B and 64GB (got {b} bytes)"),
+                        format!(
+                            "must be between 1B and 64GB (got {} bytes)",
+                            crate::units::format_number(b)
+                        ),
                     );
                     FaultParams::None
                 }

@@ -29,6 +29,7 @@
 
 mod error;
 mod fault;
+pub mod limits;
 mod location;
 mod model;
 mod parse;

@@ -40,10 +40,8 @@ fn key(k: &str) -> Seg {
     Seg::Key(k.to_owned())
 }
 
-const MAX_THREADS: i64 = 256;
-const MAX_CONCURRENCY: i64 = 100_000;
-const MAX_IN_FLIGHT: i64 = 100_000;
-const MAX_RATE: f64 = 10_000_000.0;
+use super::limits::{MAX_CONCURRENCY, MAX_IN_FLIGHT, MAX_RATE, MAX_THREADS, MIN_TIME_UNIT};
+use crate::units::format_number;
 
 impl Validator<'_> {
     pub(super) fn problem(&mut self, path: &[Seg], message: impl Into<String>) {
@@ -86,6 +84,15 @@ impl Validator<'_> {
         let tick = raw.tick.map_or(Duration::from_secs(1), |d| d.0);
         if tick < Duration::from_millis(10) {
             self.problem(&[key("tick")], "must be at least 10ms");
+        } else if !duration.is_zero() && tick > duration {
+            self.problem(
+                &[key("tick")],
+                format!(
+                    "a tick of {}s is longer than the run ({}s): the run would have no sample",
+                    tick.as_secs_f64(),
+                    duration.as_secs_f64()
+                ),
+            );
         }
         let grace = raw.grace.map_or(Duration::from_secs(10), |d| d.0);
 
@@ -178,6 +185,10 @@ impl Validator<'_> {
             }
         }
 
+        // Kinds as written, valid or not: a fault with a bad field is reported once,
+        // not again by every threshold on its kind.
+        let mut fault_kinds: Vec<&'static str> = raw.faults.iter().map(|f| f.kind.name()).collect();
+        fault_kinds.dedup();
         let faults = self.faults(raw.faults, target.as_ref(), duration);
         let recovery = self.recovery(raw.recovery);
         let mut thresholds = Vec::new();
@@ -239,10 +250,9 @@ impl Validator<'_> {
                         );
                     } else if let Metric::Recovery { fault } | Metric::FaultsAffected { fault } =
                         &t.metric
-                        && !faults.iter().any(|f| f.kind.name() == fault)
+                        && !fault_kinds.contains(&fault.as_str())
                     {
-                        let mut kinds: Vec<&str> = faults.iter().map(|f| f.kind.name()).collect();
-                        kinds.dedup();
+                        let kinds = &fault_kinds;
                         self.problem(
                             &path,
                             format!(
@@ -415,8 +425,14 @@ impl Validator<'_> {
             self.problem(&at("duration"), "must be longer than 0s");
         }
         let per_s = match l.time_unit {
-            Some(tu) if tu.0.is_zero() => {
-                self.problem(&at("time_unit"), "must be longer than 0s");
+            Some(tu) if tu.0 < MIN_TIME_UNIT => {
+                self.problem(
+                    &at("time_unit"),
+                    format!(
+                        "must be at least 1ms (got {}s); write the rate per second instead",
+                        format_number(tu.0.as_secs_f64())
+                    ),
+                );
                 1.0
             }
             Some(tu) => 1.0 / tu.0.as_secs_f64(),
@@ -447,15 +463,33 @@ impl Validator<'_> {
                 if !(s.target.is_finite() && s.target >= 0.0) {
                     v.problem(
                         &sp("target"),
-                        format!("must be 0 or more (got {})", s.target),
+                        format!("must be 0 or more (got {})", format_number(s.target)),
+                    );
+                } else if integer && s.target > MAX_CONCURRENCY as f64 {
+                    v.problem(
+                        &sp("target"),
+                        format!(
+                            "must be at most {MAX_CONCURRENCY} (got {})",
+                            format_number(s.target)
+                        ),
                     );
                 } else if integer && s.target.fract() != 0.0 {
                     v.problem(
                         &sp("target"),
-                        format!("a concurrency must be a whole number (got {})", s.target),
+                        format!(
+                            "a concurrency must be a whole number (got {})",
+                            format_number(s.target)
+                        ),
                     );
-                } else if integer && s.target > MAX_CONCURRENCY as f64 {
-                    v.problem(&sp("target"), format!("must be at most {MAX_CONCURRENCY}"));
+                } else if !integer && s.target * per_s > MAX_RATE {
+                    v.problem(
+                        &sp("target"),
+                        format!(
+                            "must be at most {} ops/s (got {} ops/s)",
+                            format_number(MAX_RATE),
+                            format_number(s.target * per_s)
+                        ),
+                    );
                 }
                 if s.duration.0.is_zero() {
                     v.problem(&sp("duration"), "a stage needs a duration longer than 0s");
@@ -480,7 +514,11 @@ impl Validator<'_> {
                 Some(r) if r.is_finite() && r * per_s > MAX_RATE => {
                     v.problem(
                         &at(field),
-                        format!("must be at most {MAX_RATE} ops/s (got {} ops/s)", r * per_s),
+                        format!(
+                            "must be at most {} ops/s (got {} ops/s)",
+                            format_number(MAX_RATE),
+                            format_number(r * per_s)
+                        ),
                     );
                     0.0
                 }
@@ -491,7 +529,10 @@ impl Validator<'_> {
                     } else {
                         "greater than 0"
                     };
-                    v.problem(&at(field), format!("must be {bound} (got {r})"));
+                    v.problem(
+                        &at(field),
+                        format!("must be {bound} (got {})", format_number(r)),
+                    );
                     0.0
                 }
             }

@@ -76,15 +76,32 @@ fn normalize(s: &str) -> String {
         .collect()
 }
 
-/// Adds a hint to a serde "unknown field" or "unknown variant" message; other messages
-/// are returned as they are.
+/// Rust type names in serde's messages, and what a person reads instead.
+const TYPE_WORDS: &[(&str, &str)] = &[
+    (" as i128", ""),
+    (" as u128", ""),
+    ("expected u64", "expected a whole number from 0 to 18446744073709551615"),
+    ("expected u32", "expected a whole number from 0 to 4294967295"),
+    ("expected usize", "expected a whole number of 0 or more"),
+    ("expected i64", "expected a whole number"),
+    ("expected f64", "expected a number"),
+];
+
+/// Makes a serde message read for people: Rust type names replaced by words, and a
+/// hint added to an "unknown field" or "unknown variant" message.
 pub fn annotate(message: &str) -> String {
+    let mut message = message.to_owned();
+    for (rust, words) in TYPE_WORDS {
+        if message.contains(rust) {
+            message = message.replace(rust, words);
+        }
+    }
     let Some((word, expected)) = ["unknown field `", "unknown variant `"]
         .iter()
         .find_map(|prefix| message.strip_prefix(prefix))
         .and_then(|rest| rest.split_once('`'))
     else {
-        return message.to_owned();
+        return message;
     };
     // The expected names are the back-quoted words after the unknown one.
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
@@ -134,6 +151,10 @@ mod tests {
                 .ends_with("(k6's `constant-vus` is `constant-concurrency` here)")
         );
         assert_eq!(annotate("invalid type: string"), "invalid type: string");
+        assert_eq!(
+            annotate("invalid type: integer `99999999999999999999` as i128, expected u64"),
+            "invalid type: integer `99999999999999999999`, expected a whole number from 0 to 18446744073709551615"
+        );
         assert_eq!(
             annotate("unknown field `zzzzzz`, expected `rate` or `op`"),
             "unknown field `zzzzzz`, expected `rate` or `op`"

@@ -11,10 +11,14 @@
 /// Magnitude from which numbers are written in scientific notation (`1.00e15`).
 pub const HUGE: f64 = 1e15;
 
-/// `v` as written by a person: shortest form (`0.5`, `12`, `-3.25`) below [`HUGE`],
-/// scientific (`1e300`) from it on. For numbers quoted back in messages.
+/// Magnitude below which (non-zero) numbers are written in scientific notation.
+pub const TINY: f64 = 1e-6;
+
+/// `v` as written by a person: shortest form (`0.5`, `12`, `-3.25`) from [`TINY`] to
+/// [`HUGE`], scientific (`1e300`, `2e-268`) outside. For numbers quoted back in
+/// messages.
 pub fn format_number(v: f64) -> String {
-    if v.is_finite() && v.abs() >= HUGE {
+    if v.is_finite() && v != 0.0 && (v.abs() >= HUGE || v.abs() < TINY) {
         format!("{v:e}")
     } else {
         v.to_string()
@@ -95,8 +99,7 @@ pub fn format_value(value: Option<f64>, unit: &str) -> String {
         (Some(v), "bytes_per_min") => format!("{}/min", format_bytes(v)),
         (Some(v), "per_s") => format!("{}/s", format_plain(v, 1)),
         (Some(v), "fraction") => format!("{}%", format_plain(v * 100.0, 3)),
-        (Some(v), _) if v.is_finite() && v.abs() < HUGE => format!("{v}"),
-        (Some(v), _) => format_plain(v, 0),
+        (Some(v), _) => format_number(v),
     }
 }
 

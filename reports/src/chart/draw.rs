@@ -125,6 +125,7 @@ fn render<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, plot: &Plot) -> Res
     legend(&legend_area, plot)?;
     let (x0, x1) = x_range(plot);
     let (y0, y1) = y_range(plot);
+    let plot = &near_the_axes(plot, (x0, x1), (y0, y1));
     let mut builder = ChartBuilder::on(&chart_area);
     builder
         .caption(&plot.title, (FONT, 20))
@@ -289,6 +290,33 @@ fn bounded(plot: &Plot) -> Plot {
     p.x_span = p.x_span.map(|(a, b)| (clamp(a), clamp(b)));
     for b in &mut p.bands {
         (b.start_s, b.end_s) = (clamp(b.start_s), clamp(b.end_s));
+    }
+    p
+}
+
+/// A copy of `plot` whose points lie within a few chart widths of the axes' ranges.
+/// Plotters maps a value to pixels with `i32` arithmetic that overflows for a point
+/// far outside a fixed range (a fault at 1e30 s on a 10 s axis); such a point is drawn
+/// outside the plotting area anyway, so moving it closer changes nothing visible.
+fn near_the_axes(plot: &Plot, x: (f64, f64), y: (f64, f64)) -> Plot {
+    let near = |v: f64, (lo, hi): (f64, f64), scale: Scale| match scale {
+        Scale::Linear => {
+            let w = hi - lo;
+            v.clamp(lo - 2.0 * w, hi + 2.0 * w)
+        }
+        Scale::Log => {
+            let r = hi / lo;
+            v.clamp(lo / (r * r), hi * r * r)
+        }
+    };
+    let mut p = plot.clone();
+    for s in &mut p.series {
+        for seg in &mut s.segments {
+            for (px, py) in seg.iter_mut() {
+                *px = near(*px, x, plot.x.scale);
+                *py = near(*py, y, plot.y.scale);
+            }
+        }
     }
     p
 }

@@ -34,6 +34,9 @@
 
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
+// No panic is reachable from input: `unwrap`, `expect` and `panic!` outside tests need
+// an `#[allow(.., reason = "..")]` that says why they cannot fire.
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod capacity;
 pub mod cli;

@@ -175,7 +175,9 @@ mod tests {
         assert!(parse_duration("1.2.3s").is_err());
         let e = parse_duration("99999999999h").unwrap_err().0;
         assert!(e.contains("at most 1000000000s"), "{e}");
-        let e = parse_duration(&format!("{}s", "9".repeat(400))).unwrap_err().0;
+        let e = parse_duration(&format!("{}s", "9".repeat(400)))
+            .unwrap_err()
+            .0;
         assert!(e.len() < 600, "{e}");
         let e = parse_duration("1e300").unwrap_err().0;
         assert!(!e.contains("000000000000000000000"), "{e}");

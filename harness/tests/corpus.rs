@@ -39,22 +39,30 @@ fn scenario_corpus() -> Vec<(PathBuf, String)> {
 #[test]
 fn every_malformed_scenario_is_refused_naming_where() {
     let corpus = scenario_corpus();
-    assert!(corpus.len() >= 40, "the corpus lost files: {}", corpus.len());
+    assert!(
+        corpus.len() >= 40,
+        "the corpus lost files: {}",
+        corpus.len()
+    );
     for (file, expect) in &corpus {
         let e = match load_file(file, &Overrides::default()) {
-            Ok(_) => panic!("{}: validated, but should fail with `{expect}`", file.display()),
+            Ok(_) => panic!(
+                "{}: validated, but should fail with `{expect}`",
+                file.display()
+            ),
             Err(e) => e.to_string(),
         };
-        assert!(e.contains(expect), "{}: `{e}` lacks `{expect}`", file.display());
+        assert!(
+            e.contains(expect),
+            "{}: `{e}` lacks `{expect}`",
+            file.display()
+        );
         let first = e.lines().next().unwrap_or_default();
         let prefix = format!("{}:", file.display());
         assert!(first.starts_with(&prefix), "{first}");
         // FILE:LINE:COL: for everything that has a place in the file.
         let place = &first[prefix.len()..];
-        let located = place
-            .split(':')
-            .take(2)
-            .all(|n| n.parse::<usize>().is_ok());
+        let located = place.split(':').take(2).all(|n| n.parse::<usize>().is_ok());
         let whole_file = ["missing field", "at least one [[load]]"];
         assert!(
             located || whole_file.iter().any(|w| first.contains(w)),
@@ -148,7 +156,10 @@ fn capacity_from_refuses_a_results_name_that_leaves_the_output_folder() {
         .unwrap();
     let t = text(&o);
     assert_eq!(o.status.code(), Some(2), "{t}");
-    assert!(t.contains("scenario.name `../../escaped` holds a path separator"), "{t}");
+    assert!(
+        t.contains("scenario.name `../../escaped` holds a path separator"),
+        "{t}"
+    );
     // Nothing was written, inside the folder or above it.
     assert_eq!(std::fs::read_dir(cwd.path()).unwrap().count(), 0);
 }

@@ -108,7 +108,7 @@ proptest! {
         v in prop_oneof![value(), "-?[0-9.]{1,8}(ns|us|ms|s|m|h|B|kB|MB|GB|GiB)?"],
     ) {
         let expr = format!("{agg} {op} {v}");
-        if let Err(e) = Threshold::parse(key, &[expr.clone()]) {
+        if let Err(e) = Threshold::parse(key, std::slice::from_ref(&expr)) {
             prop_assert!(e.0.len() < 2000, "{}", e.0);
         }
     }

@@ -32,7 +32,9 @@ pub enum NameError {
         len: usize,
     },
     /// The name holds a character outside the rule.
-    #[error("`{name}` holds {found}; use only letters, digits, `-`, `_` and `.` (it names files and folders)")]
+    #[error(
+        "`{name}` holds {found}; use only letters, digits, `-`, `_` and `.` (it names files and folders)"
+    )]
     Character {
         /// The name, shortened to [`MAX_LEN`] characters.
         name: String,
@@ -83,14 +85,26 @@ mod tests {
 
     #[test]
     fn only_plain_names_pass() {
-        for ok in ["a", "smoke", "chaos-kill_2.v1", "..a", "a..", &"x".repeat(MAX_LEN)] {
+        for ok in [
+            "a",
+            "smoke",
+            "chaos-kill_2.v1",
+            "..a",
+            "a..",
+            &"x".repeat(MAX_LEN),
+        ] {
             assert_eq!(check(ok), Ok(()), "{ok}");
         }
         assert_eq!(check(""), Err(NameError::Empty));
         assert_eq!(check("."), Err(NameError::Dots(".".into())));
         assert_eq!(check(".."), Err(NameError::Dots("..".into())));
-        assert!(matches!(check(&"x".repeat(MAX_LEN + 1)), Err(NameError::TooLong { len: 101 })));
-        for bad in ["../../x", "/abs", "a/b", "a\\b", "a b", "a}b{c=d", "é", "a\0b", "a\nb"] {
+        assert!(matches!(
+            check(&"x".repeat(MAX_LEN + 1)),
+            Err(NameError::TooLong { len: 101 })
+        ));
+        for bad in [
+            "../../x", "/abs", "a/b", "a\\b", "a b", "a}b{c=d", "é", "a\0b", "a\nb",
+        ] {
             assert!(check(bad).is_err(), "{bad:?}");
         }
         let e = check("../x").unwrap_err().to_string();

@@ -62,7 +62,10 @@ fn every_corpus_file_gets_its_expected_answer() {
             (Err(e), "OK") => panic!("{file}: should read, failed: {e}"),
             (Err(e), fragment) => {
                 let message = e.to_string();
-                assert!(message.contains(fragment), "{file}: `{message}` lacks `{fragment}`");
+                assert!(
+                    message.contains(fragment),
+                    "{file}: `{message}` lacks `{fragment}`"
+                );
                 assert!(!message.contains("VersionOnly"), "{file}: {message}");
                 if file.contains("hist") {
                     assert!(message.contains("ops[0] (op `ask`)."), "{file}: {message}");

@@ -97,10 +97,7 @@ impl CapacitySpec {
             let (limit, unit) = if swept.executor.is_open_loop() {
                 (crate::scenario::limits::MAX_RATE, "ops/s")
             } else {
-                (
-                    crate::scenario::limits::MAX_CONCURRENCY as f64,
-                    "clients",
-                )
+                (crate::scenario::limits::MAX_CONCURRENCY as f64, "clients")
             };
             if let Some(steps) = &self.steps
                 && let Some(big) = steps.iter().find(|s| **s > limit)

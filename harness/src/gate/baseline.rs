@@ -23,9 +23,8 @@ pub fn read_baselines(paths: &[PathBuf]) -> Result<Vec<(String, RunResult)>, Gat
 /// every `*.json` in `DIR/NAME/` (several runs, whose spread widens the tolerances).
 /// Empty when there are none.
 pub fn find_baselines(dir: &Path, name: &str) -> Result<Vec<PathBuf>, GateError> {
-    gauntlet_reports::path_name::check(name).map_err(|e| {
-        GateError::Input(format!("baseline look-up: scenario name {e}"))
-    })?;
+    gauntlet_reports::path_name::check(name)
+        .map_err(|e| GateError::Input(format!("baseline look-up: scenario name {e}")))?;
     let single = dir.join(format!("{name}.json"));
     if single.is_file() {
         return Ok(vec![single]);

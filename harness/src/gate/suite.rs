@@ -124,9 +124,8 @@ pub fn run_suite(inputs: &[PathBuf], options: &SuiteOptions) -> Result<Vec<Entry
     // Scenario names passed the name rule when they were validated; checked again
     // here because each becomes a folder under OUT.
     for (dir, s) in dirs.iter().zip(&scenarios) {
-        gauntlet_reports::path_name::check(dir).map_err(|e| {
-            GateError::Input(format!("{}: suite entry folder {e}", s.file))
-        })?;
+        gauntlet_reports::path_name::check(dir)
+            .map_err(|e| GateError::Input(format!("{}: suite entry folder {e}", s.file)))?;
     }
     std::fs::create_dir_all(&options.out).map_err(|source| ReportError::Io {
         path: options.out.clone(),

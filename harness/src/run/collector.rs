@@ -213,6 +213,7 @@ impl Collector {
             active_faults: Vec::new(),
         });
         self.interval = interval;
+        #[allow(clippy::expect_used, reason = "a tick was pushed just above")]
         self.timeline.last().expect("just pushed")
     }
 }

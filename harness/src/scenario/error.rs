@@ -210,7 +210,10 @@ mod tests {
         };
         let text = e.to_string();
         assert_eq!(text.lines().count(), MAX_SHOWN + 1);
-        assert!(text.ends_with("s.toml: ... and 19950 more problem(s)"), "{text}");
+        assert!(
+            text.ends_with("s.toml: ... and 19950 more problem(s)"),
+            "{text}"
+        );
     }
 
     #[test]

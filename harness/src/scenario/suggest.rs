@@ -13,7 +13,10 @@ pub const K6_NAMES: &[(&str, &str)] = &[
     ("ramping-vus", "is `ramping-concurrency` here"),
     ("vus", "is `concurrency` here"),
     ("startVUs", "is `start_concurrency` here"),
-    ("maxVUs", "is `max_in_flight` here, the bound on ops in flight"),
+    (
+        "maxVUs",
+        "is `max_in_flight` here, the bound on ops in flight",
+    ),
     (
         "preAllocatedVUs",
         "is `max_in_flight` here, the bound on ops in flight",
@@ -80,8 +83,14 @@ fn normalize(s: &str) -> String {
 const TYPE_WORDS: &[(&str, &str)] = &[
     (" as i128", ""),
     (" as u128", ""),
-    ("expected u64", "expected a whole number from 0 to 18446744073709551615"),
-    ("expected u32", "expected a whole number from 0 to 4294967295"),
+    (
+        "expected u64",
+        "expected a whole number from 0 to 18446744073709551615",
+    ),
+    (
+        "expected u32",
+        "expected a whole number from 0 to 4294967295",
+    ),
     ("expected usize", "expected a whole number of 0 or more"),
     ("expected i64", "expected a whole number"),
     ("expected f64", "expected a number"),
@@ -130,7 +139,13 @@ mod tests {
 
     #[test]
     fn near_misses_are_suggested_and_far_ones_are_not() {
-        let fields = ["rate", "time_unit", "max_in_flight", "drop_after", "duration"];
+        let fields = [
+            "rate",
+            "time_unit",
+            "max_in_flight",
+            "drop_after",
+            "duration",
+        ];
         assert_eq!(nearest("rte", fields), Some("rate"));
         assert_eq!(nearest("max_inflight", fields), Some("max_in_flight"));
         assert_eq!(nearest("MaxInFlight", fields), Some("max_in_flight"));

@@ -47,8 +47,13 @@ impl Validator<'_> {
     pub(super) fn problem(&mut self, path: &[Seg], message: impl Into<String>) {
         let span = locate(self.doc, path);
         let field = (!path.is_empty()).then(|| render(path));
-        self.problems
-            .push(problem_indexed(self.text, &self.lines, span, field, message));
+        self.problems.push(problem_indexed(
+            self.text,
+            &self.lines,
+            span,
+            field,
+            message,
+        ));
     }
 
     pub(super) fn scenario(
@@ -232,7 +237,11 @@ impl Validator<'_> {
                                 issued.push(o);
                             }
                         }
-                        let more = if op_set.len() > issued.len() { ", ..." } else { "" };
+                        let more = if op_set.len() > issued.len() {
+                            ", ..."
+                        } else {
+                            ""
+                        };
                         self.problem(
                             &path,
                             format!(

@@ -311,7 +311,9 @@ impl Metric {
                 "unknown metric `{other}`{}; known metrics: {}",
                 crate::scenario::suggest::did_you_mean(
                     other,
-                    METRIC_NAMES.iter().map(|m| m.split('{').next().unwrap_or(m))
+                    METRIC_NAMES
+                        .iter()
+                        .map(|m| m.split('{').next().unwrap_or(m))
                 ),
                 METRIC_NAMES.join(", ")
             ))),
@@ -600,9 +602,15 @@ mod tests {
         let e = Threshold::parse("latency{op=a}", &["p(99) =< 5ms".into()]).unwrap_err();
         assert!(e.0.contains("unknown operator `=<`"), "{e}");
         let e = Threshold::parse("recovery{fault=crsh}", &["max < 5s".into()]).unwrap_err();
-        assert!(e.0.contains("unknown fault kind `crsh` (did you mean `crash`?)"), "{e}");
+        assert!(
+            e.0.contains("unknown fault kind `crsh` (did you mean `crash`?)"),
+            "{e}"
+        );
         let e = Threshold::parse("latncy{op=a}", &["max < 5s".into()]).unwrap_err();
-        assert!(e.0.contains("unknown metric `latncy` (did you mean `latency`?)"), "{e}");
+        assert!(
+            e.0.contains("unknown metric `latncy` (did you mean `latency`?)"),
+            "{e}"
+        );
     }
 
     #[test]

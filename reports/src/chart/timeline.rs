@@ -139,7 +139,11 @@ pub(super) fn op_names(r: &RunResult) -> Vec<&str> {
     r.ops
         .iter()
         .map(|o| o.op.as_str())
-        .chain(r.timeline.iter().flat_map(|t| t.ops.iter().map(|o| o.op.as_str())))
+        .chain(
+            r.timeline
+                .iter()
+                .flat_map(|t| t.ops.iter().map(|o| o.op.as_str())),
+        )
         .filter(|op| seen.insert(*op))
         .collect()
 }

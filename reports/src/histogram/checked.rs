@@ -213,7 +213,10 @@ fn check_counts(payload: &[u8], counters: u64) -> Result<(), String> {
     let mut total: u64 = 0;
     while at < payload.len() {
         let (raw, used) = varint(&payload[at..]).ok_or_else(|| {
-            format!("the counts end inside a number (byte {at} of {})", payload.len())
+            format!(
+                "the counts end inside a number (byte {at} of {})",
+                payload.len()
+            )
         })?;
         at += used;
         let value = ((raw >> 1) as i64) ^ -((raw & 1) as i64);

@@ -382,7 +382,12 @@ pub(super) fn deadlocks_and_stalls(page: &mut String, r: &RunResult) {
         let rows: Vec<Vec<Cell>> = r
             .deadlocks
             .iter()
-            .map(|d| vec![num(format!("{} s", fp(d.at_s, 2))), text(d.cycle.join(" → "))])
+            .map(|d| {
+                vec![
+                    num(format!("{} s", fp(d.at_s, 2))),
+                    text(d.cycle.join(" → ")),
+                ]
+            })
             .collect();
         table(page, &["detected at", "cycle"], &rows);
     }

@@ -134,7 +134,7 @@ mod tests {
                 format_value(Some(v), "count"),
                 format_value(Some(v), "bytes_per_min"),
             ] {
-                assert!(text.len() <= 16, "{v}: {text}");
+                assert!(text.len() <= 24, "{v}: {text}");
             }
         }
         assert_eq!(format_ns(1.7e308), "1.70e299s");

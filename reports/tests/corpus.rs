@@ -106,3 +106,29 @@ fn thousands_of_ops_chart_a_bounded_number() {
     let c = compare(&[("b".to_owned(), r.clone())], &r, &Tolerances::default());
     assert_eq!(c.rows.len(), 2000 * 6 + 3);
 }
+
+#[test]
+fn thousands_of_fault_windows_shade_a_bounded_number() {
+    let text = corpus()
+        .into_iter()
+        .find(|(f, _, _)| f == "elapsed-2e19.json")
+        .unwrap()
+        .2;
+    let mut r = RunResult::from_json(&text).unwrap();
+    // Partial results: fault kinds marked per tick, 5000 distinct ones at once.
+    r.faults.clear();
+    let kinds: Vec<String> = (0..5000).map(|i| format!("kind{i}")).collect();
+    for t in &mut r.timeline {
+        t.active_faults = kinds.clone();
+    }
+    let plots = gauntlet_reports::chart::charts(&r);
+    for p in &plots {
+        assert!(p.bands.len() <= 100, "{}: {}", p.name, p.bands.len());
+    }
+    assert!(
+        plots[0]
+            .notes
+            .iter()
+            .any(|n| n.contains("more fault windows are not shaded"))
+    );
+}

@@ -34,7 +34,7 @@ const EXIT_USAGE: u8 = 2;
     name = "gauntlet",
     version,
     about = "Puts the Gauntlet runtime under sustained load and judges it.",
-    after_help = "Examples:\n  gauntlet run scenarios/smoke.toml\n  gauntlet validate scenarios/*.toml\n  gauntlet list\n\nExit codes: 0 pass, 1 threshold/invariant failure or aborted run, 2 bad usage or invalid scenario."
+    after_help = "Examples:\n  gauntlet run scenarios/smoke.toml\n  gauntlet validate scenarios/*.toml\n  gauntlet list\n\nExit codes: 0 pass, 1 threshold/invariant failure, aborted run or regression, 2 bad usage, invalid scenario or unreadable input file (not a regular file, over 64 MiB, corrupt histogram)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -127,7 +127,7 @@ enum Command {
     Capacity(crate::capacity::CapacityArgs),
     /// Re-render report.html, summary.md, junit.xml and the charts of a results file.
     #[command(
-        after_help = "Examples:\n  gauntlet report out/smoke/results.json\n  gauntlet report results.json --out /tmp/report\n\nExit codes: 0 written (whatever the run's verdict), 2 unreadable or unknown results file."
+        after_help = "Examples:\n  gauntlet report out/smoke/results.json\n  gauntlet report results.json --out /tmp/report\n\nExit codes: 0 written (whatever the run's verdict), 1 the reports could not be written, 2 unreadable, corrupt or unknown results file."
     )]
     Report {
         /// The results file.

@@ -7,6 +7,10 @@ use crate::schema::{RunResult, Tick, TickOp};
 /// file may name thousands, which no chart can show (the tables list them all).
 pub(super) const MAX_OPS_CHARTED: usize = 12;
 
+/// The most shaded bands (warm-up and fault windows) drawn on one chart: a chart with
+/// thousands of windows would be one red block, and slow to draw.
+const MAX_BANDS: usize = 100;
+
 const TIME: Axis = Axis {
     label: "seconds since the start of the load",
     scale: Scale::Linear,
@@ -60,7 +64,9 @@ pub(super) fn bands(r: &RunResult) -> Vec<Band> {
 /// consecutive ticks naming a kind becomes one band, from the start of its first tick.
 fn active_fault_bands(r: &RunResult) -> Vec<Band> {
     let mut bands: Vec<Band> = Vec::new();
+    // In first-seen order; a set beside it keeps a tick with many kinds linear.
     let mut open: Vec<(String, f64)> = Vec::new();
+    let mut open_kinds: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut previous_t = 0.0;
     let close = |kind: &str, start: f64, end: f64, bands: &mut Vec<Band>| {
         bands.push(Band {
@@ -72,14 +78,17 @@ fn active_fault_bands(r: &RunResult) -> Vec<Band> {
     };
     for t in &r.timeline {
         for kind in &t.active_faults {
-            if !open.iter().any(|(k, _)| k == kind) {
+            if open_kinds.insert(kind.clone()) {
                 open.push((kind.clone(), previous_t));
             }
         }
+        let active: std::collections::HashSet<&str> =
+            t.active_faults.iter().map(String::as_str).collect();
         open.retain(|(kind, start)| {
-            let still = t.active_faults.contains(kind);
+            let still = active.contains(kind.as_str());
             if !still {
                 close(kind, *start, previous_t, &mut bands);
+                open_kinds.remove(kind);
             }
             still
         });
@@ -120,6 +129,14 @@ fn plot(r: &RunResult, name: &str, title: &str, y: Axis, series: Vec<Series>) ->
         notes.push("not measured by this target".to_owned());
     }
     let series = series.into_iter().filter(|s| !s.is_empty()).collect();
+    let mut bands = bands(r);
+    if bands.len() > MAX_BANDS {
+        notes.push(format!(
+            "{} more fault windows are not shaded (see the faults table)",
+            bands.len() - MAX_BANDS
+        ));
+        bands.truncate(MAX_BANDS);
+    }
     Plot {
         name: name.to_owned(),
         title: title.to_owned(),
@@ -127,7 +144,7 @@ fn plot(r: &RunResult, name: &str, title: &str, y: Axis, series: Vec<Series>) ->
         y,
         x_span: Some(span(r)),
         series,
-        bands: bands(r),
+        bands,
         notes,
     }
 }

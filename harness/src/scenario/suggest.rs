@@ -82,6 +82,11 @@ fn normalize(s: &str) -> String {
 /// Rust type names in serde's messages, and what a person reads instead.
 const TYPE_WORDS: &[(&str, &str)] = &[
     (" as i128", ""),
+    // A TOML date/time reaches serde as a map: name both, the user wrote one of them.
+    (
+        "invalid type: map,",
+        "invalid type: a table or a date/time,",
+    ),
     (" as u128", ""),
     (
         "expected u64",

@@ -175,3 +175,57 @@ fn a_huge_elapsed_time_renders_without_a_panic() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
+
+#[test]
+fn run_and_suite_refuse_a_corrupt_baseline_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("tiny.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"tiny\"\nduration = \"300ms\"\ntick = \"100ms\"\n[target]\nworkload = \"synthetic\"\n\
+         [[load]]\nop = \"call\"\nexecutor = \"constant-arrival-rate\"\nrate = 100\nmax_in_flight = 4\n",
+    )
+    .unwrap();
+    let baselines = dir.path().join("baselines");
+    std::fs::create_dir(&baselines).unwrap();
+    std::fs::copy(
+        results_corpus("hist-claims-4gib.json"),
+        baselines.join("tiny.json"),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let (scenario, baselines, out) = (
+        scenario.to_str().unwrap(),
+        baselines.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let baseline = format!("{baselines}/tiny.json");
+    for args in [
+        vec![
+            "run",
+            scenario,
+            "--out",
+            out,
+            "--no-progress",
+            "--baseline",
+            &baseline,
+        ],
+        vec![
+            "suite",
+            scenario,
+            "--out",
+            out,
+            "--no-progress",
+            "--baseline-dir",
+            baselines,
+        ],
+    ] {
+        let o = gauntlet(&args);
+        let t = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {t}");
+        assert!(
+            t.contains("tiny.json: ops[0] (op `ask`).histogram"),
+            "{args:?}: {t}"
+        );
+    }
+}

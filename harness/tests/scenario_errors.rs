@@ -208,3 +208,50 @@ fn garbage_never_panics() {
         }
     }
 }
+
+/// What a workload can do decides what a scenario may ask of it: declared
+/// capabilities and checks, not lists of workload names.
+#[test]
+fn what_the_workload_cannot_do_is_refused_at_validate() {
+    let e = error_of(
+        "\"latency{op=call}\" = [\"p(99) < 50ms\"]",
+        "\"deadlocks\" = [\"count == 0\"]",
+    );
+    assert!(
+        e.contains("thresholds.deadlocks: workload `synthetic` hands over no actor system"),
+        "{e}"
+    );
+    let e = error_of(
+        "[thresholds]",
+        "[[fault]]\nkind = \"crash\"\ntarget = \"actor://gauntlet/*\"\nat = \"1s\"\nfor = \"500ms\"\n[thresholds]",
+    );
+    assert!(
+        e.contains("fault[0].kind: `crash` faults need a workload that hands over its actor system (capability `actor-system`); workload `synthetic` does not"),
+        "{e}"
+    );
+    let graph = VALID
+        .replace(
+            "workload = \"synthetic\"",
+            "workload = \"graph\"\nshape = \"chain\"\ntasks = 5\nmax_steps = 3",
+        )
+        .replace("op = \"call\"", "op = \"run\"")
+        .replace("{op=call}", "{op=run}")
+        .replace(
+            "duration = \"2s\"",
+            "duration = \"2s\"\n[runtime]\nmailbox_policy = \"drop-newest\"",
+        );
+    let e = parse_str(&graph, "g.toml").unwrap_err().to_string();
+    assert!(e.contains("target.workload: the graph workload needs `[runtime] mailbox_policy` block, fail or unbounded"), "{e}");
+    assert!(
+        e.contains("target.max_steps: a run of this graph takes at least 5 steps"),
+        "{e}"
+    );
+    let e = error_of(
+        "\"latency{op=call}\" = [\"p(99) < 50ms\"]",
+        "\"invariant{name=money.conserved}\" = [\"count == 0\"]",
+    );
+    assert!(
+        e.contains("workload `synthetic` declares no invariants"),
+        "{e}"
+    );
+}

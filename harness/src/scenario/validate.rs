@@ -204,7 +204,21 @@ impl Validator<'_> {
         let mut waived: Vec<String> = Vec::new();
         for (k, exprs) in raw.thresholds {
             let path = [key("thresholds"), Seg::Key(k.clone())];
-            if let Ok(Metric::Invariant { name }) = Metric::parse(&k) {
+            let metric = Metric::parse(&k);
+            if let (Ok(Metric::Deadlocks | Metric::Restarts), Some(t)) = (&metric, &target)
+                && !t.info().capabilities.actor_system
+            {
+                self.problem(
+                    &path,
+                    format!(
+                        "workload `{}` hands over no actor system, so `{}` can never be measured",
+                        t.workload(),
+                        k.trim()
+                    ),
+                );
+                continue;
+            }
+            if let Ok(Metric::Invariant { name }) = metric {
                 if target.is_some() && !declared.contains(&name.as_str()) {
                     let workload = target.as_ref().map_or("", |t| t.workload());
                     self.problem(

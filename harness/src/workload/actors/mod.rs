@@ -331,6 +331,12 @@ impl ActorsSpec {
                 "must be at most 1s (it spins a CPU)".to_owned(),
             ));
         }
+        if self
+            .handler_sleep
+            .is_some_and(|w| w.0 > Duration::from_secs(60))
+        {
+            p.push(("handler_sleep", "must be at most 60s".to_owned()));
+        }
         if self.ask_timeout.is_some_and(|t| t.0.is_zero()) {
             p.push(("ask_timeout", "must be longer than 0s".to_owned()));
         }

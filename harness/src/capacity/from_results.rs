@@ -159,6 +159,7 @@ pub fn from_results(files: &[PathBuf], load: Option<&str>) -> Result<CapacityRes
         fit_error: None,
         max_within_slo: None,
         statement: String::new(),
+        bounds: None,
     };
     conclude(&mut r);
     Ok(r)

@@ -250,6 +250,7 @@ fn assemble(
         fit_error: None,
         max_within_slo: None,
         statement: String::new(),
+        bounds: None,
     };
     conclude(&mut r);
     r

@@ -127,6 +127,23 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
         peak_tasks.map_or_else(|| "n/a".to_owned(), |v| v.to_string()),
         max_lag.map_or_else(|| "n/a".to_owned(), |v| format_ns(v as f64)),
     );
+    let (saturated, evidence) = gauntlet_reports::capacity::saturation::classify(r);
+    let _ = writeln!(s, "  LIMIT     {}: {}", saturated.label(), evidence.reason);
+    if let Some(w) = gauntlet_reports::capacity::saturation::run_warning(r) {
+        let _ = writeln!(s, "  ⚠ WARNING {w}");
+    }
+    if let Some(n) = gauntlet_reports::capacity::noise::of_run(r) {
+        let _ = writeln!(
+            s,
+            "  MACHINE   {}{}",
+            gauntlet_reports::capacity::noise::describe(&n),
+            if n.noisy {
+                "  ⚠ NOISY: other load on the machine; the figures are not the target's alone"
+            } else {
+                ""
+            }
+        );
+    }
     let lk = &r.leaks;
     let _ = writeln!(
         s,

@@ -125,8 +125,11 @@ fn a_retrograde_sweep_gets_a_peak_and_the_last_level_before_the_break() {
     );
     let md = gauntlet_reports::capacity::statement::markdown(&r);
     assert!(md.contains("| 5 | 32 | "), "{md}");
-    assert!(md.contains("**fail**"));
-    assert!(md.contains("peak: N* = 49"));
+    assert!(
+        md.contains("| ❌ threshold failed: latency{op=ask} p(99) \\< 5ms |"),
+        "{md}"
+    );
+    assert!(md.contains("| peak N\\* | 49 | 49–49 |"), "{md}");
 }
 
 #[test]
@@ -334,7 +337,9 @@ fn capacity_html_has_the_statement_tables_and_charts_with_text_escaped() {
         "<th>throughput (ops/s)</th>",
         "<th>offered (clients)</th>",
         "σ (contention)",
-        "<dt>peak N*</dt><dd>49</dd>",
+        "<tr><td>peak N*</td><td class=\"num\">49</td><td class=\"num\">49–49</td></tr>",
+        "<th>saturated</th>",
+        "<th>95% CI</th>",
         "Little&#x27;s law",
         "Why the sweep stopped",
         "breakpoint",
@@ -343,7 +348,8 @@ fn capacity_html_has_the_statement_tables_and_charts_with_text_escaped() {
         assert!(page.contains(text), "{text} missing");
     }
     assert_eq!(page.matches("<svg").count(), 3);
-    assert_eq!(page.matches("<tr>").count(), 1 + 7 + 1 + 7);
+    // Levels, the model's parameters (λ, σ, κ, R², N*, X(N*)), the model per point.
+    assert_eq!(page.matches("<tr>").count(), (1 + 7) + (1 + 6) + (1 + 7));
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gauntlet_reports::capacity::statement::markdown;
+use gauntlet_reports::capacity::statement::console;
 use gauntlet_reports::capacity_schema::{CapacityResult, StopReason};
 
 use super::from_results::from_results;
@@ -189,7 +189,7 @@ pub fn command(args: CapacityArgs, registry: &crate::workload::Registry) -> u8 {
 }
 
 fn finish(result: &CapacityResult, dir: &std::path::Path) -> u8 {
-    println!("{}", markdown(result));
+    println!("{}", console(result));
     println!(
         "capacity.json, capacity.html, summary.md and charts/ written to {}",
         dir.display()

@@ -234,90 +234,29 @@ fn op_throughput(r: &CapacityResult, index: usize) -> Option<f64> {
 }
 
 /// The capacity section of `summary.md` (Markdown): the statement, the levels, the
-/// model and why the sweep stopped.
+/// model with its intervals, the model against each point, and why the sweep stopped.
 pub fn markdown(r: &CapacityResult) -> String {
+    use crate::table::{capacity, markdown::render};
     let mut m = String::new();
     let _ = writeln!(m, "## Capacity: {}\n", r.scenario.name);
     let _ = writeln!(m, "> {}\n", r.statement);
-    let _ = writeln!(
-        m,
-        "| level | offered ({}) | throughput (ops/s) | N | p50 | p99 | max | errors | dropped | RSS max | tasks max | Little N=X·R | SLO |",
-        r.variable.unit()
-    );
-    let _ = writeln!(
-        m,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
-    );
-    for l in &r.levels {
-        let worst = |f: fn(&crate::schema::LatencySummary) -> u64| {
-            l.ops
-                .iter()
-                .map(|o| f(&o.latency))
-                .max()
-                .map_or("-".to_owned(), |v| duration(v as f64))
-        };
-        let little = l.little.map_or("-".to_owned(), |c| {
-            format!(
-                "{} ({}){}",
-                number(c.implied),
-                crate::units::format_plain(c.ratio, 2),
-                if c.holds { "" } else { " ⚠" }
-            )
-        });
-        let _ = writeln!(
-            m,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            l.index,
-            number(l.offered),
-            number(l.throughput_per_s),
-            l.concurrency.map_or("-".to_owned(), number),
-            worst(|s| s.p50_ns),
-            worst(|s| s.p99_ns),
-            worst(|s| s.max_ns),
-            l.errors,
-            l.dropped_iterations,
-            l.rss_max_bytes
-                .map_or("-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-            l.alive_tasks_max.map_or("-".to_owned(), |t| t.to_string()),
-            little,
-            if l.passed { "pass" } else { "**fail**" }
-        );
-    }
+    m.push_str(&render(&capacity::levels(r)));
     let _ = writeln!(m);
+    let little = capacity::little(r);
+    if !little.is_empty() {
+        let _ = writeln!(m, "**Little's law** (N = X·R):\n");
+        m.push_str(&render(&little));
+        let _ = writeln!(m);
+    }
     match (&r.fit, &r.fit_error) {
         (Some(f), _) => {
             let _ = writeln!(m, "**USL model** ({}):\n", f.method);
-            let _ = writeln!(
-                m,
-                "- λ = {} ops/s, σ = {}, κ = {}, R² = {:.4} over {} levels",
-                number(f.lambda),
-                coefficient(f.sigma),
-                coefficient(f.kappa),
-                f.r_squared,
-                f.points
-            );
-            if let (Some(n), Some(x)) = (f.peak_concurrency, f.peak_throughput_per_s) {
-                let _ = writeln!(m, "- peak: N* = {n}, X(N*) = {} ops/s", number(x));
+            m.push_str(&render(&capacity::model(f)));
+            if let Some(u) = &f.uncertainty {
+                let _ = writeln!(m, "\nIntervals: {} (seed {}).", u.method, u.seed);
             }
-            if let Some(c) = f.amdahl_ceiling_per_s {
-                let _ = writeln!(m, "- κ = 0: Amdahl's ceiling λ/σ = {} ops/s", number(c));
-            }
-            let _ = writeln!(
-                m,
-                "\n| N | measured (ops/s) | model (ops/s) | efficiency X(N)/(N·λ), model | measured |"
-            );
-            let _ = writeln!(m, "|---:|---:|---:|---:|---:|");
-            for p in &f.curve {
-                let _ = writeln!(
-                    m,
-                    "| {} | {} | {} | {} | {} |",
-                    number(p.concurrency),
-                    number(p.measured_per_s),
-                    number(p.predicted_per_s),
-                    crate::units::format_plain(p.efficiency, 3),
-                    crate::units::format_plain(p.measured_efficiency, 3)
-                );
-            }
+            let _ = writeln!(m);
+            m.push_str(&render(&capacity::curve(f)));
         }
         (None, Some(e)) => {
             let _ = writeln!(m, "**No USL model:** {e}");
@@ -325,6 +264,24 @@ pub fn markdown(r: &CapacityResult) -> String {
         (None, None) => {}
     }
     let _ = writeln!(m, "\n**Stopped:** {}", r.stop.detail);
+    m
+}
+
+/// The end of `gauntlet capacity` on the terminal: the statement, the levels and the
+/// model, as aligned text.
+pub fn console(r: &CapacityResult) -> String {
+    use crate::table::{capacity, console::render};
+    let mut m = String::new();
+    let _ = writeln!(m, "\n  CAPACITY  {}\n", r.scenario.name);
+    let _ = writeln!(m, "  {}\n", r.statement);
+    m.push_str(&render(&capacity::levels(r), 2));
+    if let Some(f) = &r.fit {
+        let _ = writeln!(m);
+        m.push_str(&render(&capacity::model(f), 2));
+    } else if let Some(e) = &r.fit_error {
+        let _ = writeln!(m, "\n  no USL model: {e}");
+    }
+    let _ = writeln!(m, "\n  stopped: {}", r.stop.detail);
     m
 }
 

@@ -435,3 +435,51 @@ fn a_schema_1_file_still_reads() {
     conclude(&mut again);
     assert_eq!(again.fit.unwrap().points, CLIENTS.len());
 }
+
+#[test]
+fn charts_and_page_show_intervals_the_bound_and_the_labels() {
+    let r = repeated_sweep(|i, x| Shape {
+        generator: if i >= 4 { 0.97 } else { 0.3 },
+        busy: (x / 9_500.0).min(1.0),
+        ..quiet(x)
+    });
+    let plots = gauntlet_reports::chart::capacity::charts(&r);
+    let throughput = &plots[0];
+    let series = |label: &str| {
+        throughput
+            .series
+            .iter()
+            .find(|s| s.label.starts_with(label))
+            .unwrap_or_else(|| panic!("no series {label}"))
+    };
+    assert_eq!(series("95% CI over repeats").segments.len(), CLIENTS.len());
+    let bar = &series("95% CI over repeats").segments[0];
+    assert_eq!(bar.len(), 2, "a vertical bar from low to high");
+    assert_eq!(bar[0].0, bar[1].0);
+    let bound = series("utilization bound workers/D = 9.5 k ops/s");
+    assert!((bound.segments[0][0].1 - 9_500.0).abs() < 1.0);
+    assert_eq!(
+        series("measured (generator saturated").segments.len(),
+        2,
+        "the two top levels"
+    );
+    assert_eq!(series("measured (neither saturated)").segments.len(), 4);
+    assert!(
+        plots[1]
+            .series
+            .iter()
+            .any(|s| s.label == "p99 95% CI over repeats"),
+        "p99 bars on the latency chart"
+    );
+    let charts = gauntlet_reports::html::capacity::render_charts(&r).unwrap();
+    let page = gauntlet_reports::html::capacity::render(&r, &charts);
+    assert!(page.contains("generator: the load threads were busy 97% of the time"));
+    assert!(page.contains("<th>U bound (ops/s)</th>"));
+    assert!(
+        page.contains("<dt>repeats</dt><dd>3</dd>"),
+        "repeats in the facts"
+    );
+    assert!(page.contains(
+        "Utilization law: the target workers&#x27; busy time bounds throughput at 9.5 k ops/s"
+    ));
+}

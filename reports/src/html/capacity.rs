@@ -81,10 +81,7 @@ fn facts(page: &mut String, r: &CapacityResult) {
             ),
         ),
         ("levels", r.levels.len().to_string()),
-        (
-            "repeats",
-            r.sweep.as_ref().map_or(1, |s| s.repeats).to_string(),
-        ),
+        ("repeats", repeats(r).to_string()),
         ("SLO", slo),
     ];
     page.push_str("<dl class=\"facts\">\n");
@@ -107,7 +104,7 @@ fn levels(page: &mut String, r: &CapacityResult) {
         para(page, "muted", "No level was run.");
         return;
     }
-    let repeats = r.sweep.as_ref().map_or(1, |s| s.repeats);
+    let repeats = repeats(r);
     para(
         page,
         "muted",
@@ -168,4 +165,20 @@ fn little(page: &mut String, r: &CapacityResult) {
         return;
     }
     put(page, &t);
+}
+
+/// Times each level was measured: the sweep's setting, or the most repeats a level
+/// has (`--from`).
+fn repeats(r: &CapacityResult) -> usize {
+    r.sweep.as_ref().map_or_else(
+        || {
+            r.levels
+                .iter()
+                .map(|l| l.repeats.len())
+                .max()
+                .unwrap_or(1)
+                .max(1)
+        },
+        |s| s.repeats as usize,
+    )
 }

@@ -1,4 +1,4 @@
-//! Tables for the terminal: upper-case headers, columns padded to their widest cell
+//! Tables for the terminal: columns padded to their widest cell
 //! (counted in characters), numbers right-aligned, checks as ✓/✗.
 
 use super::{Align, Cell, Table};
@@ -19,7 +19,7 @@ fn cell_text(c: &Cell) -> String {
 
 /// Renders `t` with every line indented by `indent` spaces.
 pub fn render(t: &Table, indent: usize) -> String {
-    let header: Vec<String> = t.columns.iter().map(|c| c.title.to_uppercase()).collect();
+    let header: Vec<String> = t.columns.iter().map(|c| c.title.clone()).collect();
     let rows: Vec<Vec<String>> = t
         .rows
         .iter()
@@ -86,7 +86,7 @@ mod tests {
         t.push(vec![text("telemetry"), num("950µs"), mark(false, "slow")]);
         assert_eq!(
             render(&t, 2),
-            "  OP            P99\n  ask        1.05ms  ✓\n  telemetry   950µs  ✗ slow\n"
+            "  op            p99\n  ask        1.05ms  ✓\n  telemetry   950µs  ✗ slow\n"
         );
     }
 }

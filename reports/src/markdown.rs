@@ -88,6 +88,17 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
         s.push('\n');
     }
 
+    if let Some(w) = crate::capacity::saturation::run_warning(r) {
+        let _ = writeln!(s, "> ⚠️ {}\n", md(&w));
+    }
+    if let Some(n) = crate::capacity::noise::of_run(r).filter(|n| n.noisy) {
+        let _ = writeln!(
+            s,
+            "> ⚠️ Measured under machine noise ({}): the figures are not the target's alone.\n",
+            md(&crate::capacity::noise::describe(&n))
+        );
+    }
+
     if !r.thresholds.is_empty() {
         let _ = writeln!(s, "{h}# Thresholds\n");
         s.push_str(&table::markdown::render(&table::run::thresholds(r)));

@@ -312,6 +312,8 @@ fn saturation_rules_tell_target_from_generator() {
     });
     assert_eq!(classify(&both).0, Saturated::Generator);
     assert!(run_warning(&both).unwrap().contains("lower bound"));
+    let md = gauntlet_reports::markdown::render(&gauntlet_reports::outcome::Outcome::new(&both), 2);
+    assert!(md.contains("> ⚠️ the load generator saturated"), "{md}");
     assert_eq!(label(quiet(1000.0)), Saturated::None);
     assert!(run_warning(&run(quiet(1000.0))).is_none());
     // A queue of at least one task per worker is the target's.

@@ -111,6 +111,23 @@ pub(super) fn facts(page: &mut String, r: &RunResult) {
                 e.os, e.arch, e.cpus, e.target_worker_threads, e.load_threads
             ),
         ),
+        ("limit", {
+            let (label, e) = crate::capacity::saturation::classify(r);
+            format!("{}: {}", label.label(), e.reason)
+        }),
+        (
+            "machine noise",
+            crate::capacity::noise::of_run(r).map_or_else(
+                || "not measured".to_owned(),
+                |n| {
+                    format!(
+                        "{}{}",
+                        crate::capacity::noise::describe(&n),
+                        if n.noisy { " (noisy)" } else { "" }
+                    )
+                },
+            ),
+        ),
         ("gauntlet", r.gauntlet_version.clone()),
     ];
     page.push_str("<dl class=\"facts\">\n");

@@ -176,6 +176,10 @@ fn repeats_give_each_level_a_mean_an_interval_and_a_stability_flag() {
     // ±20% is more than a tenth: unstable.
     let wobbly = level(0, 1.0, &[quiet(800.0), quiet(1000.0), quiet(1200.0)]);
     assert!(wobbly.unstable);
+    // 1000 ± 4.303 · 200 / √3 = 1000 ± 497: still above 0. Wilder repeats reach
+    // below 0, and the interval stops there.
+    let wild = level(0, 1.0, &[quiet(100.0), quiet(1000.0), quiet(1900.0)]);
+    assert_eq!(wild.throughput_ci_95.unwrap()[0], 0.0);
     let r = sweep(vec![wobbly]);
     assert!(r.statement.contains("Unstable level(s)"), "{}", r.statement);
     // One repeat has no interval and is not flagged.

@@ -222,11 +222,13 @@ pub fn combine(repeats: Vec<Level>) -> Option<Level> {
     first.dropped_iterations = repeats.iter().map(|l| l.dropped_iterations).sum();
     first.rss_max_bytes = repeats.iter().filter_map(|l| l.rss_max_bytes).max();
     first.alive_tasks_max = repeats.iter().filter_map(|l| l.alive_tasks_max).max();
-    first.throughput_ci_95 = throughput.and_then(|s| s.ci_95);
+    // Throughput and latency are never negative: a wide interval stops at 0.
+    let non_negative = |ci: Option<[f64; 2]>| ci.map(|[lo, hi]| [lo.max(0.0), hi]);
+    first.throughput_ci_95 = non_negative(throughput.and_then(|s| s.ci_95));
     first.throughput_cv = throughput.and_then(|s| s.cv);
     first.unstable = throughput.is_some_and(|s| s.unstable());
     first.p99_mean_ns = p99.map(|s| s.mean);
-    first.p99_ci_95 = p99.and_then(|s| s.ci_95);
+    first.p99_ci_95 = non_negative(p99.and_then(|s| s.ci_95));
     first.saturated = saturated;
     first.saturation = evidence;
     first.utilization_bound_per_s = utilization.map(|u| u.bound().0);

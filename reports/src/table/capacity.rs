@@ -35,7 +35,7 @@ pub fn levels(r: &CapacityResult) -> Table {
         ("95% CI", R),
         ("N", R),
         ("p50", R),
-        ("p99", R),
+        ("p99 (mean)", R),
         ("p99 95% CI", R),
         ("max", R),
         ("errors", R),
@@ -57,7 +57,9 @@ pub fn levels(r: &CapacityResult) -> Table {
             num(interval(l.throughput_ci_95, number)),
             num(l.concurrency.map_or_else(|| "-".to_owned(), number)),
             num(worst(l, |s| s.p50_ns)),
-            num(worst(l, |s| s.p99_ns)),
+            num(l
+                .p99_mean_ns
+                .map_or_else(|| worst(l, |s| s.p99_ns), duration)),
             num(interval(l.p99_ci_95, duration)),
             num(worst(l, |s| s.max_ns)),
             num(l.errors.to_string()),

@@ -489,3 +489,16 @@ fn charts_and_page_show_intervals_the_bound_and_the_labels() {
         "Utilization law: the target workers&#x27; busy time bounds throughput at 9.5 k ops/s"
     ));
 }
+
+#[test]
+fn a_model_peak_below_a_measured_level_is_called_an_underestimate() {
+    let mut r = repeated_sweep(|_, x| quiet(x));
+    let s = gauntlet_reports::capacity::statement::statement(&r);
+    assert!(!s.contains("underestimates"), "{s}");
+    r.fit.as_mut().unwrap().peak_throughput_per_s = Some(5_000.0);
+    let s = gauntlet_reports::capacity::statement::statement(&r);
+    assert!(
+        s.contains("The model's peak (5.0 k ops/s) is below the best measured level (9.0 k ops/s): it underestimates what was measured."),
+        "{s}"
+    );
+}

@@ -162,7 +162,11 @@ pub fn from_results(files: &[PathBuf], load: Option<&str>) -> Result<CapacityRes
         stop: Stop {
             reason: StopReason::AllLevels,
             level: None,
-            detail: format!("read {} results file(s)", levels.len()),
+            detail: format!(
+                "read {} results file(s): {} level(s)",
+                runs.len(),
+                levels.len()
+            ),
         },
         levels,
         fit: None,

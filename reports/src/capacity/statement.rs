@@ -151,6 +151,24 @@ fn fit_caveats(r: &CapacityResult, f: &crate::capacity_schema::FitRecord) -> Vec
             ),
         });
     }
+    let best = r
+        .levels
+        .iter()
+        .map(|l| l.throughput_per_s)
+        .fold(0.0_f64, f64::max);
+    let highest = f
+        .peak_throughput_per_s
+        .or(f.amdahl_ceiling_per_s)
+        .filter(|x| x.is_finite());
+    if let Some(x) = highest
+        && x < best
+    {
+        c.push(format!(
+            "The model's peak ({} ops/s) is below the best measured level ({} ops/s): it underestimates what was measured.",
+            rate(x),
+            rate(best)
+        ));
+    }
     if let Some(b) = &r.bounds {
         let bound = format!(
             "The {}' busy time bounds throughput at {} ops/s (utilization law, level {})",

@@ -462,7 +462,7 @@ fn charts_and_page_show_intervals_the_bound_and_the_labels() {
     let bar = &series("95% CI over repeats").segments[0];
     assert_eq!(bar.len(), 2, "a vertical bar from low to high");
     assert_eq!(bar[0].0, bar[1].0);
-    let bound = series("utilization bound workers/D = 9.5 k ops/s");
+    let bound = series("workers/D bound: 9.5 k ops/s");
     assert!((bound.segments[0][0].1 - 9_500.0).abs() < 1.0);
     assert_eq!(
         series("measured (generator saturated").segments.len(),

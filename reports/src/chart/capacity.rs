@@ -197,13 +197,13 @@ fn throughput(r: &CapacityResult) -> Plot {
         let x = b.utilization_bound_per_s;
         if x <= PEAK_REACH * x_max.max(1.0) {
             series.push(Series::from_points(
-                format!("utilization bound workers/D = {} ops/s", rate(x)),
+                format!("workers/D bound: {} ops/s", rate(x)),
                 [(0.0, Some(x)), (n_end.max(n_max), Some(x))],
                 Scale::Linear,
             ));
         } else {
             notes.push(format!(
-                "utilization bound workers/D = {} ops/s (off the chart)",
+                "utilization bound workers/D: {} ops/s (off the chart)",
                 rate(x)
             ));
         }

@@ -483,7 +483,7 @@ pub struct FitUncertainty {
     /// Share of resamples with κ = 0 (no peak).
     pub no_peak_share: f64,
     /// Whether the peak's interval is wide (its width above half the estimate, or
-    /// unbounded).
+    /// unbounded, or `N*`'s interval unbounded).
     pub wide: bool,
 }
 

@@ -502,3 +502,43 @@ fn a_model_peak_below_a_measured_level_is_called_an_underestimate() {
         "{s}"
     );
 }
+
+/// The repeats of a real sweep on a 2-core machine shared with other builds
+/// (`capacity-actors.toml`, 1 to 16 clients, 3 repeats each).
+const NOISY_SWEEP: [(f64, [f64; 3]); 5] = [
+    (1.0, [27277.0, 17254.0, 29650.0]),
+    (2.0, [33976.0, 18812.0, 13608.0]),
+    (4.0, [39229.0, 42910.0, 42528.0]),
+    (8.0, [20772.0, 32380.0, 26806.0]),
+    (16.0, [27641.0, 21854.0, 43318.0]),
+];
+
+#[test]
+fn a_noisy_real_sweep_is_called_weak_unstable_and_of_unknown_peak() {
+    let levels = NOISY_SWEEP
+        .iter()
+        .enumerate()
+        .map(|(i, (n, xs))| level(i, *n, &xs.map(quiet)))
+        .collect();
+    let r = sweep(levels);
+    let f = r.fit.as_ref().unwrap();
+    assert!(f.weak_fit, "R² {}", f.r_squared);
+    let u = f.uncertainty.as_ref().unwrap();
+    assert!(u.wide);
+    assert_eq!(u.peak_concurrency_ci_95, None, "{u:?}");
+    let unstable: Vec<usize> = r
+        .levels
+        .iter()
+        .filter(|l| l.unstable)
+        .map(|l| l.index)
+        .collect();
+    assert_eq!(unstable, [0, 1, 3, 4]);
+    for caveat in [
+        "Weak fit: R² = 0.14",
+        "N*'s interval is unbounded",
+        "Unstable level(s) (repeats vary by more than 10%): 0, 1, 3, 4.",
+        "The model's peak (33 k ops/s) is below the best measured level (42 k ops/s)",
+    ] {
+        assert!(r.statement.contains(caveat), "{caveat}: {}", r.statement);
+    }
+}

@@ -139,15 +139,19 @@ fn fit_caveats(r: &CapacityResult, f: &crate::capacity_schema::FitRecord) -> Vec
     if let Some(u) = &f.uncertainty
         && u.wide
     {
-        c.push(match f.peak_throughput_ci_95 {
-            Some([lo, hi]) => format!(
+        c.push(match (f.peak_throughput_ci_95, u.peak_concurrency_ci_95) {
+            (None, _) => format!(
+                "The peak's interval is unbounded ({:.0}% of the resamples find no peak).",
+                u.no_peak_share * 100.0
+            ),
+            (Some(_), None) if f.peak_concurrency.is_some() => format!(
+                "N*'s interval is unbounded ({:.0}% of the resamples find no peak): where the peak lies is not known.",
+                u.no_peak_share * 100.0
+            ),
+            (Some([lo, hi]), _) => format!(
                 "The peak's interval is wide ({}–{} ops/s): measure more levels or repeats.",
                 rate(lo),
                 rate(hi)
-            ),
-            None => format!(
-                "The peak's interval is unbounded ({:.0}% of the resamples find no peak).",
-                u.no_peak_share * 100.0
             ),
         });
     }

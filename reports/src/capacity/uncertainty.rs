@@ -98,7 +98,11 @@ pub fn bootstrap(
     let finite = |i: Option<[f64; 2]>| i.filter(|[lo, hi]| lo.is_finite() && hi.is_finite());
     let estimate = highest_throughput(&fitted.model);
     let peak_ci = finite(percentile_interval(&mut peak_x));
-    let wide = peak_ci.is_none_or(|[lo, hi]| !estimate.is_finite() || (hi - lo) / estimate > WIDE);
+    let peak_n_ci = finite(percentile_interval(&mut peak_n));
+    // Wide: the peak's interval spans more than half its estimate, or is unbounded,
+    // or (for a model with a peak) N*'s is.
+    let wide = peak_ci.is_none_or(|[lo, hi]| !estimate.is_finite() || (hi - lo) / estimate > WIDE)
+        || (fitted.model.peak_concurrency().is_some() && peak_n_ci.is_none());
     Some((
         FitUncertainty {
             method: if by_case {
@@ -116,7 +120,7 @@ pub fn bootstrap(
             lambda_ci_95: percentile_interval(&mut lambda)?,
             sigma_ci_95: percentile_interval(&mut sigma)?,
             kappa_ci_95: percentile_interval(&mut kappa)?,
-            peak_concurrency_ci_95: finite(percentile_interval(&mut peak_n)),
+            peak_concurrency_ci_95: peak_n_ci,
             no_peak_share,
             wide,
         },

@@ -126,8 +126,8 @@ pub mod mailbox;
 #[cfg(not(gauntlet_loom))]
 mod props;
 mod queue;
+mod reaper;
 mod registry;
-#[cfg(not(gauntlet_loom))]
 pub mod reply;
 #[cfg(not(gauntlet_loom))]
 mod run;

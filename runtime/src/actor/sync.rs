@@ -40,6 +40,21 @@ pub(crate) use atomic_waker::AtomicWaker;
 #[cfg(gauntlet_loom)]
 pub(crate) use loom::future::AtomicWaker;
 
+/// `Arc`; loom's under loom, so it sees the synchronisation of the last drop.
+#[cfg(not(gauntlet_loom))]
+pub(crate) use std::sync::Arc;
+#[cfg(gauntlet_loom)]
+pub(crate) use loom::sync::Arc;
+
+/// Registers `waker` with `slot` (the two `AtomicWaker`s spell it differently).
+#[inline]
+pub(crate) fn register(slot: &AtomicWaker, waker: &std::task::Waker) {
+    #[cfg(not(gauntlet_loom))]
+    slot.register(waker);
+    #[cfg(gauntlet_loom)]
+    slot.register_by_ref(waker);
+}
+
 /// Spin hint while another thread finishes a short, non-blocking step.
 #[inline]
 pub(crate) fn spin() {

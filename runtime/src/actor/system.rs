@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::deadlock::WaitGraph;
 use super::registry::Registry;
-use super::reply::Reaper;
+use super::reaper::Reaper;
 use super::watchdog::{Clock, RuntimeEvent, Watchdog};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -254,8 +254,12 @@ pub(crate) trait Node: Send + Sync + 'static {
     /// The deepest the mailbox has been.
     fn peak(&self) -> usize;
     /// Closes the mailbox and discards what is left as dead letters; returns how many.
-    /// Only the actor's own task may call this (it consumes the mailbox).
-    fn close_and_discard(&self) -> u64;
+    ///
+    /// # Safety
+    /// Only the actor's own task may call this, never concurrently with another call
+    /// that consumes the mailbox (it pops from the mailbox, whose queue allows one
+    /// consumer at a time; see [`Mailbox::pop`]).
+    unsafe fn close_and_discard(&self) -> u64;
     fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
@@ -297,11 +301,11 @@ impl<M: Send + 'static> Node for Cell<M> {
         self.mailbox.peak()
     }
 
-    fn close_and_discard(&self) -> u64 {
+    unsafe fn close_and_discard(&self) -> u64 {
         self.mailbox.close();
         let mut n = 0;
-        // SAFETY: called only from the actor's own task (its stop path or its finalizer,
-        // which runs when the task ends or its future is dropped): the one consumer.
+        // SAFETY: our caller is the actor's own task, the mailbox's one consumer (this
+        // method's contract).
         while let Some(msg) = unsafe { self.mailbox.pop_closed() } {
             drop(msg);
             n += 1;
@@ -328,12 +332,17 @@ impl<M: Send + 'static> Node for Cell<M> {
 
 /// Marks an actor terminated and removes it from the tree, whether it stopped
 /// gracefully, was killed, or its task was dropped. Idempotent.
-pub(crate) fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
+///
+/// # Safety
+/// As for [`Node::close_and_discard`]: only the actor's own task may call this (its stop
+/// path, or its finalizer when the task ends or its future is dropped).
+pub(crate) unsafe fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     let core = node.core();
     if core.is_terminated() {
         return;
     }
-    node.close_and_discard();
+    // SAFETY: our caller is the actor's own task (this function's contract).
+    unsafe { node.close_and_discard() };
     // Children still alive here (kill, or a panic during stop) are killed with us.
     let children = core.kin.take_children();
     for child in children.into_values() {

@@ -480,10 +480,12 @@ impl<M> Mailbox<M> {
     #[cfg(test)]
     pub(crate) unsafe fn poll_pop(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<M> {
         use std::task::Poll;
+        // SAFETY: the caller is the one consumer (this method's contract).
         if let Some(msg) = unsafe { self.pop() } {
             return Poll::Ready(msg);
         }
         self.register(cx.waker());
+        // SAFETY: as above.
         match unsafe { self.pop() } {
             Some(msg) => Poll::Ready(msg),
             None => Poll::Pending,
@@ -511,6 +513,7 @@ impl<M> Mailbox<M> {
     /// As for [`pop`](Self::pop).
     pub(crate) unsafe fn pop_closed(&self) -> Option<M> {
         loop {
+            // SAFETY: the caller is the one consumer (this method's contract).
             if let Some(msg) = unsafe { self.pop() } {
                 return Some(msg);
             }
@@ -546,10 +549,12 @@ mod tests {
 
     /// Each test has one consumer: itself.
     fn pop<M>(mb: &Mailbox<M>) -> Option<M> {
+        // SAFETY: each test (or its one consumer thread) is the mailbox's only consumer.
         unsafe { mb.pop() }
     }
 
     fn pop_closed<M>(mb: &Mailbox<M>) -> Option<M> {
+        // SAFETY: as for `pop`.
         unsafe { mb.pop_closed() }
     }
 
@@ -688,9 +693,11 @@ mod tests {
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mb = Mailbox::new(MailboxConfig::default());
+        // SAFETY: this test is the mailbox's only consumer.
         assert!(unsafe { mb.poll_pop(&mut cx) }.is_pending());
         mb.try_push(7);
         assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst));
+        // SAFETY: as above.
         assert_eq!(unsafe { mb.poll_pop(&mut cx) }, Poll::Ready(7));
     }
 
@@ -893,7 +900,10 @@ pub(crate) mod loom_tests {
                 thread::spawn(move || matches!(mb.push_blocking(1, recheck), Push::Queued))
             };
             assert_eq!(unsafe { mb.pop() }, Some(0));
-            assert!(sender.join().unwrap(), "the blocked sender's message was not queued");
+            assert!(
+                sender.join().unwrap(),
+                "the blocked sender's message was not queued"
+            );
             assert_eq!(unsafe { mb.pop() }, Some(1));
         });
     }

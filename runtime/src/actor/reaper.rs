@@ -100,8 +100,7 @@ mod thread {
 
         /// Whether the reaper thread is watching deadlines.
         pub(crate) fn is_running(&self) -> bool {
-            !self.stop.load(Ordering::Acquire)
-                && super::super::cell::lock(&self.thread).is_some()
+            !self.stop.load(Ordering::Acquire) && super::super::cell::lock(&self.thread).is_some()
         }
 
         /// A new reply slot due at `timeout` from now, watched by the reaper.

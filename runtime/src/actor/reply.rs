@@ -242,7 +242,11 @@ mod loom_tests {
                 Ok(value) => drop(value),
                 Err(e) => assert_eq!(e, NoReply::Expired),
             }
-            assert_eq!(drops.load(Ordering::SeqCst), 1, "the reply was not dropped once");
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                1,
+                "the reply was not dropped once"
+            );
         });
     }
 
@@ -261,7 +265,11 @@ mod loom_tests {
             drop(rx);
             replier.join().unwrap();
             drop(shared);
-            assert_eq!(drops.load(Ordering::SeqCst), 1, "the reply was not dropped once");
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                1,
+                "the reply was not dropped once"
+            );
         });
     }
 

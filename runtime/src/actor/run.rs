@@ -84,7 +84,9 @@ struct Finalizer<M: Send + 'static>(Arc<Cell<M>>);
 impl<M: Send + 'static> Drop for Finalizer<M> {
     fn drop(&mut self) {
         let node: Arc<dyn Node> = self.0.clone();
-        finalize(&node, &StopReason::Killed);
+        // SAFETY: the finalizer lives in the actor's task future and is dropped by it
+        // (the task ending, or its future dropped by an abort): the actor's own task.
+        unsafe { finalize(&node, &StopReason::Killed) };
     }
 }
 
@@ -159,7 +161,8 @@ async fn run_task<A: Actor>(finalizer: Finalizer<A::Msg>, factory: Factory<A>) {
     };
     Box::pin(stop(&mut actor, &mut ctx, cell, &reason)).await;
     let node: Arc<dyn Node> = cell.clone();
-    finalize(&node, &reason);
+    // SAFETY: this is the actor's own task.
+    unsafe { finalize(&node, &reason) };
 }
 
 /// Something off the message path for the actor to deal with.
@@ -374,7 +377,8 @@ async fn stop<A: Actor>(
     }
     // Whatever is left (Discard, or the deadline ran out) becomes dead letters.
     let node: &dyn Node = cell;
-    node.close_and_discard();
+    // SAFETY: `stop` runs in the actor's own task.
+    unsafe { node.close_and_discard() };
     let stopping = AsActor::new(core, guarded(actor.stopping(ctx, reason)));
     match tokio::time::timeout_at(deadline, stopping).await {
         Ok(Ok(())) => {}

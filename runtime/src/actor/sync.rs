@@ -40,11 +40,11 @@ pub(crate) use atomic_waker::AtomicWaker;
 #[cfg(gauntlet_loom)]
 pub(crate) use loom::future::AtomicWaker;
 
+#[cfg(gauntlet_loom)]
+pub(crate) use loom::sync::Arc;
 /// `Arc`; loom's under loom, so it sees the synchronisation of the last drop.
 #[cfg(not(gauntlet_loom))]
 pub(crate) use std::sync::Arc;
-#[cfg(gauntlet_loom)]
-pub(crate) use loom::sync::Arc;
 
 /// Registers `waker` with `slot` (the two `AtomicWaker`s spell it differently).
 #[inline]

@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::deadlock::WaitGraph;
-use super::registry::Registry;
 use super::reaper::Reaper;
+use super::registry::Registry;
 use super::watchdog::{Clock, RuntimeEvent, Watchdog};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,6 +71,13 @@ pub enum SystemError {
     /// `System::new` was called outside a tokio runtime.
     #[error("a System must be created inside a tokio runtime (no runtime is running here)")]
     NoRuntime,
+    /// The tokio runtime has no time driver: actors need timers (stop deadlines,
+    /// restart backoff, `send_after`, shutdown), so build the runtime with
+    /// `enable_time()` or `enable_all()`.
+    #[error(
+        "the tokio runtime has timers disabled: build it with `enable_time()` (or `enable_all()`); actors need timers for stop deadlines, restart backoff, `send_after` and shutdown"
+    )]
+    NoTimeDriver,
 }
 
 /// Why an actor could not be spawned.
@@ -266,15 +273,23 @@ impl std::fmt::Debug for System {
 }
 
 impl System {
-    /// A system with default settings. Must be called inside a tokio runtime.
+    /// A system with default settings.
+    ///
+    /// Must be called inside a tokio runtime with its time driver enabled (any flavour;
+    /// `#[tokio::main]`, `#[tokio::test]`, `Runtime::new()` and `Builder::enable_all()`
+    /// all enable it); otherwise it fails with [`SystemError::NoRuntime`] or
+    /// [`SystemError::NoTimeDriver`]. The IO driver is not needed.
     pub fn new(name: &str) -> Result<Self, SystemError> {
         Self::with_config(name, SystemConfig::default())
     }
 
-    /// A system with `config`. Must be called inside a tokio runtime.
+    /// A system with `config`. The runtime needs what [`new`](Self::new) says.
     pub fn with_config(name: &str, config: SystemConfig) -> Result<Self, SystemError> {
         let root = Address::root(name)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SystemError::NoRuntime)?;
+        if !super::time_driver::is_enabled() {
+            return Err(SystemError::NoTimeDriver);
+        }
         let (dead_letters, _) = broadcast::channel(config.dead_letter_buffer.max(1));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         let tick = clamp_tick(
@@ -583,6 +598,7 @@ mod footprint {
     #[test]
     fn an_idle_actor_stays_small() {
         let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap();
         rt.block_on(async {

@@ -113,11 +113,7 @@ impl Address {
     /// The address of a child called `name` under this one.
     pub fn child(&self, name: &str) -> Result<Self, AddressError> {
         validate_name(name)?;
-        let mut s = String::with_capacity(self.0.len() + 1 + name.len());
-        s.push_str(&self.0);
-        s.push('/');
-        s.push_str(name);
-        Ok(Self(Arc::from(s)))
+        Ok(Self(joined(&self.0, name)))
     }
 
     /// The whole address as a string.
@@ -167,6 +163,25 @@ impl Address {
 
     pub(crate) fn shared(&self) -> &Arc<str> {
         &self.0
+    }
+}
+
+/// `parent/name` as one shared string, allocated once: assembled on the stack when it
+/// is short (every spawn makes one; a `String` first would be a second allocation).
+fn joined(parent: &str, name: &str) -> Arc<str> {
+    const ON_STACK: usize = 192;
+    let len = parent.len() + 1 + name.len();
+    if len > ON_STACK {
+        return Arc::from(format!("{parent}/{name}"));
+    }
+    let mut buf = [0u8; ON_STACK];
+    buf[..parent.len()].copy_from_slice(parent.as_bytes());
+    buf[parent.len()] = b'/';
+    buf[parent.len() + 1..len].copy_from_slice(name.as_bytes());
+    match std::str::from_utf8(&buf[..len]) {
+        Ok(s) => Arc::from(s),
+        // Two `str`s around an ASCII byte are UTF-8; kept total rather than unsafe.
+        Err(_) => Arc::from(format!("{parent}/{name}")),
     }
 }
 

@@ -2,7 +2,9 @@
 //! one process, as medians of interleaved rounds, with ratios to raw tokio measured in
 //! the same round.
 //!
-//! `cargo bench -p gauntlet-peers --bench table [-- --workers N] [--rounds R] [--scale F]`
+//! `cargo bench -p gauntlet-peers --bench table [-- --workers N] [--rounds R] [--scale F] [--sizes]`
+//!
+//! `--sizes` also lists each contender's idle-actor allocations by size.
 //!
 //! To carry it to another machine, build once (`cargo bench -p gauntlet-peers --bench
 //! table --no-run` prints the binary's path, `target/release/deps/table-<hash>`) and run
@@ -41,23 +43,42 @@ struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static ALLOCS: AtomicIsize = AtomicIsize::new(0);
+/// Live allocations by requested size (the last bucket takes every larger size), for
+/// the per-actor breakdown that `--sizes` prints.
+const SIZE_BUCKETS: usize = 4097;
+static BY_SIZE: [AtomicIsize; SIZE_BUCKETS] = [const { AtomicIsize::new(0) }; SIZE_BUCKETS];
+
+fn bucket(size: usize) -> &'static AtomicIsize {
+    &BY_SIZE[size.min(SIZE_BUCKETS - 1)]
+}
+
+fn by_size() -> Vec<isize> {
+    BY_SIZE.iter().map(|b| b.load(Ordering::SeqCst)).collect()
+}
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
         ALLOCS.fetch_add(1, Ordering::Relaxed);
+        bucket(layout.size()).fetch_add(1, Ordering::Relaxed);
         // SAFETY: the caller's contract is the system allocator's.
         unsafe { SystemAlloc.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
         ALLOCS.fetch_sub(1, Ordering::Relaxed);
+        bucket(layout.size()).fetch_sub(1, Ordering::Relaxed);
         // SAFETY: as above.
         unsafe { SystemAlloc.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as isize - layout.size() as isize, Ordering::Relaxed);
+        LIVE.fetch_add(
+            new_size as isize - layout.size() as isize,
+            Ordering::Relaxed,
+        );
+        bucket(layout.size()).fetch_sub(1, Ordering::Relaxed);
+        bucket(new_size).fetch_add(1, Ordering::Relaxed);
         // SAFETY: as above.
         unsafe { SystemAlloc.realloc(ptr, layout, new_size) }
     }
@@ -121,8 +142,9 @@ trait Entry {
     fn name(&self) -> &'static str;
     /// Nanoseconds per operation (per message for the tell cases).
     fn measure(&self, case: Case, ops: u64) -> f64;
-    /// Heap bytes and allocations per idle actor after one message.
-    fn idle(&self) -> (f64, f64);
+    /// Heap bytes and allocations per idle actor after one message, and the sizes of
+    /// the allocations that make it up (size, allocations per actor).
+    fn idle(&self) -> Idle;
     fn teardown(self: Box<Self>);
 }
 
@@ -231,13 +253,14 @@ impl<C: Contender> Entry for Setup<C> {
         elapsed.as_nanos() as f64 / ops as f64
     }
 
-    fn idle(&self) -> (f64, f64) {
+    fn idle(&self) -> Idle {
         let contender = self.on_mt.clone();
         self.mt.block_on(async move {
             // Let earlier work settle (gauntlet's ask reaper drops answered slots within
             // a millisecond; other runtimes free their own leftovers).
             tokio::time::sleep(Duration::from_millis(50)).await;
             let (bytes0, allocs0) = (LIVE.load(Ordering::SeqCst), ALLOCS.load(Ordering::SeqCst));
+            let sizes0 = by_size();
             let mut actors = Vec::with_capacity(IDLE_ACTORS);
             for _ in 0..IDLE_ACTORS {
                 actors.push(contender.spawn(MAILBOX).await);
@@ -248,15 +271,23 @@ impl<C: Contender> Entry for Setup<C> {
             tokio::time::sleep(Duration::from_millis(50)).await;
             let bytes = LIVE.load(Ordering::SeqCst) - bytes0;
             let allocs = ALLOCS.load(Ordering::SeqCst) - allocs0;
+            let sizes: Vec<(usize, f64)> = by_size()
+                .iter()
+                .zip(&sizes0)
+                .enumerate()
+                .map(|(size, (now, before))| (size, (now - before) as f64 / IDLE_ACTORS as f64))
+                .filter(|(_, per_actor)| *per_actor >= 0.01)
+                .collect();
             // The Vec of handles is the driver's, not the actors'.
             let handles = (IDLE_ACTORS * size_of::<C::Counter>()) as isize;
             for a in actors {
                 C::stop(a).await;
             }
-            (
-                (bytes - handles) as f64 / IDLE_ACTORS as f64,
-                (allocs - 1) as f64 / IDLE_ACTORS as f64,
-            )
+            Idle {
+                bytes: (bytes - handles) as f64 / IDLE_ACTORS as f64,
+                allocs: (allocs - 1) as f64 / IDLE_ACTORS as f64,
+                sizes,
+            }
         })
     }
 
@@ -292,6 +323,13 @@ impl<C: Contender> Entry for Setup<C> {
     }
 }
 
+/// What one idle actor holds on the heap.
+struct Idle {
+    bytes: f64,
+    allocs: f64,
+    sizes: Vec<(usize, f64)>,
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     let n = v.len();
@@ -306,6 +344,7 @@ struct Args {
     workers: usize,
     rounds: usize,
     scale: f64,
+    sizes: bool,
 }
 
 fn args() -> Result<Args, String> {
@@ -313,17 +352,35 @@ fn args() -> Result<Args, String> {
         workers: 2,
         rounds: 7,
         scale: 1.0,
+        sizes: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
-            "--workers" => a.workers = value("--workers")?.parse().map_err(|e| format!("--workers: {e}"))?,
-            "--rounds" => a.rounds = value("--rounds")?.parse().map_err(|e| format!("--rounds: {e}"))?,
-            "--scale" => a.scale = value("--scale")?.parse().map_err(|e| format!("--scale: {e}"))?,
+            "--workers" => {
+                a.workers = value("--workers")?
+                    .parse()
+                    .map_err(|e| format!("--workers: {e}"))?
+            }
+            "--rounds" => {
+                a.rounds = value("--rounds")?
+                    .parse()
+                    .map_err(|e| format!("--rounds: {e}"))?
+            }
+            "--scale" => {
+                a.scale = value("--scale")?
+                    .parse()
+                    .map_err(|e| format!("--scale: {e}"))?
+            }
             // cargo bench passes `--bench`; criterion-style filters are not used here.
+            "--sizes" => a.sizes = true,
             "--bench" => {}
-            other => return Err(format!("unknown argument {other:?} (expected --workers N, --rounds R, --scale F)")),
+            other => {
+                return Err(format!(
+                    "unknown argument {other:?} (expected --workers N, --rounds R, --scale F, --sizes)"
+                ));
+            }
         }
     }
     if a.workers == 0 || a.rounds == 0 || !(a.scale > 0.0) {
@@ -369,7 +426,7 @@ fn main() -> Result<(), String> {
         }
         eprintln!("round {}/{} done", round + 1, args.rounds);
     }
-    let idle: Vec<(f64, f64)> = entries.iter().map(|e| e.idle()).collect();
+    let idle: Vec<Idle> = entries.iter().map(|e| e.idle()).collect();
 
     let names: Vec<&str> = entries.iter().map(|e| e.name()).collect();
     println!(
@@ -383,7 +440,11 @@ fn main() -> Result<(), String> {
     println!();
     println!("|---|---:|{}", "---:|".repeat(names.len() - 1));
     for (c, case) in Case::ALL.into_iter().enumerate() {
-        print!("| {} | {:.0} ns |", case.label(args.workers), median(ns[c][0].clone()));
+        print!(
+            "| {} | {:.0} ns |",
+            case.label(args.workers),
+            median(ns[c][0].clone())
+        );
         for i in 1..entries.len() {
             let ratios: Vec<f64> = (0..args.rounds)
                 .map(|r| {
@@ -402,11 +463,27 @@ fn main() -> Result<(), String> {
         }
         println!();
     }
-    print!("| idle actor after one message (heap bytes, allocations) | {:.0} B, {:.1} |", idle[0].0, idle[0].1);
-    for i in 1..entries.len() {
-        print!(" {:.0} B, {:.1} |", idle[i].0, idle[i].1);
+    print!(
+        "| idle actor after one message (heap bytes, allocations) | {:.0} B, {:.1} |",
+        idle[0].bytes, idle[0].allocs
+    );
+    for i in &idle[1..] {
+        print!(" {:.0} B, {:.1} |", i.bytes, i.allocs);
     }
     println!();
+    if args.sizes {
+        for (name, i) in names.iter().zip(&idle) {
+            let parts: Vec<String> = i
+                .sizes
+                .iter()
+                .map(|(size, n)| format!("{size} B x{n:.2}"))
+                .collect();
+            println!(
+                "\n{name} idle actor, allocations by requested size: {}",
+                parts.join(", ")
+            );
+        }
+    }
     for e in entries {
         e.teardown();
     }

@@ -66,13 +66,15 @@ pub fn validate_name(name: &str) -> Result<(), AddressError> {
     if name == "." || name == ".." {
         return Err(AddressError::DotName(name.to_owned()));
     }
-    if let Some((at, ch)) = name
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')))
+    // Bytes, not chars: every allowed character is ASCII, and a multi-byte character's
+    // first byte is not ASCII, so the first bad byte starts the first bad character.
+    if let Some(at) = name
+        .bytes()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')))
     {
         return Err(AddressError::BadChar {
             name: name.to_owned(),
-            ch,
+            ch: name[at..].chars().next().unwrap_or_default(),
             at,
         });
     }
@@ -178,11 +180,9 @@ fn joined(parent: &str, name: &str) -> Arc<str> {
     buf[..parent.len()].copy_from_slice(parent.as_bytes());
     buf[parent.len()] = b'/';
     buf[parent.len() + 1..len].copy_from_slice(name.as_bytes());
-    match std::str::from_utf8(&buf[..len]) {
-        Ok(s) => Arc::from(s),
-        // Two `str`s around an ASCII byte are UTF-8; kept total rather than unsafe.
-        Err(_) => Arc::from(format!("{parent}/{name}")),
-    }
+    // SAFETY: two `str`s joined by an ASCII byte are UTF-8 (checking cost a spawn about
+    // 80 instructions).
+    Arc::from(unsafe { std::str::from_utf8_unchecked(&buf[..len]) })
 }
 
 impl fmt::Display for Address {
@@ -253,6 +253,7 @@ mod tests {
             ("actor://home//a", "empty name at segment 1"),
             ("actor://home/a/", "empty name at segment 2"),
             ("actor://home/a b", "contains ` ` at byte 1"),
+            ("actor://home/ab\u{e9}c", "contains `\u{e9}` at byte 2"),
             ("actor://home/a?x=1", "contains `?`"),
             ("actor://home:80/a", "contains `:`"),
             ("actor://home/..", "is not a valid name"),

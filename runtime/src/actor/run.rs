@@ -382,7 +382,9 @@ async fn stop<A: Actor>(
     let stopping = AsActor::new(core, guarded(actor.stopping(ctx, reason)));
     match within(deadline, stopping).await {
         Some(Ok(())) => {}
-        Some(Err(f)) => tracing::warn!(address = %core.address, failure = %f, "stopping hook failed"),
+        Some(Err(f)) => {
+            tracing::warn!(address = %core.address, failure = %f, "stopping hook failed")
+        }
         None => {
             tracing::warn!(address = %core.address, "stopping hook ran past the stop deadline")
         }

@@ -46,6 +46,15 @@ pub(crate) use loom::sync::Arc;
 #[cfg(not(gauntlet_loom))]
 pub(crate) use std::sync::Arc;
 
+/// Takes the waker registered with `slot`, if any (spelled differently by the two).
+#[inline]
+pub(crate) fn take_waker(slot: &AtomicWaker) -> Option<std::task::Waker> {
+    #[cfg(not(gauntlet_loom))]
+    return slot.take();
+    #[cfg(gauntlet_loom)]
+    return slot.take_waker();
+}
+
 /// Registers `waker` with `slot` (the two `AtomicWaker`s spell it differently).
 #[inline]
 pub(crate) fn register(slot: &AtomicWaker, waker: &std::task::Waker) {

@@ -14,6 +14,8 @@ use std::sync::Arc;
 /// The scheme every address starts with.
 pub const SCHEME: &str = "actor://";
 const MAX_NAME: usize = 128;
+/// The first character of the names unnamed actors get (`~<id>`).
+const UNNAMED: u8 = b'~';
 
 /// Why a string is not a valid address or name.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -116,6 +118,26 @@ impl Address {
     pub fn child(&self, name: &str) -> Result<Self, AddressError> {
         validate_name(name)?;
         Ok(Self(joined(&self.0, name)))
+    }
+
+    /// The address `~<id>` under this one, given to an actor spawned without a name
+    /// (written without `format!`: it is made on every unnamed spawn).
+    pub(crate) fn unnamed_child(&self, id: u64) -> Self {
+        let mut digits = [0u8; 21];
+        let mut at = digits.len();
+        let mut n = id;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        at -= 1;
+        digits[at] = UNNAMED;
+        let name = std::str::from_utf8(&digits[at..]).unwrap_or("~");
+        Self(joined(&self.0, name))
     }
 
     /// The whole address as a string.
@@ -267,6 +289,15 @@ mod tests {
             Address::parse(&long),
             Err(AddressError::TooLong(_))
         ));
+    }
+
+    #[test]
+    fn unnamed_children_are_numbered() {
+        let root = Address::root("home").unwrap();
+        assert_eq!(root.unnamed_child(0).as_str(), "actor://home/~0");
+        let a = root.unnamed_child(u64::MAX);
+        assert_eq!(a.as_str(), format!("actor://home/~{}", u64::MAX));
+        assert_eq!(Address::parse(a.as_str()).unwrap(), a);
     }
 
     #[test]

@@ -362,6 +362,14 @@ impl System {
         spawn_under(&self.shared, None, name, props)
     }
 
+    /// Spawns a top-level actor without a name, at `actor://<system>/~<id>` (`id` is
+    /// unique in the system), supervised by the root guardian. The fast path for fleets
+    /// of alike actors: no name to format or check. (Should a named actor already hold
+    /// that address, the next id is taken.)
+    pub fn spawn_unnamed<A: Actor>(&self, props: Props<A>) -> Result<ActorRef<A::Msg>, SpawnError> {
+        spawn_as(&self.shared, None, Name::Unnamed, props)
+    }
+
     /// The live actor at `address`, if there is one and it takes messages of type `M`.
     pub fn lookup<M: Send + 'static>(&self, address: &Address) -> Option<ActorRef<M>> {
         let node = self.shared.registry.get(address.as_str())?;
@@ -523,21 +531,42 @@ fn clamp_tick(d: Duration) -> Duration {
     d.clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
-/// Spawns an actor under `parent` (`None`: the root guardian).
+/// Spawns an actor called `name` under `parent` (`None`: the root guardian).
 pub(crate) fn spawn_under<A: Actor>(
     shared: &Arc<SystemShared>,
     parent: Option<Arc<dyn Node>>,
     name: &str,
     props: Props<A>,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
+    spawn_as(shared, parent, Name::Given(name), props)
+}
+
+/// How a new actor is named.
+enum Name<'a> {
+    Given(&'a str),
+    /// `~<id>`, from the actor's id.
+    Unnamed,
+}
+
+/// Spawns an actor under `parent` (`None`: the root guardian).
+fn spawn_as<A: Actor>(
+    shared: &Arc<SystemShared>,
+    parent: Option<Arc<dyn Node>>,
+    name: Name<'_>,
+    props: Props<A>,
+) -> Result<ActorRef<A::Msg>, SpawnError> {
     let parent_address = parent.as_ref().map_or(&shared.root, |p| &p.core().address);
-    let address = parent_address.child(name)?;
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let address = match name {
+        Name::Given(name) => parent_address.child(name)?,
+        Name::Unnamed => parent_address.unnamed_child(id),
+    };
     if shared.shutting_down.load(Ordering::Acquire) {
         return Err(SpawnError::ShuttingDown(address));
     }
     let config = &shared.config;
     let core = Core::new(
-        shared.next_id.fetch_add(1, Ordering::Relaxed),
+        id,
         address.clone(),
         shared.kind_of::<A>(),
         shared.clone(),
@@ -559,6 +588,11 @@ pub(crate) fn spawn_under<A: Actor>(
         .claim(address.shared().clone(), node.clone())
         .is_err()
     {
+        if matches!(name, Name::Unnamed) {
+            // A named actor took `~<id>`: try the next id.
+            drop((node, cell));
+            return spawn_as(shared, parent, Name::Unnamed, props);
+        }
         return Err(SpawnError::Duplicate(address));
     }
     let kin = parent.as_ref().map_or(&shared.guardian, |p| &p.core().kin);

@@ -136,7 +136,9 @@ impl Address {
         }
         at -= 1;
         digits[at] = UNNAMED;
-        let name = std::str::from_utf8(&digits[at..]).unwrap_or("~");
+        // SAFETY: `~` and ASCII digits are UTF-8 (a checked conversion cost an unnamed
+        // spawn about 70 instructions).
+        let name = unsafe { std::str::from_utf8_unchecked(&digits[at..]) };
         Self(joined(&self.0, name))
     }
 

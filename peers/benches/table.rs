@@ -383,7 +383,7 @@ fn args() -> Result<Args, String> {
             }
         }
     }
-    if a.workers == 0 || a.rounds == 0 || !(a.scale > 0.0) {
+    if a.workers == 0 || a.rounds == 0 || a.scale.is_nan() || a.scale <= 0.0 {
         return Err("--workers, --rounds and --scale must be positive".into());
     }
     Ok(a)

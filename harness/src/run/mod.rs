@@ -141,6 +141,10 @@ where
         }
     };
 
+    if let Some(exporter) = &options.metrics {
+        // `/actors` and `/waits` show the system the fault surface acts on.
+        exporter.live().attach(target.fault_surface().system);
+    }
     let ops = scenario.ops();
     let workload_ops = scenario.target.ops();
     let workers = scenario.runtime.load_threads;
@@ -300,6 +304,9 @@ where
         ),
     };
 
+    if let Some(exporter) = &options.metrics {
+        exporter.live().end();
+    }
     progress.phase("leak check");
     // Tasks finish asynchronously after shutdown returns: give them a bounded moment.
     let settle = Instant::now() + Duration::from_secs(1);

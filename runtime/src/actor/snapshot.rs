@@ -10,7 +10,9 @@
 //! address glob (`*` within one path segment, `**` across segments), a [`SortKey`] and
 //! an optional `top`. The walk reads a few atomics per actor to get the sort key and
 //! keeps only the best `top` candidates in a bounded heap; rows (which clone the
-//! address) are built only for those.
+//! address) are built only for those. The same walk sums the mailbox depths for the
+//! totals. A glob's literal prefix (`actor://home/room-` of `actor://home/room-*`) is
+//! tested before the glob itself, so a narrow filter costs little more than the walk.
 //!
 //! **Cost on the message path.** Each actor's cell holds two more words (16 bytes) that
 //! only its own task writes, so updating them is a plain relaxed load and store on the
@@ -221,10 +223,18 @@ impl FromStr for SortKey {
     }
 }
 
+/// A compiled address glob.
+#[derive(Debug, Clone)]
+struct Glob {
+    text: String,
+    literal_prefix: String,
+    matcher: globset::GlobMatcher,
+}
+
 /// Which actors a snapshot holds: an address glob, an order and how many.
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotQuery {
-    glob: Option<(String, globset::GlobMatcher)>,
+    glob: Option<Glob>,
     sort: SortKey,
     top: Option<usize>,
 }
@@ -250,7 +260,16 @@ impl SnapshotQuery {
                 reason: e.kind().to_string(),
             })?
             .compile_matcher();
-        self.glob = Some((glob.to_owned(), matcher));
+        // Every match starts with the text before the first special character, so a
+        // plain prefix test turns most non-matching actors away before the matcher.
+        let literal = glob
+            .find(['*', '?', '[', '{', '\\'])
+            .map_or(glob, |i| &glob[..i]);
+        self.glob = Some(Glob {
+            text: glob.to_owned(),
+            literal_prefix: literal.to_owned(),
+            matcher,
+        });
         Ok(self)
     }
 
@@ -267,7 +286,7 @@ impl SnapshotQuery {
 
     /// The glob, as given.
     pub fn glob_text(&self) -> Option<&str> {
-        self.glob.as_ref().map(|(t, _)| t.as_str())
+        self.glob.as_ref().map(|g| g.text.as_str())
     }
 
     /// The row limit.
@@ -276,7 +295,9 @@ impl SnapshotQuery {
     }
 
     fn matches(&self, address: &str) -> bool {
-        self.glob.as_ref().is_none_or(|(_, m)| m.is_match(address))
+        self.glob.as_ref().is_none_or(|g| {
+            address.starts_with(g.literal_prefix.as_str()) && g.matcher.is_match(address)
+        })
     }
 }
 
@@ -291,7 +312,7 @@ pub struct Snapshot {
     pub live: u64,
     /// Of those, how many matched the glob (rows may be fewer, with `top`).
     pub matched: u64,
-    /// The rows, in the query's order (largest first; ties by address).
+    /// The rows, in the query's order (largest first; ties in spawn order).
     pub actors: Vec<ActorRow>,
     /// Who waits on whom in an `ask`, right now (the whole system, not filtered).
     pub waits: Vec<WaitEdge>,
@@ -478,15 +499,16 @@ fn row_of(
     }
 }
 
-/// A heap entry: larger keys first, then addresses in order.
+/// A heap entry: larger keys first, then the earlier spawned.
 struct Candidate {
     key: u64,
+    id: u64,
     node: Arc<dyn Node>,
 }
 
 impl Candidate {
-    fn rank(&self) -> (u64, Reverse<&str>) {
-        (self.key, Reverse(self.node.core().address.as_str()))
+    fn rank(&self) -> (u64, Reverse<u64>) {
+        (self.key, Reverse(self.id))
     }
 }
 
@@ -523,8 +545,13 @@ impl System {
         let limit = query.top.unwrap_or(usize::MAX);
         // A min-heap of the best `limit` so far: its top is the one to evict.
         let mut best: BinaryHeap<Reverse<Candidate>> = BinaryHeap::new();
+        let (mut total, mut deepest, mut peak) = (0u64, 0u64, 0u64);
         shared.for_each_node(|node| {
             live += 1;
+            let depth = node.queued() as u64;
+            total += depth;
+            deepest = deepest.max(depth);
+            peak = peak.max(node.peak() as u64);
             let core = node.core();
             if waiting.contains_key(&core.id) {
                 waiter_addresses.insert(core.id, core.address.clone());
@@ -536,15 +563,23 @@ impl System {
             if limit == 0 {
                 return;
             }
-            let candidate = Candidate {
-                key: key_of(&**node, query.sort, now, &rare),
-                node: node.clone(),
-            };
+            let (key, id) = (key_of(&**node, query.sort, now, &rare), core.id);
             if best.len() < limit {
-                best.push(Reverse(candidate));
-            } else if best.peek().is_some_and(|Reverse(worst)| candidate > *worst) {
+                best.push(Reverse(Candidate {
+                    key,
+                    id,
+                    node: node.clone(),
+                }));
+            } else if best
+                .peek()
+                .is_some_and(|Reverse(worst)| (key, Reverse(id)) > worst.rank())
+            {
                 best.pop();
-                best.push(Reverse(candidate));
+                best.push(Reverse(Candidate {
+                    key,
+                    id,
+                    node: node.clone(),
+                }));
             }
         });
         let mut ranked: Vec<Candidate> = best.into_iter().map(|Reverse(c)| c).collect();
@@ -566,7 +601,7 @@ impl System {
             matched,
             actors,
             waits,
-            totals: self.stats(),
+            totals: self.stats_with(total, deepest, peak),
         }
     }
 

@@ -400,13 +400,6 @@ impl System {
     /// A snapshot of the counters. Reads every live mailbox's depth; costs O(actors), so
     /// call it per tick, not per message.
     pub fn stats(&self) -> SystemStats {
-        let mut by_kind = BTreeMap::new();
-        let mut actors = Default::default();
-        for k in self.shared.kinds.iter() {
-            let snap = k.value().snapshot();
-            actors += snap;
-            by_kind.insert(k.key().to_string(), snap);
-        }
         let (mut total, mut deepest, mut peak) = (0u64, 0u64, 0u64);
         self.shared.registry.for_each(|n| {
             let q = n.queued() as u64;
@@ -414,6 +407,19 @@ impl System {
             deepest = deepest.max(q);
             peak = peak.max(n.peak() as u64);
         });
+        self.stats_with(total, deepest, peak)
+    }
+
+    /// The stats, given the live mailboxes' total depth, deepest and peak (from a walk
+    /// the caller did anyway, as `snapshot` does).
+    pub(crate) fn stats_with(&self, total: u64, deepest: u64, mut peak: u64) -> SystemStats {
+        let mut by_kind = BTreeMap::new();
+        let mut actors = Default::default();
+        for k in self.shared.kinds.iter() {
+            let snap = k.value().snapshot();
+            actors += snap;
+            by_kind.insert(k.key().to_string(), snap);
+        }
         peak = peak.max(self.shared.peak.load(Ordering::Relaxed) as u64);
         SystemStats {
             actors,

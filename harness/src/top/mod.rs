@@ -20,9 +20,12 @@
 pub mod app;
 pub mod client;
 pub mod columns;
+pub mod command;
 pub mod once;
 pub mod terminal;
 pub mod view;
+
+pub use command::{TopArgs, command};
 
 /// Where `gauntlet top` looks when no address is given: the port to pass to
 /// `gauntlet run --metrics-addr`.

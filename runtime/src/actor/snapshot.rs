@@ -542,10 +542,15 @@ impl System {
             edges.iter().map(|(w, _, t)| (*w, t.clone())).collect();
         let mut waiter_addresses: FxHashMap<u64, Address> = FxHashMap::default();
         let (mut live, mut matched) = (0u64, 0u64);
-        let limit = query.top.unwrap_or(usize::MAX);
-        // A min-heap of the best `limit` so far: its top is the one to evict.
+        // With a limit, a min-heap of the best `limit` so far (its top is the one to
+        // evict); without, every match, sorted once at the end.
+        let limit = query.top;
         let mut best: BinaryHeap<Reverse<Candidate>> = BinaryHeap::new();
+        let mut every: Vec<Candidate> = Vec::new();
         let (mut total, mut deepest, mut peak) = (0u64, 0u64, 0u64);
+        // Only what a row needs is read per actor: an unfiltered walk by depth reads the
+        // mailbox and little else (the cells are spread over memory; each line read is
+        // a likely cache miss at 100 k actors).
         shared.for_each_node(|node| {
             live += 1;
             let depth = node.queued() as u64;
@@ -553,36 +558,41 @@ impl System {
             deepest = deepest.max(depth);
             peak = peak.max(node.peak() as u64);
             let core = node.core();
-            if waiting.contains_key(&core.id) {
+            if !waiting.is_empty() && waiting.contains_key(&core.id) {
                 waiter_addresses.insert(core.id, core.address.clone());
             }
-            if !query.matches(core.address.as_str()) {
+            if query.glob.is_some() && !query.matches(core.address.as_str()) {
                 return;
             }
             matched += 1;
-            if limit == 0 {
-                return;
-            }
-            let (key, id) = (key_of(&**node, query.sort, now, &rare), core.id);
-            if best.len() < limit {
-                best.push(Reverse(Candidate {
-                    key,
-                    id,
-                    node: node.clone(),
-                }));
-            } else if best
-                .peek()
-                .is_some_and(|Reverse(worst)| (key, Reverse(id)) > worst.rank())
-            {
-                best.pop();
-                best.push(Reverse(Candidate {
-                    key,
-                    id,
-                    node: node.clone(),
-                }));
+            let key = match query.sort {
+                SortKey::Depth => depth,
+                sort => key_of(&**node, sort, now, &rare),
+            };
+            let candidate = || Candidate {
+                key,
+                id: core.id,
+                node: node.clone(),
+            };
+            match limit {
+                None => every.push(candidate()),
+                Some(0) => {}
+                Some(n) if best.len() < n => best.push(Reverse(candidate())),
+                Some(_) => {
+                    if best.peek().is_some_and(|Reverse(worst)| {
+                        key > worst.key || (key == worst.key && core.id < worst.id)
+                    }) {
+                        best.pop();
+                        best.push(Reverse(candidate()));
+                    }
+                }
             }
         });
-        let mut ranked: Vec<Candidate> = best.into_iter().map(|Reverse(c)| c).collect();
+        let mut ranked: Vec<Candidate> = if limit.is_some() {
+            best.into_iter().map(|Reverse(c)| c).collect()
+        } else {
+            every
+        };
         ranked.sort_unstable_by(|a, b| b.cmp(a));
         let actors = ranked
             .iter()

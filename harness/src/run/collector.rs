@@ -167,14 +167,11 @@ impl Collector {
             self.warm_totals.clone_from(&totals);
         }
         self.prev = totals;
-        // The target's actor system, looked up only when a record needs its rows.
-        let mut system: Option<Option<gauntlet_runtime::actor::System>> = None;
         for event in target.events() {
             match event {
                 TargetEvent::Deadlock { cycle } => {
-                    let actors = system
-                        .get_or_insert_with(|| target.fault_surface().system)
-                        .as_ref()
+                    let actors = target
+                        .system()
                         .map_or_else(Vec::new, |s| actors::cycle_rows(s, &cycle));
                     self.deadlocks.push(DeadlockRecord {
                         at_s: t_s,
@@ -210,7 +207,7 @@ impl Collector {
             }
             detail
         });
-        if opened && let Some(s) = system.get_or_insert_with(|| target.fault_surface().system) {
+        if opened && let Some(s) = target.system() {
             self.stalls.annotate_open(actors::stall_rows(s));
         }
 

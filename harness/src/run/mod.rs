@@ -142,8 +142,9 @@ where
     };
 
     if let Some(exporter) = &options.metrics {
-        // `/actors` and `/waits` show the system the fault surface acts on.
-        exporter.live().attach(target.fault_surface().system);
+        // `/actors` and `/waits` show the target's actor system (the one its fault
+        // surface acts on), for every workload that hands one over.
+        exporter.live().attach(target.system().cloned());
     }
     let ops = scenario.ops();
     let workload_ops = scenario.target.ops();

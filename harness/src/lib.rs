@@ -54,6 +54,7 @@ pub mod shard;
 pub mod summary;
 pub mod target;
 pub mod threshold;
+pub mod top;
 pub mod units;
 pub mod watchdog;
 pub mod workload;

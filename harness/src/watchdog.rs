@@ -64,10 +64,19 @@ impl StallWatch {
                 in_flight,
                 recovered: false,
                 detail: detail(),
+                actors: Vec::new(),
             });
             return true;
         }
         false
+    }
+
+    /// Attaches the actors' snapshot rows to the stall that is open now (call right
+    /// after [`observe`](Self::observe) reported one).
+    pub fn annotate_open(&mut self, actors: Vec<gauntlet_reports::schema::ActorSnapshotRow>) {
+        if let Some(open) = self.open.as_mut() {
+            open.actors = actors;
+        }
     }
 
     /// Whether a stall is open now.

@@ -123,6 +123,15 @@ fn a_stalled_actor_is_named_in_the_stall_record() {
     assert!(!r.stalls.is_empty());
     let d = &r.stalls[0].detail;
     assert!(d.contains("actor://gauntlet/worker ("), "{d}");
+    // The record carries the worker's snapshot row: stuck in its handler, asks queued.
+    let row = r.stalls[0]
+        .actors
+        .iter()
+        .find(|a| a.address == "actor://gauntlet/worker")
+        .unwrap_or_else(|| panic!("no worker row in {:?}", r.stalls[0].actors));
+    assert_eq!(row.state, "running");
+    assert!(row.handler_running_s.is_some());
+    assert!(row.mailbox_depth > 0, "{row:?}");
     assert!(!r.verdict.passed);
 }
 
@@ -142,6 +151,17 @@ fn an_ask_ring_deadlocks_and_every_deadlock_is_recorded() {
     let cycle = &r.deadlocks[0].cycle;
     assert_eq!(cycle.len(), 4, "{cycle:?}");
     assert_eq!(cycle.first(), cycle.last());
+    // Each actor of the cycle once, with its snapshot row.
+    let rows: Vec<&str> = r.deadlocks[0]
+        .actors
+        .iter()
+        .map(|a| a.address.as_str())
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert!(
+        rows.iter().all(|a| cycle.iter().any(|c| c == a)),
+        "{rows:?}"
+    );
     assert!(r.timeline.last().unwrap().target.deadlocks.unwrap() > 0);
     let t = r
         .thresholds

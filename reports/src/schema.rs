@@ -479,6 +479,11 @@ pub struct DeadlockRecord {
     pub at_s: f64,
     /// The cycle, as the runtime describes it (actor addresses).
     pub cycle: Vec<String>,
+    /// The snapshot rows of the actors on the cycle, read when the harness recorded it
+    /// (within one tick of detection; empty when the target has no actor system or
+    /// the actors had gone).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actors: Vec<ActorSnapshotRow>,
 }
 
 /// A stall: ops in flight but none completing for at least the watchdog's `stall_after`.
@@ -494,6 +499,45 @@ pub struct StallRecord {
     pub recovered: bool,
     /// The runtime's view at detection time (busy actors, pending asks).
     pub detail: String,
+    /// The actors' snapshot rows when the stall was detected: the longest-running
+    /// handlers and the deepest mailboxes (empty when the target has no actor system).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actors: Vec<ActorSnapshotRow>,
+}
+
+/// One live actor as a snapshot saw it (`System::snapshot` in the runtime): served on
+/// the metrics endpoint's `/actors`, and quoted by stall and deadlock records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActorSnapshotRow {
+    /// Its address.
+    pub address: String,
+    /// Its kind.
+    pub kind: String,
+    /// `idle`, `running`, `stopping`, `backing-off` or `passivating`.
+    pub state: String,
+    /// Messages in its mailbox.
+    pub mailbox_depth: u64,
+    /// The deepest its mailbox has been.
+    pub mailbox_peak: u64,
+    /// Messages it has handled.
+    pub handled: u64,
+    /// Time spent in handlers, the current one included, in seconds (measured on the
+    /// runtime's coarse watchdog clock).
+    pub busy_s: f64,
+    /// How long the handler running now has been running, in seconds (`null`: idle).
+    #[serde(default)]
+    pub handler_running_s: Option<f64>,
+    /// Restarts by its supervisor.
+    pub restarts: u32,
+    /// Its most recent failure (`null`: none).
+    #[serde(default)]
+    pub last_failure: Option<String>,
+    /// When that failure happened, seconds since the actor system started.
+    #[serde(default)]
+    pub last_failure_at_s: Option<f64>,
+    /// The actor it waits on in an `ask` (`null`: none).
+    #[serde(default)]
+    pub waiting_on: Option<String>,
 }
 
 /// Leak check: the target is shut down and the runtime must return to where it started.

@@ -59,11 +59,33 @@ fn text_from_the_results_is_escaped() {
         in_flight: 4,
         recovered: false,
         detail: "</table><b>".to_owned(),
+        actors: vec![gauntlet_reports::schema::ActorSnapshotRow {
+            address: "actor://s/<script>".to_owned(),
+            kind: "k".to_owned(),
+            state: "running".to_owned(),
+            mailbox_depth: 51,
+            mailbox_peak: 64,
+            handled: 7,
+            busy_s: 2.5,
+            handler_running_s: Some(2.25),
+            restarts: 1,
+            last_failure: Some("error: <b>boom</b>".to_owned()),
+            last_failure_at_s: Some(0.5),
+            waiting_on: Some("actor://s/other".to_owned()),
+        }],
     });
     let html = page(&Outcome::new(&r));
     assert!(!html.contains("<img"));
     assert!(html.contains("&lt;img src=x onerror=alert(1)&gt; &amp; &quot;quoted&quot;"));
     assert!(html.contains("&lt;/table&gt;&lt;b&gt;"));
+    // The stall's actor rows: escaped, with the figures.
+    assert!(html.contains("Actors at detection"));
+    assert!(!html.contains("<script>") && html.contains("actor://s/&lt;script&gt;"));
+    assert!(html.contains("<td class=\"num\">51</td>"));
+    assert!(html.contains("2.25 s"));
+    assert!(
+        html.contains("waiting on actor://s/other; last failure: error: &lt;b&gt;boom&lt;/b&gt;")
+    );
     let md = markdown::render(&Outcome::new(&r), 2);
     assert!(!md.contains("<img"));
 }

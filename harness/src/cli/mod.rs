@@ -1,4 +1,4 @@
-//! The `gauntlet` command line: `run`, `validate`, `list`, `suite`, `capacity`,
+//! The `gauntlet` command line: `run`, `validate`, `list`, `suite`, `capacity`, `top`,
 //! `report`, `compare` and `merge`.
 //!
 //! [`main`] runs it with the built-in workloads; [`main_with`] with a registry of one's
@@ -151,6 +151,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Watch a running run's actors live (its --metrics-addr endpoint), or print them once.
+    Top(crate::top::TopArgs),
     /// Run several scenarios in order with one verdict, junit.xml and summary.md.
     #[command(
         after_help = "Examples:\n  gauntlet suite scenarios/smoke.toml\n  gauntlet suite scenarios/chaos --baseline-dir ci/baselines --out out/suite\n\nWrites OUT/summary.md, OUT/junit.xml, OUT/index.html and each scenario's reports in OUT/<name>/.\nExit codes: 0 every scenario passed, 1 one failed or regressed, 2 bad input (checked before the first run)."
@@ -220,6 +222,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
         }
         Command::Validate { files } => validate(&registry, &files),
         Command::Capacity(args) => ExitCode::from(crate::capacity::command(args, &registry)),
+        Command::Top(args) => ExitCode::from(crate::top::command(args)),
         Command::Run {
             scenario,
             out,

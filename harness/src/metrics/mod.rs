@@ -11,6 +11,8 @@
 //! `promtool check metrics` accepts) on `/metrics` from its own thread for the whole
 //! run; [`Exporter::push`] sends the final figures to a Pushgateway once at the end.
 //! Every series carries a `scenario` label, so one Prometheus can watch several runs.
+//! The same server answers `/actors` and `/waits` with live per-actor snapshots of the
+//! target's actor system ([`actors`]).
 //!
 //! ```
 //! use std::sync::Arc;
@@ -23,6 +25,7 @@
 //! assert!(exporter.render().unwrap().contains("gauntlet_run_info{"));
 //! ```
 
+pub mod actors;
 mod families;
 pub mod latency;
 pub mod push;
@@ -88,6 +91,8 @@ pub struct Exporter {
     /// Held while a tick updates the families and while a scrape gathers them, so a
     /// scrape never sees half a tick.
     families: Mutex<Families>,
+    /// The target's actor system and the latest tick, for `/actors` and `/waits`.
+    live: actors::LiveView,
 }
 
 impl Exporter {
@@ -101,13 +106,26 @@ impl Exporter {
             registry,
             scenario: scenario.to_owned(),
             families: Mutex::new(families),
+            live: actors::LiveView::default(),
         })
+    }
+
+    /// The live actor view (`/actors`, `/waits`): the run attaches its target's actor
+    /// system here.
+    pub fn live(&self) -> &actors::LiveView {
+        &self.live
+    }
+
+    /// The scenario's name.
+    pub fn scenario(&self) -> &str {
+        &self.scenario
     }
 
     /// Updates every family from one tick.
     pub fn observe(&self, observation: &Observation<'_>) {
         let mut f = self.families.lock().unwrap_or_else(|e| e.into_inner());
         f.observe(observation);
+        self.live.observe(observation.tick);
     }
 
     /// The text exposition of the current figures.

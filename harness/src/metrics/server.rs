@@ -1,10 +1,12 @@
-//! The `/metrics` endpoint: a small HTTP server on its own OS thread.
+//! The `/metrics` endpoint: a small HTTP server on its own OS thread. It also serves
+//! the live actor view, `/actors` and `/waits` (JSON, see [`super::actors`]).
 //!
 //! [`tiny_http`] serves it: synchronous, a handful of small dependencies, no async
 //! runtime of its own. Its own thread keeps scrapes off the control runtime (whose
 //! ticks time the run) and off the target's runtime (whose tasks are being
 //! measured); a scrape costs one registry gather and one text encoding, under the
-//! exporter's lock, never anything on the message path.
+//! exporter's lock, never anything on the message path; an `/actors` request costs
+//! one walk of the target's actor registry (a snapshot), also off the message path.
 //!
 //! The listener is bound before the run starts, so a busy port is an error the CLI
 //! reports (exit 2) instead of a run without metrics.
@@ -15,6 +17,7 @@ use std::thread::JoinHandle;
 
 use tiny_http::{Header, Method, Response, Server};
 
+use super::actors::ActorsRequest;
 use super::{Exporter, MetricsError};
 
 /// Parses `--metrics-addr`: `HOST:PORT`, `IP:PORT`, `:PORT` or `PORT`. Without a host
@@ -103,11 +106,32 @@ fn header(name: &str, value: &str) -> Option<Header> {
     Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
 }
 
+/// A JSON response.
+fn json<T: serde::Serialize>(body: &T) -> Response<std::io::Cursor<Vec<u8>>> {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => {
+            let mut r = Response::from_data(bytes);
+            if let Some(h) = header("Content-Type", "application/json") {
+                r.add_header(h);
+            }
+            r
+        }
+        Err(e) => Response::from_string(format!("cannot encode: {e}\n")).with_status_code(500),
+    }
+}
+
 fn serve(server: &Server, exporter: &Exporter) {
     // `recv` fails only once `unblock` was called (or the listener broke): stop then.
     while let Ok(request) = server.recv() {
-        let path = request.url().split('?').next().unwrap_or("");
+        let (path, query) = request.url().split_once('?').unwrap_or((request.url(), ""));
         let response = match (request.method(), path) {
+            (Method::Get | Method::Head, "/actors") => match ActorsRequest::parse(query) {
+                Ok(r) => json(&exporter.live().actors(exporter.scenario(), &r)),
+                Err(e) => {
+                    Response::from_string(format!("bad request: {e}\n")).with_status_code(400)
+                }
+            },
+            (Method::Get | Method::Head, "/waits") => json(&exporter.live().waits()),
             (Method::Get | Method::Head, "/metrics") => match exporter.render() {
                 Ok(text) => {
                     let mut r = Response::from_string(text);
@@ -119,11 +143,14 @@ fn serve(server: &Server, exporter: &Exporter) {
                 Err(e) => Response::from_string(format!("cannot render metrics: {e}\n"))
                     .with_status_code(500),
             },
-            (Method::Get | Method::Head, "/") => {
-                Response::from_string("gauntlet: metrics of the running scenario are at /metrics\n")
-            }
+            (Method::Get | Method::Head, "/") => Response::from_string(
+                "gauntlet: metrics of the running scenario are at /metrics; \
+                     its actors at /actors (?glob=&sort=depth|busy|running|restarts|handled&top=N) \
+                     and its wait-for graph at /waits\n",
+            ),
             (Method::Get | Method::Head, _) => {
-                Response::from_string("not found: try /metrics\n").with_status_code(404)
+                Response::from_string("not found: try /metrics, /actors or /waits\n")
+                    .with_status_code(404)
             }
             _ => Response::from_string("method not allowed\n").with_status_code(405),
         };

@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use gauntlet_reports::schema::{DeadlockRecord, Tick, TickOp};
 
 use crate::load::{Flush, LoadState, LoadTotals, OpHistograms};
+use crate::metrics::actors;
 use crate::probe::{ProcessProbe, RuntimeProbe};
 use crate::scenario::Scenario;
 use crate::target::{Target, TargetEvent};
@@ -169,7 +170,14 @@ impl Collector {
         for event in target.events() {
             match event {
                 TargetEvent::Deadlock { cycle } => {
-                    self.deadlocks.push(DeadlockRecord { at_s: t_s, cycle });
+                    let actors = target
+                        .system()
+                        .map_or_else(Vec::new, |s| actors::cycle_rows(s, &cycle));
+                    self.deadlocks.push(DeadlockRecord {
+                        at_s: t_s,
+                        cycle,
+                        actors,
+                    });
                 }
                 TargetEvent::Stall {
                     actor,
@@ -191,7 +199,7 @@ impl Collector {
             }
         }
         let runtime_stalls = &self.runtime_stalls;
-        self.stalls.observe(t_s, completed_total, in_flight, || {
+        let opened = self.stalls.observe(t_s, completed_total, in_flight, || {
             let mut detail = target.stall_detail();
             if !runtime_stalls.is_empty() {
                 let reports: Vec<&str> = runtime_stalls.iter().map(String::as_str).collect();
@@ -199,6 +207,9 @@ impl Collector {
             }
             detail
         });
+        if opened && let Some(s) = target.system() {
+            self.stalls.annotate_open(actors::stall_rows(s));
+        }
 
         self.timeline.push(Tick {
             t_s,

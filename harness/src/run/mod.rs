@@ -141,6 +141,11 @@ where
         }
     };
 
+    if let Some(exporter) = &options.metrics {
+        // `/actors` and `/waits` show the target's actor system (the one its fault
+        // surface acts on), for every workload that hands one over.
+        exporter.live().attach(target.system().cloned());
+    }
     let ops = scenario.ops();
     let workload_ops = scenario.target.ops();
     let workers = scenario.runtime.load_threads;
@@ -300,6 +305,9 @@ where
         ),
     };
 
+    if let Some(exporter) = &options.metrics {
+        exporter.live().end();
+    }
     progress.phase("leak check");
     // Tasks finish asynchronously after shutdown returns: give them a bounded moment.
     let settle = Instant::now() + Duration::from_secs(1);

@@ -11,6 +11,7 @@
 //! faults with recovery times; deadlocks and stalls; leak check; message accounting;
 //! the charts.
 
+mod actor_rows;
 pub mod capacity;
 mod sections;
 
@@ -105,6 +106,7 @@ pub fn render(outcome: &Outcome<'_>, charts: &[RenderedChart]) -> String {
     sections::ops(&mut page, r);
     sections::faults(&mut page, r);
     sections::deadlocks_and_stalls(&mut page, r);
+    actor_rows::actors_at_detection(&mut page, r);
     sections::leaks(&mut page, r);
     sections::messages(&mut page, r);
     sections::charts(&mut page, charts);

@@ -124,6 +124,8 @@ pub(crate) struct Core {
     pub(crate) fault: super::fault::Mark,
     /// `BUSY | busy since` or `idle since`, in coarse-clock ms (see `watchdog`).
     pub(crate) activity: AtomicU64,
+    /// What `System::snapshot` reads (see `snapshot`).
+    pub(crate) gauges: super::snapshot::Gauges,
     /// Passivate after this long idle (ms); 0: never.
     pub(crate) idle_timeout_ms: u32,
     passivating: AtomicBool,
@@ -165,6 +167,7 @@ impl Core {
             kin: Kin::default(),
             fault: Default::default(),
             activity: AtomicU64::new(now),
+            gauges: Default::default(),
             idle_timeout_ms,
             passivating: AtomicBool::new(false),
             stop_requested: AtomicBool::new(false),
@@ -413,6 +416,7 @@ pub(crate) unsafe fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     }
     let system = &core.system;
     system.deregister(node);
+    system.failures.forget(core);
     match &core.parent {
         Some(parent) => parent.core().kin.remove_child(core.id),
         None => system.guardian.remove_child(core.id),

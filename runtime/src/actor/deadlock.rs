@@ -82,8 +82,10 @@ impl<F: Future> Future for AsActor<'_, F> {
             unsafe { Pin::new_unchecked(&mut this.fut) }.poll(cx)
         };
         if out.is_ready() {
-            core.activity
-                .store(core.system.clock.now(), Ordering::Relaxed);
+            let now = core.system.clock.now();
+            core.gauges
+                .handler_ended(core.activity.load(Ordering::Relaxed), now);
+            core.activity.store(now, Ordering::Relaxed);
         }
         out
     }
@@ -152,6 +154,14 @@ impl Drop for Waiting<'_> {
 const MAX_HOPS: usize = 100_000;
 
 impl WaitGraph {
+    /// Every edge now: (waiter id, target id, target address).
+    pub(crate) fn edges(&self) -> Vec<(u64, u64, Address)> {
+        self.edges
+            .iter()
+            .map(|e| (*e.key(), e.target, e.target_address.clone()))
+            .collect()
+    }
+
     /// What `id` is waiting on, if it is in an ask.
     pub(crate) fn waiting_on(&self, id: u64) -> Option<Address> {
         self.edges.get(&id).map(|e| e.target_address.clone())

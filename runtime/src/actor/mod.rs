@@ -111,6 +111,11 @@
 //! refused deadlocks are counted in [`System::stats`] and published to
 //! [`System::events`].
 //!
+//! **Live view.** [`System::snapshot`] lists the live actors (state, mailbox depth,
+//! handled, busy time, current handler, restarts, last failure, what each waits on),
+//! filtered by address glob and cut to the top N by a [`SortKey`], with the wait-for
+//! graph. See [`snapshot`].
+//!
 //! **Logging.** Lifecycle, supervision decisions, dead letters and shutdown emit
 //! `tracing` events carrying the actor's address and kind. Nothing is logged per
 //! delivered message.
@@ -143,6 +148,8 @@ pub mod reply;
 #[cfg(not(gauntlet_loom))]
 mod run;
 #[cfg(not(gauntlet_loom))]
+pub mod snapshot;
+#[cfg(not(gauntlet_loom))]
 pub mod stats;
 #[cfg(not(gauntlet_loom))]
 pub mod supervision;
@@ -169,6 +176,8 @@ pub use lifecycle::{Actor, HandlerError, StopReason};
 pub use mailbox::{MailboxConfig, Policy};
 #[cfg(not(gauntlet_loom))]
 pub use props::{OnStop, Props};
+#[cfg(not(gauntlet_loom))]
+pub use snapshot::{ActorRow, ActorState, Snapshot, SnapshotQuery, SortKey, WaitEdge};
 #[cfg(not(gauntlet_loom))]
 pub use stats::{ActorCounts, AskCounts, MailboxDepth, MessageCounts, SystemStats};
 #[cfg(not(gauntlet_loom))]

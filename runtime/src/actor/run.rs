@@ -136,6 +136,7 @@ async fn run_task<A: Actor>(finalizer: Finalizer<A::Msg>, factory: Factory<A>) {
         event = match next(cell).await {
             Next::Msg(msg) => {
                 bump(&cell.core.system.counters.local().delivered);
+                cell.core.gauges.handled_one();
                 if cell.core.fault.has_handler_fault()
                     && let Some(f) = Box::pin(super::fault::before_handle(&cell.core)).await
                 {
@@ -238,6 +239,7 @@ async fn on_event<A: Actor>(
 fn decide(core: &Core, failure: &Failure) -> Decision {
     use super::supervision::RestartScope;
     let system = &core.system;
+    system.failures.failed(core, failure, system.clock.now());
     let (strategy, family) = match &core.parent {
         Some(p) => (
             p.core()
@@ -304,6 +306,7 @@ async fn restart<A: Actor>(
     ctx.cancel_timers().await;
     stop_children(&cell.core, StopReason::ParentStopping).await;
     if !delay.is_zero() {
+        cell.core.system.failures.backing_off(&cell.core, true);
         let sleep = tokio::time::sleep(delay);
         let mut sleep = std::pin::pin!(sleep);
         // Keep obeying stop and kill while backing off.
@@ -328,6 +331,7 @@ async fn restart<A: Actor>(
             Poll::Pending
         })
         .await;
+        cell.core.system.failures.backing_off(&cell.core, false);
         if let Some(outcome) = interrupted {
             return outcome;
         }
@@ -337,6 +341,7 @@ async fn restart<A: Actor>(
         .kind
         .restarted
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    cell.core.system.failures.restarted(&cell.core);
     tracing::info!(address = %cell.core.address, kind = cell.core.kind.name, "actor restarted");
     Restarted::Running(
         AsActor::new(&cell.core, guarded(actor.started(ctx)))
@@ -353,6 +358,7 @@ async fn stop<A: Actor>(
     reason: &StopReason,
 ) {
     let core = &cell.core;
+    core.gauges.stopping();
     cell.mailbox.close();
     ctx.cancel_timers().await;
     let deadline = tokio::time::Instant::now() + core.stop_timeout();
@@ -365,6 +371,7 @@ async fn stop<A: Actor>(
             let stripe = core.system.counters.local();
             bump(&stripe.delivered);
             bump(&stripe.drained);
+            core.gauges.handled_one();
             let handled = AsActor::new(core, guarded(actor.handle(msg, ctx)));
             match within(deadline, handled).await {
                 Some(Ok(())) => {}

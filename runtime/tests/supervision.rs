@@ -313,3 +313,68 @@ async fn a_failing_started_hook_is_supervised() {
     sys.shutdown(T).await;
     assert_eq!(log.count("stopped:system shutdown"), 1);
 }
+
+/// An actor that fails while the system shuts down is stopped, not restarted: its
+/// `started` spawns a child, which shutdown refuses, so a restart would fail again and
+/// again and shutdown would never finish (seen as a hang of the harness's workload
+/// tests about one run in six).
+struct SpawnsOnStart {
+    gate: Option<tokio::sync::oneshot::Receiver<()>>,
+}
+
+impl Actor for SpawnsOnStart {
+    type Msg = &'static str;
+    async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), HandlerError> {
+        ctx.spawn("child", Props::new(|| SpawnsOnStart { gate: None }))?;
+        Ok(())
+    }
+    async fn handle(
+        &mut self,
+        msg: &'static str,
+        _: &mut Context<Self>,
+    ) -> Result<(), HandlerError> {
+        if msg == "wait" {
+            if let Some(gate) = self.gate.take() {
+                let _ = gate.await;
+            }
+            return Ok(());
+        }
+        Err("fails on purpose".into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failure_during_shutdown_stops_the_actor_instead_of_restarting_it() {
+    let restart_forever =
+        || SupervisorStrategy::one_for_one().intensity(1_000_000, Duration::from_secs(1));
+    let config = SystemConfig {
+        guardian: restart_forever(),
+        default_supervisor: restart_forever(),
+        ..SystemConfig::default()
+    };
+    let sys = System::with_config("sd", config).unwrap();
+    let (open, gate) = tokio::sync::oneshot::channel();
+    // Hold the actor in a handler, queue a failing message behind it, begin shutdown,
+    // then let it go: the failure is handled while the system shuts down.
+    let gate = std::sync::Mutex::new(Some(gate));
+    let held = sys
+        .spawn(
+            "held",
+            Props::new(move || SpawnsOnStart {
+                gate: gate.lock().map(|mut g| g.take()).unwrap_or(None),
+            }),
+        )
+        .unwrap();
+    held.tell("wait").await.unwrap();
+    held.tell("fail").await.unwrap();
+    let shutdown = tokio::spawn({
+        let sys = sys.clone();
+        async move { sys.shutdown(Duration::from_secs(30)).await }
+    });
+    while !sys.is_shutting_down() {
+        tokio::task::yield_now().await;
+    }
+    let _ = open.send(());
+    let report = shutdown.await.unwrap();
+    assert!(report.aborted.is_empty(), "{report:?}");
+}

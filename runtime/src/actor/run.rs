@@ -197,6 +197,9 @@ async fn on_event<A: Actor>(
                     match signal {
                         Signal::Stop(reason) => return Flow::Stop(reason),
                         Signal::Escalated(f) => pending.push_back(Event::Failed(f)),
+                        Signal::Restart(cause) if ctx.system().is_shutting_down() => {
+                            return Flow::Stop(StopReason::Failed(cause));
+                        }
                         Signal::Restart(cause) => {
                             match restart(actor, ctx, factory, cell, &cause, Duration::ZERO).await {
                                 Restarted::Running(None) => {}
@@ -211,6 +214,14 @@ async fn on_event<A: Actor>(
             }
         };
         let Decision { directive, delay } = decide(&cell.core, &failure);
+        // No restarts once the system shuts down: a restarted actor whose `started`
+        // spawns children fails again (spawning is refused) and would restart forever,
+        // so shutdown would never finish.
+        let directive = if directive == Directive::Restart && ctx.system().is_shutting_down() {
+            Directive::Stop
+        } else {
+            directive
+        };
         match directive {
             Directive::Resume => {}
             Directive::Restart => match restart(actor, ctx, factory, cell, &failure, delay).await {

@@ -96,6 +96,15 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
             "    load {:<10} {} ({scheduled}started {}, dropped {}, unfinished {}, max in flight {})",
             l.name, l.executor, l.started, l.dropped_iterations, l.unfinished, l.max_in_flight
         );
+        if l.starved_ticks > 0 {
+            let _ = writeln!(
+                s,
+                "    WARNING: load {} was starved by the load generator in {} ticks (iterations dropped while \
+                 fewer than half its in-flight slots were busy): its figures show the generator's limit, \
+                 not the target's; add load_threads or lower the other loads' rates",
+                l.name, l.starved_ticks
+            );
+        }
     }
 
     let m = &r.messages;

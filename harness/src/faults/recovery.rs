@@ -225,6 +225,7 @@ mod tests {
                 ..TargetSample::default()
             },
             active_faults: Vec::new(),
+            generator: None,
         }
     }
 

@@ -7,12 +7,26 @@
 //! the bound holds by construction and no task is spawned per op.
 //!
 //! **Open loop** (arrival-rate executors): op `i` has an intended start `T_i` given by
-//! the load's [`schedule`]. A free slot claims the next op and sleeps until `T_i`;
-//! latency is measured from `T_i`, not from when the op was actually issued, so a
-//! slow target cannot hide its backlog (coordinated omission, as in wrk2). When every
-//! slot is busy, ops queue up in time; an op still unclaimed `drop_after` past its
-//! intended start was not issued because the in-flight bound was reached: it is
-//! counted in `dropped_iterations` (k6's metric) and skipped, never silently.
+//! the load's [`schedule`]. The schedule is divided between the load threads that
+//! hold the load's slots (thread `w` of `n` takes ops `w, w + n, ...`: its own
+//! [`Lane`], so threads share no cursor). A free slot claims its lane's next op and
+//! sleeps until `T_i`; latency is measured from `T_i`, not from when the op was
+//! actually issued, so a slow target cannot hide its backlog (coordinated omission, as
+//! in wrk2). When every slot is busy, or the load thread itself is behind, ops queue
+//! up in time. **Every op starts within `drop_after` of `T_i` or is dropped**: an op
+//! still unclaimed `drop_after` past `T_i`, or whose slot was woken later than that,
+//! is counted in `dropped_iterations` (k6's metric) and skipped, never silently and
+//! never measured late. An op's latency is therefore at most `drop_after` plus its own
+//! service time. The thread's start lateness per load is recorded too and reported
+//! per tick (`generator` in the timeline), with the thread's busy ratio, so a run
+//! whose generator was saturated says so.
+//!
+//! **Saturation and fairness** ([`share`]): one slot per load per thread runs at a
+//! time when ops are due back to back, and it hands the thread on every
+//! [`share::BURST`] ops, so a saturated load cannot starve another load, the flusher
+//! or a woken slot. A load that dropped iterations while fewer than half of its slots
+//! had an op in flight was held back by the generator, not by its in-flight bound: it
+//! is reported as *starved* for that tick.
 //!
 //! **Closed loop** (concurrency executors): `N(t)` slots are active; each issues its
 //! next op when the last completes. Latency is measured from the actual start.
@@ -25,19 +39,22 @@
 //! delay is part of `latency` (a caller would have waited it too) and shows separately
 //! as the difference to `service_time`.
 //!
-//! **Per-op cost.** A claim (one compare-and-swap on the load's cursor), one clock read
-//! when ops are due back to back, two histogram increments and two relaxed counter
-//! stores; no locks, no allocation ([`slot`]). `benches/harness_overhead.rs` measures
+//! **Per-op cost.** A claim (a load and a store on the thread's own lane), one clock
+//! read when ops are due back to back, three histogram increments and two relaxed
+//! counter stores; no locks, no atomics shared between threads, no allocation
+//! ([`slot`]). `benches/harness_overhead.rs` measures
 //! it: about 50 ns per op on a 2-core VM.
 //!
 //! **Histograms per tick.** Each load thread owns its histograms; once per tick the
 //! collector bumps an epoch and every thread hands over what it recorded
-//! ([`recorder::Flush`]). A thread busy inside one long op hands over a little late;
-//! its figures then count in the next tick, never lost.
+//! ([`recorder::Flush`]). Since slots hand the thread on, the flusher runs within
+//! microseconds even when the thread is saturated; a thread blocked inside one long
+//! op hands over late, and its figures then count in the next tick, never lost.
 
 pub mod pacer;
 pub mod recorder;
 pub mod schedule;
+pub mod share;
 pub mod slot;
 mod worker;
 
@@ -48,7 +65,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 pub use recorder::{Flush, OpHistograms, Recorder};
-pub use schedule::{ConcurrencySchedule, RateSchedule};
+pub use schedule::{ConcurrencySchedule, Lane, RateSchedule};
 
 use crate::scenario::Load;
 use crate::target::{OpId, Target};
@@ -66,6 +83,11 @@ pub struct WorkerCounters {
     pub errors: AtomicU64,
     /// Ops that hit the load's `op_timeout`.
     pub timeouts: AtomicU64,
+    /// Scheduled ops of this thread's lane that were dropped (not started within
+    /// `drop_after` of their intended time).
+    pub dropped: AtomicU64,
+    /// This thread's share of an open-loop schedule, with its own cursor.
+    pub lane: Lane,
 }
 
 #[inline]
@@ -86,9 +108,7 @@ pub struct LoadState {
     pub rate: Option<RateSchedule>,
     /// Schedule of a closed-loop load.
     pub concurrency: Option<ConcurrencySchedule>,
-    /// Iterations dropped because every slot was busy.
-    pub dropped: AtomicU64,
-    /// Per-worker counters.
+    /// Per-worker counters (and open-loop lanes), one cache line pair each.
     pub counters: Box<[WorkerCounters]>,
     /// When the load starts.
     pub t0: Instant,
@@ -124,6 +144,9 @@ impl LoadState {
     ) -> Self {
         let length_s = run_length.saturating_sub(load.start).as_secs_f64();
         let t0 = run_start + load.start;
+        // Threads `0..lanes` hold slots of this load (slot `s` runs on thread
+        // `s % workers`), so they share its schedule.
+        let lanes = (workers as u64).min(load.max_in_flight).max(1);
         let (now, now_fast) = (Instant::now(), quanta::Instant::now());
         let t0_fast = match t0.checked_duration_since(now) {
             Some(ahead) => now_fast + ahead,
@@ -139,18 +162,20 @@ impl LoadState {
             load,
             op,
             op_slot,
-            dropped: AtomicU64::new(0),
-            counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
+            counters: (0..workers)
+                .map(|w| WorkerCounters {
+                    lane: Lane::new(w as u64, lanes),
+                    ..WorkerCounters::default()
+                })
+                .collect(),
         }
     }
 
     /// Sums the counters of every worker.
     pub fn totals(&self) -> LoadTotals {
-        let mut t = LoadTotals {
-            dropped: self.dropped.load(Ordering::Relaxed),
-            ..LoadTotals::default()
-        };
+        let mut t = LoadTotals::default();
         for c in self.counters.iter() {
+            t.dropped += c.dropped.load(Ordering::Relaxed);
             t.started += c.started.load(Ordering::Relaxed);
             t.completed += c.completed.load(Ordering::Relaxed);
             t.errors += c.errors.load(Ordering::Relaxed);

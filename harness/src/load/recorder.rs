@@ -1,7 +1,8 @@
 //! Per-worker latency recording.
 //!
 //! Each load-generator thread owns one [`Recorder`]: a latency and a service-time
-//! histogram per operation. Recording is a plain histogram increment: no lock, no
+//! histogram per operation, and a start-lateness histogram per load (how long after
+//! its intended time each open-loop op actually started: the generator's own delay). Recording is a plain histogram increment: no lock, no
 //! atomic, no allocation. Once per tick the worker hands its histograms to the
 //! collector in a [`Flush`] and starts over with empty ones; the collector merges the
 //! flushes into the tick's interval histograms and the whole-run histograms.
@@ -62,19 +63,43 @@ pub struct Flush {
     pub last: bool,
     /// Histograms per operation slot.
     pub ops: Vec<OpHistograms>,
+    /// Start lateness per load (ns; open-loop loads only, empty for closed-loop ones).
+    pub lateness: Vec<Histogram<u64>>,
+    /// The thread's total busy time so far (tokio's `worker_total_busy_duration`),
+    /// or `None` when it could not be read.
+    pub busy: Option<std::time::Duration>,
 }
 
 /// A worker's histograms since its last flush.
 #[derive(Debug)]
 pub struct Recorder {
     ops: Vec<OpHistograms>,
+    lateness: Vec<Histogram<u64>>,
+}
+
+/// An empty start-lateness histogram (ns).
+pub fn lateness_histogram() -> Histogram<u64> {
+    // Two significant figures: lateness is a diagnostic, and a smaller histogram
+    // keeps the per-op record cheap.
+    let mut h = Histogram::<u64>::new(2).expect("2 significant figures is valid");
+    h.auto(true);
+    h
 }
 
 impl Recorder {
-    /// A recorder for `n_ops` operation slots.
-    pub fn new(n_ops: usize) -> Self {
+    /// A recorder for `n_ops` operation slots and `n_loads` loads.
+    pub fn new(n_ops: usize, n_loads: usize) -> Self {
         Self {
             ops: (0..n_ops).map(|_| OpHistograms::new()).collect(),
+            lateness: (0..n_loads).map(|_| lateness_histogram()).collect(),
+        }
+    }
+
+    /// Records how late (ns) an open-loop op of load `load` started.
+    #[inline]
+    pub fn record_lateness(&mut self, load: usize, late_ns: u64) {
+        if let Some(h) = self.lateness.get_mut(load) {
+            let _ = h.record(late_ns);
         }
     }
 
@@ -95,14 +120,25 @@ impl Recorder {
         }
     }
 
-    /// Takes the histograms recorded so far, leaving empty ones.
-    pub fn take(&mut self, worker: usize, epoch: u64, last: bool) -> Flush {
+    /// Takes the histograms recorded so far, leaving empty ones; `busy` is the
+    /// thread's busy time so far.
+    pub fn take(
+        &mut self,
+        worker: usize,
+        epoch: u64,
+        last: bool,
+        busy: Option<std::time::Duration>,
+    ) -> Flush {
         let fresh: Vec<OpHistograms> = (0..self.ops.len()).map(|_| OpHistograms::new()).collect();
+        let fresh_late: Vec<Histogram<u64>> =
+            (0..self.lateness.len()).map(|_| lateness_histogram()).collect();
         Flush {
             worker,
             epoch,
             last,
             ops: std::mem::replace(&mut self.ops, fresh),
+            lateness: std::mem::replace(&mut self.lateness, fresh_late),
+            busy,
         }
     }
 }
@@ -113,15 +149,19 @@ mod tests {
 
     #[test]
     fn take_hands_over_and_resets() {
-        let mut r = Recorder::new(2);
+        let mut r = Recorder::new(2, 1);
+        r.record_lateness(0, 1_000);
+        r.record_lateness(3, 1_000); // ignored
         r.record(1, Duration::from_micros(5), Duration::from_micros(3));
         r.record(1, Duration::from_secs(30), Duration::from_secs(1));
         r.record(7, Duration::from_micros(5), Duration::from_micros(3)); // ignored
-        let f = r.take(0, 3, false);
+        let f = r.take(0, 3, false, None);
+        assert_eq!(f.lateness[0].len(), 1);
         assert_eq!(f.ops[0].latency.len(), 0);
         assert_eq!(f.ops[1].latency.len(), 2);
         assert!(f.ops[1].latency.max() >= 29_000_000_000);
-        let again = r.take(0, 4, true);
+        let again = r.take(0, 4, true, None);
+        assert_eq!(again.lateness[0].len(), 0);
         assert_eq!(again.ops[1].latency.len(), 0);
         let mut merged = OpHistograms::new();
         merged.add(&f.ops[1]);

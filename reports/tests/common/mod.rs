@@ -85,6 +85,7 @@ fn tick(i: usize, ops: &[&str]) -> Tick {
         } else {
             Vec::new()
         },
+        generator: None,
     }
 }
 

@@ -10,17 +10,25 @@
 //! - `actor-ask`: a real ask round trip to one gauntlet-runtime actor living on its own
 //!   runtime, as in a run; the ratio of the two is the throughput the harness keeps.
 //!
+//! - `generator-ceiling`: the whole generator (threads, lanes, gates, flushes) against
+//!   the trivial target, offered far more than it can issue, with 1, 2 (and 4, 8 where
+//!   the cores exist) load threads: its ceiling and how it scales.
+//!
 //! Run: `cargo bench -p gauntlet-harness --bench harness_overhead`
+//! (`-- generator-ceiling` for the ceiling alone, `-- trivial` for the per-op cost).
 
 use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
-use gauntlet_harness::load::LoadState;
+use std::sync::Arc;
+
 use gauntlet_harness::load::pacer::Pacer;
 use gauntlet_harness::load::recorder::Recorder;
-use gauntlet_harness::load::slot::open_loop;
+use gauntlet_harness::load::share::Gate;
+use gauntlet_harness::load::slot::{SlotThread, open_loop};
+use gauntlet_harness::load::{Generator, LoadState};
 use gauntlet_harness::scenario::{Executor, Load, MailboxPolicy, RuntimeSettings};
 use gauntlet_harness::target::{OpError, OpId, ShutdownOutcome, Target};
 use gauntlet_harness::workload::actors::{ActorsSpec, ActorsTarget};
@@ -56,9 +64,15 @@ fn pair<T: Target>(c: &mut Criterion, name: &str, target: &T, op: OpId) {
     g.bench_function("harness", |b| {
         b.iter_custom(|iters| {
             let state = all_due(iters, op);
-            let rec = RefCell::new(Recorder::new(1));
+            let rec = RefCell::new(Recorder::new(1, 1));
+            let thread = SlotThread {
+                worker: 0,
+                recorder: &rec,
+                pacer: &pacer,
+            };
+            let gate = Gate::new(1);
             let t = Instant::now();
-            rt.block_on(open_loop(target, &state, 0, &rec, &pacer));
+            rt.block_on(open_loop(target, &state, 0, &thread, &gate));
             let took = t.elapsed();
             assert_eq!(state.totals().completed, iters);
             took
@@ -167,9 +181,15 @@ fn interleaved_ratio() {
     let (mut harness, mut hand) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..rounds {
         let state = all_due(ops, OpId(1));
-        let rec = RefCell::new(Recorder::new(1));
+        let rec = RefCell::new(Recorder::new(1, 1));
+        let thread = SlotThread {
+            worker: 0,
+            recorder: &rec,
+            pacer: &pacer,
+        };
+        let gate = Gate::new(1);
         let t = Instant::now();
-        rt.block_on(open_loop(&target, &state, 0, &rec, &pacer));
+        rt.block_on(open_loop(&target, &state, 0, &thread, &gate));
         harness += t.elapsed();
         let t = Instant::now();
         rt.block_on(async {
@@ -188,14 +208,87 @@ fn interleaved_ratio() {
     );
 }
 
+/// The generator's ceiling against the no-op target: ops per second the whole
+/// generator (its real threads, schedule lanes, gates and a flush every 100 ms, as in
+/// a run) completes when one load offers far more than it can issue, with 1, 2 and,
+/// where the machine has the cores, 4 and 8 load threads. Rounds of the thread
+/// counts are interleaved and the median is kept, so machine noise hits all alike.
+fn generator_ceiling() {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let counts: Vec<usize> = [1, 2, 4, 8]
+        .into_iter()
+        .filter(|&n| n <= cores.max(2))
+        .collect();
+    let control = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("control runtime");
+    let (rounds, length) = (5, Duration::from_secs(1));
+    let mut rates: Vec<Vec<f64>> = vec![Vec::new(); counts.len()];
+    for _ in 0..rounds {
+        for (i, &n) in counts.iter().enumerate() {
+            rates[i].push(ceiling(&control, n, length));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let one = median(&mut rates[0].clone());
+    println!("generator ceiling (no-op target, {cores} cores, median of {rounds} rounds of {length:?}):");
+    for (i, &n) in counts.iter().enumerate() {
+        let r = median(&mut rates[i]);
+        println!(
+            "  {n} load thread(s): {:.2} M ops/s, {:.2}x one thread, {:.2} of linear",
+            r / 1e6,
+            r / one,
+            r / (one * n as f64)
+        );
+    }
+}
+
+/// One round of [`generator_ceiling`]: ops per second completed by `threads` threads.
+fn ceiling(control: &tokio::runtime::Runtime, threads: usize, length: Duration) -> f64 {
+    let load = Load {
+        name: "ceiling".into(),
+        op: "op".into(),
+        executor: Executor::ConstantArrivalRate {
+            rate: 1e9,
+            duration: length,
+        },
+        start: Duration::ZERO,
+        max_in_flight: 64 * threads as u64,
+        drop_after: Duration::from_millis(10),
+        op_timeout: Duration::from_secs(60),
+    };
+    let start = Instant::now() + Duration::from_millis(20);
+    let state = LoadState::new(load, OpId(0), 0, threads, start, length);
+    let mut generator =
+        Generator::start(Arc::new(Noop), vec![state], 1, threads).expect("load threads");
+    control.block_on(async {
+        while !generator.finished() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            generator.collect(Duration::from_millis(50)).await;
+        }
+    });
+    let completed = generator.loads()[0].totals().completed;
+    control.block_on(generator.join(Duration::from_secs(2)));
+    completed as f64 / length.as_secs_f64()
+}
+
 fn main() {
     benches();
     Criterion::default().configure_from_args().final_summary();
-    // Skip when criterion was asked for a subset that excludes it.
-    let filtered = std::env::args()
+    // Criterion's name filter, if any, also selects these two reports.
+    let names: Vec<String> = std::env::args()
         .skip(1)
-        .any(|a| !a.starts_with('-') && !"actor-ask".contains(&a));
-    if !filtered {
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |report: &str| names.is_empty() || names.iter().any(|n| report.contains(n.as_str()));
+    if wanted("actor-ask") {
         interleaved_ratio();
+    }
+    if wanted("generator-ceiling") {
+        generator_ceiling();
     }
 }

@@ -1,9 +1,10 @@
 //! The harness's own cost per op, and how much of a target's throughput it keeps.
 //!
-//! Each benchmark drives the *real* open-loop slot ([`open_loop`]): claim from the
-//! schedule, clock reads, the op (wrapped in its timeout), two histogram records and
-//! the counters. The schedule's ops are all due already, so no op waits for the pacer:
-//! what is left is the harness's bookkeeping. Each is paired with the same loop
+//! Each benchmark drives the *real* open-loop slot ([`open_loop`]) as a load thread
+//! runs it (a task of a `LocalSet`): claim from the schedule, clock reads, the op
+//! (wrapped in its timeout), two histogram records (latency, service time), the start
+//! lateness, the counters and a self-wake every 64 ops. The schedule's ops are all due
+//! already, so no op waits for the pacer: what is left is the harness's bookkeeping. Each is paired with the same loop
 //! written by hand (`target.call(..).await` in a `for` loop, nothing recorded):
 //!
 //! - `trivial`: a target whose op does nothing; the difference is the per-op cost.
@@ -22,6 +23,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use gauntlet_harness::load::pacer::Pacer;
@@ -54,29 +56,47 @@ fn all_due(ops: u64, op: OpId) -> LoadState {
     LoadState::new(load, op, 0, 1, started, Duration::from_secs(1))
 }
 
-fn pair<T: Target>(c: &mut Criterion, name: &str, target: &T, op: OpId) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .expect("runtime");
-    let pacer = Pacer::start("bench-pacer".into()).expect("pacer");
-    let mut g = c.benchmark_group(name);
-    g.bench_function("harness", |b| {
-        b.iter_custom(|iters| {
-            let state = all_due(iters, op);
+/// Runs one slot's [`open_loop`] over `ops` ops that are all due, as a load thread
+/// runs it: a task of a `LocalSet` on a current-thread runtime (so its self-wakes stay
+/// in the `LocalSet`'s queue, as in a run). Returns the time taken.
+fn run_slot<T: Target + 'static>(
+    rt: &tokio::runtime::Runtime,
+    target: &Arc<T>,
+    op: OpId,
+    ops: u64,
+    pacer: &Rc<Pacer>,
+) -> Duration {
+    let state = Rc::new(all_due(ops, op));
+    let (target, pacer, s) = (target.clone(), pacer.clone(), state.clone());
+    let local = tokio::task::LocalSet::new();
+    let t = Instant::now();
+    local.block_on(rt, async move {
+        tokio::task::spawn_local(async move {
             let rec = RefCell::new(Recorder::new(1, 1));
             let thread = SlotThread {
                 worker: 0,
                 recorder: &rec,
                 pacer: &pacer,
             };
-            let gate = Gate::new(1);
-            let t = Instant::now();
-            rt.block_on(open_loop(target, &state, 0, &thread, &gate));
-            let took = t.elapsed();
-            assert_eq!(state.totals().completed, iters);
-            took
+            open_loop(&*target, &s, 0, &thread, &Gate::new(1)).await;
         })
+        .await
+        .expect("the slot ran");
+    });
+    let took = t.elapsed();
+    assert_eq!(state.totals().completed, ops);
+    took
+}
+
+fn pair<T: Target + 'static>(c: &mut Criterion, name: &str, target: Arc<T>, op: OpId) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("runtime");
+    let pacer = Rc::new(Pacer::start("bench-pacer".into()).expect("pacer"));
+    let mut g = c.benchmark_group(name);
+    g.bench_function("harness", |b| {
+        b.iter_custom(|iters| run_slot(&rt, &target, op, iters, &pacer))
     });
     g.bench_function("hand-written", |b| {
         b.iter_custom(|iters| {
@@ -115,7 +135,7 @@ impl Target for Noop {
 }
 
 fn trivial(c: &mut Criterion) {
-    pair(c, "trivial", &Noop, OpId(0));
+    pair(c, "trivial", Arc::new(Noop), OpId(0));
 }
 
 fn actor_ask(c: &mut Criterion) {
@@ -139,7 +159,7 @@ fn actor_ask(c: &mut Criterion) {
         .expect("build task")
         .expect("actors target");
     // OPS of the actors workload: 0 = tell, 1 = ask.
-    pair(c, "actor-ask", &target, OpId(1));
+    pair(c, "actor-ask", Arc::new(target), OpId(1));
 }
 
 criterion_group! {
@@ -176,21 +196,12 @@ fn interleaved_ratio() {
         .enable_time()
         .build()
         .expect("runtime");
-    let pacer = Pacer::start("ratio-pacer".into()).expect("pacer");
+    let pacer = Rc::new(Pacer::start("ratio-pacer".into()).expect("pacer"));
+    let target = Arc::new(target);
     let (rounds, ops) = (30, 20_000_u64);
     let (mut harness, mut hand) = (Duration::ZERO, Duration::ZERO);
     for _ in 0..rounds {
-        let state = all_due(ops, OpId(1));
-        let rec = RefCell::new(Recorder::new(1, 1));
-        let thread = SlotThread {
-            worker: 0,
-            recorder: &rec,
-            pacer: &pacer,
-        };
-        let gate = Gate::new(1);
-        let t = Instant::now();
-        rt.block_on(open_loop(&target, &state, 0, &thread, &gate));
-        harness += t.elapsed();
+        harness += run_slot(&rt, &target, OpId(1), ops, &pacer);
         let t = Instant::now();
         rt.block_on(async {
             for i in 0..ops {
@@ -235,7 +246,9 @@ fn generator_ceiling() {
         v[v.len() / 2]
     };
     let one = median(&mut rates[0].clone());
-    println!("generator ceiling (no-op target, {cores} cores, median of {rounds} rounds of {length:?}):");
+    println!(
+        "generator ceiling (no-op target, {cores} cores, median of {rounds} rounds of {length:?}):"
+    );
     for (i, &n) in counts.iter().enumerate() {
         let r = median(&mut rates[i]);
         println!(
@@ -284,7 +297,8 @@ fn main() {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let wanted = |report: &str| names.is_empty() || names.iter().any(|n| report.contains(n.as_str()));
+    let wanted =
+        |report: &str| names.is_empty() || names.iter().any(|n| report.contains(n.as_str()));
     if wanted("actor-ask") {
         interleaved_ratio();
     }

@@ -77,7 +77,12 @@ fn a_saturated_generator_measures_every_op_honestly_and_fairly() {
     // Accounting: every scheduled op was started or dropped; every started op ended.
     for l in &r.loads {
         let scheduled = l.scheduled.expect("open-loop loads have a schedule");
-        assert_eq!(l.started + l.dropped_iterations, scheduled, "load {}", l.name);
+        assert_eq!(
+            l.started + l.dropped_iterations,
+            scheduled,
+            "load {}",
+            l.name
+        );
         assert_eq!(l.completed, l.started, "load {}", l.name);
     }
     let (wide, narrow, light) = (load("wide"), load("narrow"), load("light"));
@@ -131,13 +136,21 @@ fn a_saturated_generator_measures_every_op_honestly_and_fairly() {
     );
     let mut completed_in_ticks = 0;
     for t in &r.timeline {
-        let g = t.generator.as_ref().expect("every tick has generator figures");
+        let g = t
+            .generator
+            .as_ref()
+            .expect("every tick has generator figures");
         if let Some(late) = g.max_lateness_s {
             // The light load allows 1 s; the heavy ones 10 ms.
             for l in &g.loads {
                 let bound = if l.load == "light" { 1.0 } else { 0.010 };
                 if let Some(m) = l.max_lateness_s {
-                    assert!(m <= bound * 1.01, "tick {}: load {} started {m} s late", t.t_s, l.load);
+                    assert!(
+                        m <= bound * 1.01,
+                        "tick {}: load {} started {m} s late",
+                        t.t_s,
+                        l.load
+                    );
                 }
             }
             assert!(late <= 1.01);

@@ -267,10 +267,11 @@ pub struct GeneratorTick {
     /// thread never went idle), from tokio's `worker_total_busy_duration`.
     pub busy_ratio: Option<f64>,
     /// 99th percentile of how late open-loop ops started after their intended time,
-    /// all loads together, in seconds; `None` when no open-loop op started.
+    /// all loads together, in seconds (from a sample: every 8th op of each load
+    /// thread); `None` when no open-loop op started.
     pub lateness_p99_s: Option<f64>,
-    /// The largest start lateness of the tick, in seconds. Never above the loads'
-    /// `drop_after`: a later op is dropped instead.
+    /// The largest start lateness of the tick (every op), in seconds. Never above the
+    /// loads' `drop_after`: a later op is dropped instead.
     pub max_lateness_s: Option<f64>,
     /// Iterations dropped during the tick, all loads.
     pub dropped: u64,

@@ -40,10 +40,12 @@
 //! as the difference to `service_time`.
 //!
 //! **Per-op cost.** A claim (a load and a store on the thread's own lane), one clock
-//! read when ops are due back to back, three histogram increments and two relaxed
-//! counter stores; no locks, no atomics shared between threads, no allocation
-//! ([`slot`]). `benches/harness_overhead.rs` measures
-//! it: about 50 ns per op on a 2-core VM.
+//! read when ops are due back to back, two histogram increments, the start lateness
+//! (an exact maximum, and a histogram record every 8th op) and two relaxed counter
+//! stores; no locks, no atomics shared between threads, no allocation ([`slot`]).
+//! `benches/harness_overhead.rs` measures it (`docs/perf/generator.md`: 80-95 ns per
+//! op here and on a 16-core machine, the generator's ceiling 8.3 M ops/s per load
+//! thread, scaling to 8 threads at 0.96 of linear).
 //!
 //! **Histograms per tick.** Each load thread owns its histograms; once per tick the
 //! collector bumps an epoch and every thread hands over what it recorded
@@ -144,9 +146,6 @@ impl LoadState {
     ) -> Self {
         let length_s = run_length.saturating_sub(load.start).as_secs_f64();
         let t0 = run_start + load.start;
-        // Threads `0..lanes` hold slots of this load (slot `s` runs on thread
-        // `s % workers`), so they share its schedule.
-        let lanes = (workers as u64).min(load.max_in_flight).max(1);
         let (now, now_fast) = (Instant::now(), quanta::Instant::now());
         let t0_fast = match t0.checked_duration_since(now) {
             Some(ahead) => now_fast + ahead,
@@ -154,7 +153,7 @@ impl LoadState {
                 .checked_sub(now.duration_since(t0))
                 .unwrap_or(now_fast),
         };
-        Self {
+        let mut state = Self {
             t0_fast,
             rate: RateSchedule::for_executor(&load.executor, length_s),
             concurrency: ConcurrencySchedule::for_executor(&load.executor, length_s),
@@ -162,12 +161,22 @@ impl LoadState {
             load,
             op,
             op_slot,
-            counters: (0..workers)
-                .map(|w| WorkerCounters {
-                    lane: Lane::new(w as u64, lanes),
-                    ..WorkerCounters::default()
-                })
-                .collect(),
+            counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
+        };
+        state.assign_lanes();
+        state
+    }
+
+    /// Divides the open-loop schedule between the load threads that hold slots of the
+    /// load: threads `0..lanes` (slot `s` runs on thread `s % workers`). Done again by
+    /// [`Generator::start`], after anything that changed the schedule or the in-flight
+    /// bound (a shard's share of them).
+    pub fn assign_lanes(&mut self) {
+        let workers = self.counters.len() as u64;
+        let lanes = workers.min(self.load.max_in_flight).max(1);
+        let total = self.rate.as_ref().map_or(0, RateSchedule::total);
+        for (w, c) in self.counters.iter_mut().enumerate() {
+            c.lane = Lane::new(w as u64, lanes, total);
         }
     }
 
@@ -213,6 +222,10 @@ impl Generator {
         n_ops: usize,
         workers: usize,
     ) -> std::io::Result<Self> {
+        let mut loads = loads;
+        for l in &mut loads {
+            l.assign_lanes();
+        }
         let loads: Arc<[LoadState]> = loads.into();
         let (epoch, epoch_rx) = watch::channel(0_u64);
         let (stop, stop_rx) = watch::channel(false);

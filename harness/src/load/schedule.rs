@@ -192,7 +192,7 @@ impl RateSchedule {
         on_drop: impl FnOnce(u64),
     ) -> Option<Claim> {
         let k = lane.next.load(Ordering::Relaxed);
-        let end = lane.len(self.total);
+        let end = lane.end;
         if k >= end {
             return None;
         }
@@ -226,17 +226,22 @@ impl RateSchedule {
 pub struct Lane {
     index: u64,
     count: u64,
+    /// How many of the schedule's ops fall in this lane (computed once: a division).
+    end: u64,
     next: AtomicU64,
 }
 
 impl Lane {
-    /// Lane `index` of `count` (`count >= 1`).
-    pub fn new(index: u64, count: u64) -> Self {
-        Self {
+    /// Lane `index` of `count` (`count >= 1`) of a schedule of `total` ops.
+    pub fn new(index: u64, count: u64, total: u64) -> Self {
+        let mut lane = Self {
             index,
             count: count.max(1),
+            end: 0,
             next: AtomicU64::new(0),
-        }
+        };
+        lane.end = lane.len(total);
+        lane
     }
 
     /// The schedule-wide sequence number of the lane's `k`-th op.
@@ -248,7 +253,6 @@ impl Lane {
     /// How many of a schedule's `total` ops fall in this lane.
     fn len(&self, total: u64) -> u64 {
         share(total, self.index, self.count)
-    }
     }
 
     /// The lane index of the first of its ops with sequence number `>= seq`.
@@ -479,7 +483,7 @@ mod tests {
     #[test]
     fn claims_are_in_order_and_late_ones_are_dropped() {
         let s = constant(1000.0, 1);
-        let lane = Lane::new(0, 1);
+        let lane = Lane::new(0, 1, s.total());
         let c = s
             .claim(&lane, 0.0, 0.010, |_| panic!("nothing is late"))
             .unwrap();
@@ -503,7 +507,7 @@ mod tests {
     #[test]
     fn lanes_divide_the_schedule_without_overlap_or_gap() {
         let s = constant(1000.0, 1);
-        let lanes: Vec<Lane> = (0..3).map(|i| Lane::new(i, 3)).collect();
+        let lanes: Vec<Lane> = (0..3).map(|i| Lane::new(i, 3, s.total())).collect();
         let mut seen = vec![0_u32; 1000];
         for lane in &lanes {
             while let Some(c) = s.claim(lane, 0.0, 10.0, |_| panic!("none late")) {
@@ -512,7 +516,7 @@ mod tests {
         }
         assert!(seen.iter().all(|n| *n == 1));
         // Drops within a lane count the lane's own ops only.
-        let lane = Lane::new(1, 4);
+        let lane = Lane::new(1, 4, s.total());
         let c = s.claim(&lane, 0.5, 0.010, |_| ()).unwrap();
         assert_eq!(c.seq % 4, 1);
         assert!(s.time_of(c.seq) >= 0.49 && s.time_of(c.seq - 4) < 0.49);
@@ -560,7 +564,7 @@ mod tests {
     fn strided_claims_drop_late_ops_of_their_own_share_only() {
         let s = constant(1000.0, 1).strided(1, 4); // ops 1, 5, 9, ...
         assert_eq!(s.total(), 250);
-        let lane = Lane::new(0, 1);
+        let lane = Lane::new(0, 1, s.total());
         let c = s
             .claim(&lane, 0.0, 0.010, |_| panic!("nothing is late"))
             .unwrap();

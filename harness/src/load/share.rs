@@ -81,9 +81,7 @@ impl<'a> Future for Enter<'a> {
             Poll::Pending
         } else {
             gate.hot.set(true);
-            Poll::Ready(Hold {
-                gate: Some(gate),
-            })
+            Poll::Ready(Hold { gate: Some(gate) })
         }
     }
 }

@@ -2,9 +2,10 @@
 //!
 //! Per op, when ops are due back to back: one claim (a load and a store on this
 //! thread's own lane of the schedule), one clock read (an op's end is the next op's
-//! "now"), three histogram increments (latency, service time, start lateness) and two
-//! counter stores; every [`super::share::BURST`] ops, one self-wake. The op's timeout costs nothing unless the op
-//! actually waits ([`within`]). No lock, no allocation.
+//! "now"), two histogram increments (latency, service time), the start lateness (an
+//! exact maximum, a histogram record every 8th op) and two counter stores; every
+//! [`super::share::BURST`] ops, one self-wake. The op's timeout costs nothing unless
+//! the op actually waits ([`within`]). No lock, no allocation.
 //!
 //! **Clock.** Op timing uses `quanta` (the TSC, scaled to nanoseconds: about half the
 //! cost of `std::time::Instant::now` on a VM) as nanoseconds since the load's start.
@@ -148,9 +149,10 @@ pub async fn open_loop<T: Target>(
             now = since(t0);
         }
         let Some(claim) = schedule.claim(&counters.lane, now as f64 * 1e-9, drop_after, |n| {
-            counters
-                .dropped
-                .store(counters.dropped.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+            counters.dropped.store(
+                counters.dropped.load(Ordering::Relaxed) + n,
+                Ordering::Relaxed,
+            );
         }) else {
             return;
         };

@@ -257,28 +257,32 @@ impl Collector {
             self.prev_busy[f.worker] = Some(busy);
         }
         let s = |ns: u64| ns as f64 * 1e-9;
-        let figures = |h: &Histogram<u64>| {
-            (!h.is_empty()).then(|| (s(h.value_at_quantile(0.99)), s(h.max())))
+        // p99 from the sampled histogram, the maximum exact (see `Recorder`).
+        let figures = |h: &Histogram<u64>, max: u64| {
+            (!h.is_empty()).then(|| (s(h.value_at_quantile(0.99).min(max)), s(max)))
         };
         let mut all = lateness_histogram();
+        let mut all_max = 0;
         let mut per_load = Vec::with_capacity(loads.len());
         for (i, l) in loads.iter().enumerate() {
             let mut h = lateness_histogram();
+            let mut max = 0;
             for f in flushes {
                 if let Some(x) = f.lateness.get(i) {
                     let _ = h.add(x);
                 }
+                max = max.max(f.max_lateness.get(i).copied().unwrap_or(0));
             }
             let _ = all.add(&h);
+            all_max = all_max.max(max);
             let (now, prev) = totals.get(i).copied().unwrap_or_default();
             let dropped = now.dropped.saturating_sub(prev.dropped);
             let in_flight = now.started.saturating_sub(now.completed);
-            let starved =
-                l.rate.is_some() && dropped > 0 && in_flight * 2 < l.load.max_in_flight;
+            let starved = l.rate.is_some() && dropped > 0 && in_flight * 2 < l.load.max_in_flight;
             if starved && !warmup {
                 self.starved_ticks[i] += 1;
             }
-            let fig = figures(&h);
+            let fig = figures(&h, max);
             per_load.push(GeneratorLoadTick {
                 load: l.load.name.clone(),
                 completed: now.completed.saturating_sub(prev.completed),
@@ -288,7 +292,7 @@ impl Collector {
                 starved,
             });
         }
-        let fig = figures(&all);
+        let fig = figures(&all, all_max);
         GeneratorTick {
             busy_ratio,
             lateness_p99_s: fig.map(|f| f.0),
@@ -298,4 +302,3 @@ impl Collector {
         }
     }
 }
-

@@ -169,6 +169,7 @@ fn per_tick_cost() {
             rss_bytes: Some(1 << 30),
             cpu_percent: Some(100.0),
             threads: Some(10),
+            ..Default::default()
         },
         runtime: gauntlet_reports::schema::RuntimeSample {
             alive_tasks: 10,

@@ -46,6 +46,7 @@ pub mod input;
 pub mod load;
 pub mod metrics;
 pub mod probe;
+pub mod proc_cpu;
 pub mod progress;
 pub mod run;
 pub mod scenario;

@@ -1,5 +1,7 @@
-//! Probes sampled every tick: this process (RSS, CPU, threads), the target's tokio
-//! runtime (alive tasks, global queue depth, busy time) and its scheduling lag.
+//! Probes sampled every tick: this process (RSS, CPU, threads; its load and store
+//! threads' busy ratios and the machine's noise, through [`crate::proc_cpu`]), the
+//! target's tokio runtime (alive tasks, global queue depth, busy time) and its
+//! scheduling lag.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,6 +14,7 @@ use sysinfo::{Pid, ProcessRefreshKind, ProcessesToUpdate, System};
 pub struct ProcessProbe {
     system: Option<System>,
     pid: Option<Pid>,
+    cpu: crate::proc_cpu::CpuAccounting,
 }
 
 impl std::fmt::Debug for ProcessProbe {
@@ -27,7 +30,11 @@ impl ProcessProbe {
     pub fn new() -> Self {
         let pid = sysinfo::get_current_pid().ok();
         let system = System::new().ok();
-        let mut p = Self { system, pid };
+        let mut p = Self {
+            system,
+            pid,
+            cpu: crate::proc_cpu::CpuAccounting::new(),
+        };
         // CPU use is a difference between two refreshes: prime the first.
         p.refresh();
         p
@@ -50,10 +57,15 @@ impl ProcessProbe {
             (Some(sys), Some(pid)) => sys.process(pid),
             _ => None,
         };
+        let cpu = self.cpu.sample();
         ProcessSample {
             rss_bytes: proc_.map(|p| p.memory()),
             cpu_percent: proc_.map(|p| f64::from(p.cpu_usage())),
             threads: thread_count(),
+            load_threads_busy_ratio: cpu.load_threads_busy_ratio,
+            store_thread_busy_ratio: cpu.store_thread_busy_ratio,
+            steal_percent: cpu.steal_percent,
+            other_cpu_percent: cpu.other_cpu_percent,
         }
     }
 

@@ -1,17 +1,16 @@
 //! The end-of-run console summary, in the spirit of k6's: thresholds with ✓/✗ and the
-//! observed value, a per-op table, the leak check, stalls and the verdict.
+//! observed value, the per-op, per-load and message tables (the same tables as
+//! `summary.md` and `report.html`: [`gauntlet_reports::table`]), who limited the run
+//! (target or load generator) and the machine's noise, the leak check, stalls and the
+//! verdict.
 
 use std::fmt::Write as _;
 
-use gauntlet_reports::schema::{RunResult, RunStatus, ThresholdOutcome};
-
-use gauntlet_reports::units::{format_plain as fp, format_value};
+use gauntlet_reports::schema::{RunResult, RunStatus};
+use gauntlet_reports::table::{self, console};
+use gauntlet_reports::units::format_plain as fp;
 
 use crate::units::{format_bytes, format_ns};
-
-fn observed(t: &ThresholdOutcome) -> String {
-    format_value(t.observed, &t.unit)
-}
 
 fn opt_bytes(v: Option<u64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |b| format_bytes(b as f64))
@@ -43,84 +42,17 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
 
     if !r.thresholds.is_empty() {
         let _ = writeln!(s, "\n  THRESHOLDS");
-        let mut last_metric = "";
-        for t in &r.thresholds {
-            if t.metric != last_metric {
-                let _ = writeln!(s, "    {}", t.metric);
-                last_metric = &t.metric;
-            }
-            let mark = if t.passed { "✓" } else { "✗" };
-            let _ = writeln!(
-                s,
-                "    {mark} {:<24} observed {}",
-                t.expression,
-                observed(t)
-            );
-        }
+        s.push_str(&console::render(&table::run::thresholds(r), 4));
     }
-
-    let _ = writeln!(
-        s,
-        "\n  {:<12} {:>10} {:>8} {:>10} {:>10} {:>10} {:>10} {:>10} {:>10}",
-        "OP", "count", "errors", "rate/s", "p50", "p90", "p99", "p99.9", "max"
-    );
-    for o in &r.ops {
-        let l = &o.latency;
-        let ns = |v: u64| {
-            if l.count == 0 {
-                "-".to_owned()
-            } else {
-                format_ns(v as f64)
-            }
-        };
-        let _ = writeln!(
-            s,
-            "  {:<12} {:>10} {:>8} {:>10.1} {:>10} {:>10} {:>10} {:>10} {:>10}",
-            o.op,
-            o.count,
-            o.errors,
-            o.throughput_per_s,
-            ns(l.p50_ns),
-            ns(l.p90_ns),
-            ns(l.p99_ns),
-            ns(l.p999_ns),
-            ns(l.max_ns)
-        );
+    let _ = writeln!(s);
+    s.push_str(&console::render(&table::run::ops(r), 2));
+    if !r.loads.is_empty() {
+        let _ = writeln!(s);
+        s.push_str(&console::render(&table::run::loads(r), 2));
     }
-    for l in &r.loads {
-        let scheduled = l
-            .scheduled
-            .map_or_else(String::new, |n| format!("scheduled {n}, "));
-        let _ = writeln!(
-            s,
-            "    load {:<10} {} ({scheduled}started {}, dropped {}, unfinished {}, max in flight {})",
-            l.name, l.executor, l.started, l.dropped_iterations, l.unfinished, l.max_in_flight
-        );
-        if l.starved_ticks > 0 {
-            let _ = writeln!(
-                s,
-                "    WARNING: load {} was starved by the load generator in {} ticks (iterations dropped while \
-                 fewer than half its in-flight slots were busy): its figures show the generator's limit, \
-                 not the target's; add load_threads or lower the other loads' rates",
-                l.name, l.starved_ticks
-            );
-        }
-    }
-
-    let m = &r.messages;
-    if m.measured {
-        let f = |v: Option<u64>| v.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
-        let _ = writeln!(
-            s,
-            "\n  MESSAGES  sent {}  delivered {}  dropped {}  rejected {}  dead-lettered {}  queued {}  lost {}",
-            f(m.sent),
-            f(m.delivered),
-            f(m.dropped),
-            f(m.rejected),
-            f(m.dead_lettered),
-            f(m.queued),
-            m.lost.map_or_else(|| "n/a".to_owned(), |v| v.to_string())
-        );
+    if let Some(t) = table::run::messages(&r.messages) {
+        let _ = writeln!(s, "\n  MESSAGES");
+        s.push_str(&console::render(&t, 4));
     }
     let measured: Vec<_> = r.timeline.iter().filter(|t| !t.warmup).collect();
     let peak_rss = measured.iter().filter_map(|t| t.process.rss_bytes).max();
@@ -136,6 +68,32 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
         peak_tasks.map_or_else(|| "n/a".to_owned(), |v| v.to_string()),
         max_lag.map_or_else(|| "n/a".to_owned(), |v| format_ns(v as f64)),
     );
+    let (saturated, evidence) = gauntlet_reports::capacity::saturation::classify(r);
+    let _ = writeln!(s, "  LIMIT     {}: {}", saturated.label(), evidence.reason);
+    if let Some(w) = gauntlet_reports::capacity::saturation::run_warning(r) {
+        let _ = writeln!(s, "  ⚠ WARNING {w}");
+    }
+    for l in r.loads.iter().filter(|l| l.starved_ticks > 0) {
+        let _ = writeln!(
+            s,
+            "  ⚠ WARNING load {} was starved by the load generator in {} ticks (iterations dropped \
+             while fewer than half its in-flight slots were busy): its figures show the generator's \
+             limit, not the target's; add load_threads or lower the other loads' rates",
+            l.name, l.starved_ticks
+        );
+    }
+    if let Some(n) = gauntlet_reports::capacity::noise::of_run(r) {
+        let _ = writeln!(
+            s,
+            "  MACHINE   {}{}",
+            gauntlet_reports::capacity::noise::describe(&n),
+            if n.noisy {
+                "  ⚠ NOISY: other load on the machine; the figures are not the target's alone"
+            } else {
+                ""
+            }
+        );
+    }
     let lk = &r.leaks;
     let _ = writeln!(
         s,

@@ -48,6 +48,101 @@ patience = 10
 "#;
 
 #[test]
+fn repeats_interleave_and_give_intervals_labels_and_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(dir.path(), "sleepy.toml", SLEEPY);
+    let out = dir.path().join("out");
+    let o = gauntlet(&[
+        "capacity",
+        &scenario,
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+        "--repeats",
+        "2",
+        "--steps",
+        "1,2,4,8",
+    ]);
+    let t = text(&o);
+    let r = read_capacity(&out);
+    assert_eq!(r.sweep.as_ref().unwrap().repeats, 2);
+    assert_eq!(r.levels.len(), 4, "{t}");
+    // The second round runs from the top down.
+    let order: Vec<&str> = t
+        .lines()
+        .filter(|l| l.starts_with("capacity: repeat 2/2: level"))
+        .collect();
+    assert_eq!(order.len(), 4, "{t}");
+    assert!(order[0].contains("level 3 (8 clients)"), "{order:?}");
+    assert!(order[3].contains("level 0 (1 clients)"), "{order:?}");
+    for l in &r.levels {
+        assert_eq!(l.repeats.len(), 2, "level {}", l.index);
+        assert!(l.throughput_ci_95.is_some());
+        assert!(l.p99_ci_95.is_some());
+        for rep in &l.repeats {
+            let file = out.join(rep.results.as_deref().unwrap());
+            assert!(file.exists(), "{} missing", file.display());
+        }
+        // Sleeping clients: neither the load thread nor the workers are busy.
+        assert_ne!(
+            l.saturated,
+            gauntlet_reports::capacity_schema::Saturated::Generator
+        );
+        assert!(l.saturation.is_some());
+        if cfg!(target_os = "linux") {
+            assert!(l.noise.is_some(), "noise measured from /proc");
+        }
+    }
+    let f = r.fit.as_ref().expect("a model from 8 points");
+    assert_eq!(f.points, 8);
+    assert!(f.uncertainty.is_some());
+    // Each repeat's results carry the per-tick noise and load-thread figures.
+    let run = std::fs::read_to_string(out.join(r.levels[3].repeats[1].results.as_deref().unwrap()))
+        .unwrap();
+    let run = gauntlet_reports::schema::RunResult::from_json(&run).unwrap();
+    if cfg!(target_os = "linux") {
+        let measured: Vec<_> = run.timeline.iter().filter(|t| !t.warmup).collect();
+        assert!(measured.iter().all(|t| t.process.steal_percent.is_some()));
+        assert!(
+            measured
+                .iter()
+                .all(|t| t.process.other_cpu_percent.is_some())
+        );
+        // The load threads live while the load runs (not in the run's last tick).
+        assert!(
+            measured
+                .iter()
+                .any(|t| t.process.load_threads_busy_ratio.is_some()),
+            "{:?}",
+            measured.iter().map(|t| t.process).collect::<Vec<_>>()
+        );
+    }
+    assert!(t.contains("saturated: "), "{t}");
+
+    // `--from` with every repeat's file: runs at one level are its repeats.
+    let files: Vec<String> = r
+        .levels
+        .iter()
+        .flat_map(|l| &l.repeats)
+        .map(|rep| {
+            out.join(rep.results.as_deref().unwrap())
+                .display()
+                .to_string()
+        })
+        .collect();
+    let again = dir.path().join("again");
+    let mut args = vec!["capacity", "--out", again.to_str().unwrap(), "--from"];
+    args.extend(files.iter().map(String::as_str));
+    let o = gauntlet(&args);
+    let from = read_capacity(&again);
+    assert_eq!(from.levels.len(), 4, "{}", text(&o));
+    assert!(from.levels.iter().all(|l| l.repeats.len() == 2));
+    for (a, b) in r.levels.iter().zip(&from.levels) {
+        assert_eq!(a.throughput_ci_95, b.throughput_ci_95);
+    }
+}
+
+#[test]
 fn a_quick_sweep_writes_levels_capacity_and_summary_and_from_refits_them() {
     let dir = tempfile::tempdir().unwrap();
     let scenario = write(dir.path(), "sleepy.toml", SLEEPY);

@@ -122,7 +122,12 @@ fn passing_run_exits_0_and_writes_results() {
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("✓ max < 10s"), "{t}");
+    // The thresholds table: ✓, metric, expression, observed on one line.
+    assert!(
+        t.lines()
+            .any(|l| l.contains("✓") && l.contains("max < 10s")),
+        "{t}"
+    );
     assert!(t.contains("VERDICT   ✓ PASS"), "{t}");
     let r =
         RunResult::from_json(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
@@ -151,7 +156,11 @@ fn failing_threshold_exits_1_and_still_writes_results() {
         "--no-progress",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("✗ max < 1ns"));
+    assert!(
+        text(&o)
+            .lines()
+            .any(|l| l.contains("✗") && l.contains("max < 1ns"))
+    );
     let r =
         RunResult::from_json(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
     assert!(!r.verdict.passed);

@@ -77,6 +77,7 @@ fn exported_names() -> BTreeSet<String> {
             rss_bytes: Some(1),
             cpu_percent: Some(1.0),
             threads: Some(1),
+            ..Default::default()
         },
         runtime: RuntimeSample {
             alive_tasks: 1,

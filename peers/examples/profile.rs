@@ -3,7 +3,8 @@
 //!
 //! `cargo run --release -p gauntlet-peers --example profile -- WORKLOAD CONTENDER COUNT [FLAVOR]`
 //!
-//! WORKLOAD: `ask`, `tell` (COUNT tells to one actor, then a barrier ask) or `spawn-stop`.
+//! WORKLOAD: `ask`, `tell` (COUNT tells to one actor, then a barrier ask), `spawn-stop`
+//! or `spawn-ask-stop`.
 //! CONTENDER: `tokio`, `tokio+timeout`, `gauntlet`, `kameo` or `ractor`.
 //! FLAVOR: `ct` (current-thread, the default: deterministic instruction counts under
 //! callgrind) or `mt2`.
@@ -32,6 +33,11 @@ async fn run<C: Contender>(contender: C, what: &str, count: u64) -> Result<(), S
         "spawn-stop" => {
             for _ in 0..count {
                 workload::spawn_stop(&contender, 64).await;
+            }
+        }
+        "spawn-ask-stop" => {
+            for _ in 0..count {
+                black_box(workload::spawn_ask_stop(&contender, 1024).await);
             }
         }
         other => return Err(format!("unknown workload {other:?}")),

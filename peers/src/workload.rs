@@ -40,6 +40,14 @@ pub async fn spawn_stop<C: Contender>(contender: &C, capacity: usize) {
     C::stop(counter).await;
 }
 
+/// An actor's whole short life: spawn, one ask, stop, wait until it has terminated.
+pub async fn spawn_ask_stop<C: Contender>(contender: &C, capacity: usize) -> u64 {
+    let counter = contender.spawn(capacity).await;
+    let total = C::ask(&counter, 1).await;
+    C::stop(counter).await;
+    total
+}
+
 /// Spawns `n` actors, then stops them all at once and waits until every one has
 /// terminated: the amortized cost of an actor's whole life when many come and go
 /// together (as when a harness builds and tears down a fleet of devices).
@@ -76,6 +84,7 @@ mod tests {
             C::stop(counter).await;
         }
         spawn_stop(&contender, 64).await;
+        assert_eq!(spawn_ask_stop(&contender, 64).await, 1, "{}", C::NAME);
         spawn_stop_batch(&contender, 10, 64).await;
     }
 

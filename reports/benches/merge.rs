@@ -74,6 +74,7 @@ fn tick(i: usize) -> Tick {
             rss_bytes: Some(40_000_000),
             cpu_percent: Some(80.0),
             threads: Some(8),
+            ..Default::default()
         },
         runtime: RuntimeSample {
             alive_tasks: 30,

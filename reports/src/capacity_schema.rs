@@ -6,15 +6,24 @@
 //! schema versions they do not know ([`CapacityResult::from_json`] does). Adding an
 //! optional field keeps [`CAPACITY_SCHEMA_VERSION`]; renaming, removing or changing
 //! the meaning of one bumps it. Each level's full run is in its own `results.json`
-//! (named in [`Level::results`]).
+//! (named in [`Level::results`], and per repeat in [`Level::repeats`]).
+//!
+//! **Version 2** (repeats, intervals, operational laws, saturation, noise) changed the
+//! meaning of a level's figures: with `repeats > 1` they are means over the repeats.
+//! Version-1 files are still read ([`CapacityResult::from_json`]); the fields added in
+//! version 2 read as empty (`[]`, `null`, `false`, `"none"`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::capacity::little::LittleCheck;
 use crate::schema::{LatencySummary, RunStatus, ScenarioInfo};
 
-/// The capacity schema version this crate writes and reads.
-pub const CAPACITY_SCHEMA_VERSION: u32 = 1;
+/// The capacity schema version this crate writes.
+pub const CAPACITY_SCHEMA_VERSION: u32 = 2;
+
+/// The oldest capacity schema version this crate reads (every version from it up to
+/// [`CAPACITY_SCHEMA_VERSION`] is read).
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 
 /// A capacity sweep: levels, model, verdict in words.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -56,6 +65,39 @@ pub struct CapacityResult {
     pub max_within_slo: Option<SloCapacity>,
     /// The plain-language conclusion (also the head of the summary's capacity section).
     pub statement: String,
+    /// The utilization law's bound on throughput next to the USL's (`null` when the
+    /// workers' busy time was not measured; added in schema 2).
+    #[serde(default)]
+    pub bounds: Option<Bounds>,
+}
+
+/// The operational-law bound of the sweep and how it compares with the USL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bounds {
+    /// `X_max = workers / D`, ops/s, from the level whose target workers were busiest
+    /// (the best estimate of the service demand `D`).
+    pub utilization_bound_per_s: f64,
+    /// The level it was taken from.
+    pub level: usize,
+    /// The resource whose busy time gives the bound (`target workers`, `store writer`).
+    pub resource: String,
+    /// The USL's highest throughput (`X(N*)`, or Amdahl's ceiling), ops/s (`null`
+    /// without a model or when the model grows without bound).
+    pub usl_peak_per_s: Option<f64>,
+    /// Which bound is lower, so tighter: `usl` or `utilization`.
+    pub tighter: TighterBound,
+    /// Whether the USL predicts more than the utilization law allows.
+    pub usl_exceeds_bound: bool,
+}
+
+/// Which of two upper bounds on throughput is lower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TighterBound {
+    /// The USL's peak (or ceiling).
+    Usl,
+    /// The utilization law's `workers / D`.
+    Utilization,
 }
 
 /// How the levels were obtained.
@@ -115,6 +157,13 @@ pub struct SweepSettings {
     pub min_gain: f64,
     /// Levels in a row that must not rise before the sweep stops (the plateau).
     pub patience: u32,
+    /// Times each level was measured, interleaved across levels (1 in schema-1 files).
+    #[serde(default = "one")]
+    pub repeats: u32,
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// The service-level objective a level must meet.
@@ -176,6 +225,154 @@ pub struct Level {
     pub alive_tasks_max: Option<u64>,
     /// Little's law at this level (`null` when nothing completed).
     pub little: Option<LittleCheck>,
+    /// Each repeat of the level, in the order run (empty in schema-1 files). With more
+    /// than one, the figures above are over all repeats: throughput and concurrency
+    /// are means, counts are sums, `passed` holds only if every repeat passed, and the
+    /// per-op latencies are those of the repeat with the highest p99.
+    #[serde(default)]
+    pub repeats: Vec<Repeat>,
+    /// 95% confidence interval of the mean throughput over the repeats, ops/s
+    /// ([low, high]; `null` with one repeat).
+    #[serde(default)]
+    pub throughput_ci_95: Option<[f64; 2]>,
+    /// Coefficient of variation of the repeats' throughput (`null` with one repeat).
+    #[serde(default)]
+    pub throughput_cv: Option<f64>,
+    /// Mean over the repeats of the worst op's p99, ns.
+    #[serde(default)]
+    pub p99_mean_ns: Option<f64>,
+    /// 95% confidence interval of that mean, ns ([low, high]; `null` with one repeat).
+    #[serde(default)]
+    pub p99_ci_95: Option<[f64; 2]>,
+    /// Whether the repeats' throughput varies by more than 10% (coefficient of
+    /// variation): one number does not describe this level. (The p99's spread shows
+    /// in `p99_ci_95`; tail latency varies more than throughput by nature.)
+    #[serde(default)]
+    pub unstable: bool,
+    /// Who limited the level: the system under test (`target`), the load generator
+    /// (`generator`: the figures are not the target's), or neither (`none`). With
+    /// repeats: `generator` if any repeat was, else `target` if any was.
+    #[serde(default)]
+    pub saturated: Saturated,
+    /// The figures the label was drawn from (`null` in schema-1 files).
+    #[serde(default)]
+    pub saturation: Option<SaturationEvidence>,
+    /// The utilization law's bound at this level: `X_max = workers / D` with the
+    /// service demand `D = U·workers / X`, i.e. `X / U` (ops/s; the lower of the target
+    /// workers' and the store writer's when both were measured; `null` when the busy
+    /// time was not measured or was zero).
+    #[serde(default)]
+    pub utilization_bound_per_s: Option<f64>,
+    /// The utilization-law figures behind the bound (`null` when not measured).
+    #[serde(default)]
+    pub utilization: Option<Utilization>,
+    /// Other load on the machine while the level ran (`null` when not measured).
+    #[serde(default)]
+    pub noise: Option<Noise>,
+}
+
+/// One measurement of a level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Repeat {
+    /// Which repeat (0-based); repeats run interleaved across the levels.
+    pub repeat: u32,
+    /// Its results file, relative to `capacity.json`.
+    pub results: Option<String>,
+    /// Whether its run completed.
+    pub status: RunStatus,
+    /// Whether every threshold and invariant held.
+    pub passed: bool,
+    /// Completed ops per second, all ops.
+    pub throughput_per_s: f64,
+    /// Its concurrency `N` (as [`Level::concurrency`]).
+    pub concurrency: Option<f64>,
+    /// The worst op's p99, ns.
+    pub p99_ns: Option<u64>,
+    /// Who limited it.
+    pub saturated: Saturated,
+    /// Its utilization bound, ops/s.
+    pub utilization_bound_per_s: Option<f64>,
+    /// Other load on the machine while it ran.
+    pub noise: Option<Noise>,
+}
+
+/// Who limited a level's throughput.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Saturated {
+    /// The system under test: its workers were busy, or work queued in it.
+    Target,
+    /// The load generator: its threads were busy, or it dropped starts while the
+    /// target had room. The level's figures are a lower bound of the target's.
+    Generator,
+    /// Neither was seen at its limit (or nothing was measured).
+    #[default]
+    None,
+}
+
+impl Saturated {
+    /// The label as written in `capacity.json`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Target => "target",
+            Self::Generator => "generator",
+            Self::None => "none",
+        }
+    }
+}
+
+/// The figures a saturation label is drawn from, over a run's measured ticks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SaturationEvidence {
+    /// Mean busy ratio of the load threads (CPU time over wall time, per thread).
+    pub generator_busy_ratio: Option<f64>,
+    /// Mean pacing lateness of the load (actual start after intended start), ns
+    /// (`null` while the harness does not record it).
+    pub pacing_lateness_mean_ns: Option<f64>,
+    /// Starts the open loop dropped after the settle time.
+    pub dropped_iterations: u64,
+    /// Share of measured ticks at which the swept load's ops in flight were at its
+    /// bound (`max_in_flight`; `null` for a closed loop, which is always there).
+    pub in_flight_at_bound_share: Option<f64>,
+    /// Mean busy ratio of the target runtime's workers.
+    pub target_busy_ratio: Option<f64>,
+    /// Mean depth of the target runtime's global queue (tasks waiting for a worker).
+    pub global_queue_depth_mean: Option<f64>,
+    /// Mean busy ratio of the device runtime's store writer thread (`null` for other
+    /// targets).
+    pub store_busy_ratio: Option<f64>,
+    /// Why the label, in words.
+    pub reason: String,
+}
+
+/// The utilization law at one level.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Utilization {
+    /// Worker threads of the target runtime.
+    pub workers: usize,
+    /// Their mean busy ratio `U` (0..1).
+    pub busy_ratio: f64,
+    /// Service demand per op, `D = U·workers / X`, seconds.
+    pub service_demand_s: f64,
+    /// `workers / D`, ops/s.
+    pub workers_bound_per_s: f64,
+    /// The store writer thread's busy ratio (device runtime only).
+    pub store_busy_ratio: Option<f64>,
+    /// `1 / D_store = X / U_store`, ops/s (device runtime only).
+    pub store_bound_per_s: Option<f64>,
+}
+
+/// Other load on the machine during a run (from `/proc`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Noise {
+    /// CPU time stolen by the hypervisor, percent of all CPUs' time (mean over ticks).
+    pub steal_percent: Option<f64>,
+    /// CPU used by other processes, percent of one core (mean over ticks; 200 = two
+    /// cores busy).
+    pub other_cpu_percent: Option<f64>,
+    /// Whether either was above its threshold: the figures may not be the target's
+    /// alone.
+    pub noisy: bool,
 }
 
 /// One op's figures at one level.
@@ -245,8 +442,49 @@ pub struct FitRecord {
     pub peak_throughput_per_s: Option<f64>,
     /// Amdahl's ceiling `λ/σ` when κ = 0, ops/s.
     pub amdahl_ceiling_per_s: Option<f64>,
-    /// The fitted curve at each fitted level.
+    /// The fitted curve at each fitted level (each repeat, with repeats).
     pub curve: Vec<FitPoint>,
+    /// 95% interval of the model's highest throughput (`X(N*)`, or Amdahl's ceiling
+    /// when κ = 0), ops/s; `null` when the resamples leave it unbounded or none were
+    /// drawn.
+    #[serde(default)]
+    pub peak_throughput_ci_95: Option<[f64; 2]>,
+    /// Whether the peak lies beyond the largest measured concurrency (an Amdahl
+    /// ceiling always does): the model's figure there is an extrapolation.
+    #[serde(default)]
+    pub extrapolated: bool,
+    /// Whether R² is below 0.9: the model does not describe the data well.
+    #[serde(default)]
+    pub weak_fit: bool,
+    /// The parameters' uncertainty by bootstrap (`null` in schema-1 files).
+    #[serde(default)]
+    pub uncertainty: Option<FitUncertainty>,
+}
+
+/// The uncertainty of a fit's parameters, from refitting resampled data.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FitUncertainty {
+    /// How the data were resampled, in words.
+    pub method: String,
+    /// Resamples drawn.
+    pub resamples: u32,
+    /// Resamples that could not be fitted (left out of the intervals).
+    pub failed: u32,
+    /// The resampling generator's seed (the intervals are reproducible).
+    pub seed: u64,
+    /// 95% percentile interval of λ.
+    pub lambda_ci_95: [f64; 2],
+    /// Of σ.
+    pub sigma_ci_95: [f64; 2],
+    /// Of κ.
+    pub kappa_ci_95: [f64; 2],
+    /// Of `N*` (`null` when more than 2.5% of the resamples have no peak: unbounded).
+    pub peak_concurrency_ci_95: Option<[f64; 2]>,
+    /// Share of resamples with κ = 0 (no peak).
+    pub no_peak_share: f64,
+    /// Whether the peak's interval is wide (its width above half the estimate, or
+    /// unbounded, or `N*`'s interval unbounded).
+    pub wide: bool,
 }
 
 /// The model against one level.
@@ -288,7 +526,9 @@ pub enum CapacityReadError {
     #[error("invalid capacity file: {0}")]
     Json(#[from] serde_json::Error),
     /// Written by a schema version this crate does not read.
-    #[error("capacity file has schema_version {found}; this build reads {CAPACITY_SCHEMA_VERSION}")]
+    #[error(
+        "capacity file has schema_version {found}; this build reads {OLDEST_READABLE_VERSION} to {CAPACITY_SCHEMA_VERSION}"
+    )]
     UnsupportedVersion {
         /// The version found in the file.
         found: u64,
@@ -296,14 +536,16 @@ pub enum CapacityReadError {
 }
 
 impl CapacityResult {
-    /// Parses a capacity file, refusing schema versions this crate does not know.
+    /// Parses a capacity file, refusing schema versions this crate does not know
+    /// (older versions it knows read with the newer fields empty).
     pub fn from_json(text: &str) -> Result<Self, CapacityReadError> {
         #[derive(Deserialize)]
         struct VersionOnly {
             schema_version: u64,
         }
         let v: VersionOnly = serde_json::from_str(text)?;
-        if v.schema_version != u64::from(CAPACITY_SCHEMA_VERSION) {
+        let known = u64::from(OLDEST_READABLE_VERSION)..=u64::from(CAPACITY_SCHEMA_VERSION);
+        if !known.contains(&v.schema_version) {
             return Err(CapacityReadError::UnsupportedVersion {
                 found: v.schema_version,
             });

@@ -11,9 +11,9 @@
 //! PNG, fault windows shaded), [`html`] (the self-contained `report.html`),
 //! [`markdown`] (`summary.md`), [`junit`] (`junit.xml`), [`bundle`] (all of them
 //! written to a directory), [`compare`] (baseline comparison with tolerances) and
-//! [`suite`] (the combined reports of several runs). [`merge`] adds the results of
-//! the shards of a sharded run ([`shard`]) into one, exactly. [`outcome::Outcome`] pairs a run
-//! with its comparison so that every report gives the same verdict.
+//! [`suite`] (the combined reports of several runs). [`outcome::Outcome`] pairs a run
+//! with its comparison so that every report gives the same verdict. [`table`] is the
+//! one table model behind the console, Markdown, HTML and JUnit tables.
 //!
 //! ```
 //! use gauntlet_reports::schema::{RunResult, SCHEMA_VERSION};
@@ -45,6 +45,7 @@ pub mod path_name;
 pub mod schema;
 pub mod shard;
 pub mod suite;
+pub mod table;
 pub mod units;
 
 pub use histogram::EncodedHistogram;

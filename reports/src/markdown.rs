@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 use crate::compare::Verdict;
 use crate::outcome::Outcome;
 use crate::schema::RunStatus;
-use crate::units::{format_bytes, format_ns, format_plain as fp, format_value};
+use crate::table;
+use crate::units::{format_bytes, format_plain as fp};
 
 /// Escapes text for a Markdown table cell or paragraph.
 pub fn md(text: &str) -> String {
@@ -87,20 +88,20 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
         s.push('\n');
     }
 
+    if let Some(w) = crate::capacity::saturation::run_warning(r) {
+        let _ = writeln!(s, "> ⚠️ {}\n", md(&w));
+    }
+    if let Some(n) = crate::capacity::noise::of_run(r).filter(|n| n.noisy) {
+        let _ = writeln!(
+            s,
+            "> ⚠️ Measured under machine noise ({}): the figures are not the target's alone.\n",
+            md(&crate::capacity::noise::describe(&n))
+        );
+    }
+
     if !r.thresholds.is_empty() {
         let _ = writeln!(s, "{h}# Thresholds\n");
-        header(&mut s, &["", "metric", "expression", "observed"], 3);
-        for t in &r.thresholds {
-            row(
-                &mut s,
-                &[
-                    (if t.passed { "✅" } else { "❌" }).to_owned(),
-                    md(&t.metric),
-                    md(&t.expression),
-                    md(&format_value(t.observed, &t.unit)),
-                ],
-            );
-        }
+        s.push_str(&table::markdown::render(&table::run::thresholds(r)));
         s.push('\n');
     }
 
@@ -138,65 +139,23 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
 
     if !r.ops.is_empty() {
         let _ = writeln!(s, "{h}# Operations\n");
-        header(
-            &mut s,
-            &[
-                "op", "count", "errors", "rate", "p50", "p99", "p99.9", "max",
-            ],
-            1,
-        );
-        for o in &r.ops {
-            let l = &o.latency;
-            let ns = |v: u64| {
-                if l.count == 0 {
-                    "-".to_owned()
-                } else {
-                    format_ns(v as f64)
-                }
-            };
-            row(
-                &mut s,
-                &[
-                    md(&o.op),
-                    o.count.to_string(),
-                    o.errors.to_string(),
-                    format!("{}/s", fp(o.throughput_per_s, 1)),
-                    ns(l.p50_ns),
-                    ns(l.p99_ns),
-                    ns(l.p999_ns),
-                    ns(l.max_ns),
-                ],
-            );
-        }
+        s.push_str(&table::markdown::render(&table::run::ops(r)));
+        s.push('\n');
+    }
+    if !r.loads.is_empty() {
+        s.push_str(&table::markdown::render(&table::run::loads(r)));
         s.push('\n');
     }
 
     if !r.faults.is_empty() {
         let _ = writeln!(s, "{h}# Faults\n");
-        header(
-            &mut s,
-            &["kind", "target", "window", "events", "detected", "recovery"],
-            2,
-        );
-        for f in &r.faults {
-            let recovery = match (&f.error, f.recovered, f.recovery_s) {
-                (Some(e), _, _) => format!("❌ not injected: {}", md(e)),
-                (None, true, Some(v)) => format!("✅ {} s", fp(v, 2)),
-                (None, true, None) => "✅".to_owned(),
-                (None, false, _) => "❌ not recovered".to_owned(),
-            };
-            row(
-                &mut s,
-                &[
-                    md(&f.kind),
-                    md(&f.target),
-                    format!("{}–{} s", fp(f.start_s, 1), fp(f.end_s, 1)),
-                    f.events_affected.to_string(),
-                    f.detected.map_or_else(|| "-".to_owned(), |d| d.to_string()),
-                    recovery,
-                ],
-            );
-        }
+        s.push_str(&table::markdown::render(&table::run::faults(r)));
+        s.push('\n');
+    }
+
+    if let Some(t) = table::run::messages(&r.messages) {
+        let _ = writeln!(s, "{h}# Messages\n");
+        s.push_str(&table::markdown::render(&t));
         s.push('\n');
     }
 

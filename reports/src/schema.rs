@@ -299,7 +299,7 @@ pub struct GeneratorLoadTick {
 }
 
 /// Process-level probes (this process: harness and target together).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct ProcessSample {
     /// Resident set size.
     pub rss_bytes: Option<u64>,
@@ -307,6 +307,21 @@ pub struct ProcessSample {
     pub cpu_percent: Option<f64>,
     /// OS threads of the process.
     pub threads: Option<u64>,
+    /// Mean busy ratio of the load generator's threads over the tick (CPU time over
+    /// wall time per thread, 0..1; `null` where not measured).
+    #[serde(default)]
+    pub load_threads_busy_ratio: Option<f64>,
+    /// Busy ratio of the device runtime's store writer thread over the tick (`null`
+    /// when there is none in this process).
+    #[serde(default)]
+    pub store_thread_busy_ratio: Option<f64>,
+    /// CPU time stolen by the hypervisor during the tick, percent of all CPUs' time.
+    #[serde(default)]
+    pub steal_percent: Option<f64>,
+    /// CPU used by other processes on the machine during the tick, percent of one
+    /// core (200 = two cores busy).
+    #[serde(default)]
+    pub other_cpu_percent: Option<f64>,
 }
 
 /// Probes of the target's tokio runtime.

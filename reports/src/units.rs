@@ -18,10 +18,23 @@ pub const TINY: f64 = 1e-6;
 /// [`HUGE`], scientific (`1e300`, `2e-268`) outside. For numbers quoted back in
 /// messages.
 pub fn format_number(v: f64) -> String {
-    if v.is_finite() && v != 0.0 && (v.abs() >= HUGE || v.abs() < TINY) {
-        format!("{v:e}")
+    if !v.is_finite() || v == 0.0 {
+        return v.to_string();
+    }
+    if v.abs() >= HUGE || v.abs() < TINY {
+        return format!("{v:e}");
+    }
+    if v.fract() == 0.0 {
+        return format!("{v:.0}");
+    }
+    // At most 6 significant decimals: a float's full expansion (0.0000015061000000000001)
+    // is noise in a message.
+    let s = format!("{v:.6}");
+    let s = s.trim_end_matches('0').trim_end_matches('.');
+    if s == "0" || s == "-0" {
+        format!("{v:.3e}")
     } else {
-        v.to_string()
+        s.to_owned()
     }
 }
 

@@ -4,8 +4,8 @@
 use gauntlet_reports::capacity::analysis::conclude;
 use gauntlet_reports::capacity::model::UslModel;
 use gauntlet_reports::capacity_schema::{
-    CAPACITY_SCHEMA_VERSION, CapacityResult, ConcurrencySource, Level, LevelOp, LoadVariable, Slo,
-    Source, Stop, StopReason,
+    CAPACITY_SCHEMA_VERSION, CapacityResult, ConcurrencySource, Level, LevelOp, LoadVariable,
+    Saturated, Slo, Source, Stop, StopReason,
 };
 use gauntlet_reports::schema::{LatencySummary, RunStatus, ScenarioInfo};
 
@@ -41,6 +41,17 @@ fn level(index: usize, clients: f64, throughput: f64, passed: bool) -> Level {
         rss_max_bytes: Some(10_000_000),
         alive_tasks_max: Some(9),
         little: None,
+        repeats: vec![],
+        throughput_ci_95: None,
+        throughput_cv: None,
+        p99_mean_ns: None,
+        p99_ci_95: None,
+        unstable: false,
+        saturated: Saturated::None,
+        saturation: None,
+        utilization_bound_per_s: None,
+        utilization: None,
+        noise: None,
     }
 }
 
@@ -82,6 +93,7 @@ fn result(levels: Vec<Level>) -> CapacityResult {
         fit_error: None,
         max_within_slo: None,
         statement: String::new(),
+        bounds: None,
     };
     conclude(&mut r);
     r
@@ -107,14 +119,17 @@ fn a_retrograde_sweep_gets_a_peak_and_the_last_level_before_the_break() {
     assert_eq!(fit.peak_concurrency, Some(49));
     assert_eq!(r.max_within_slo.map(|m| m.level), Some(4));
     assert!(
-        r.statement.starts_with("One node sustains 10 k ask ops/s at p99 < 5ms (level 4: 16 clients); the USL model predicts a peak of 14 k ops/s at 49 concurrent clients (σ=0.0300, κ=0.000400, R²=1.00)"),
+        r.statement.starts_with("One node sustains 10 k ask ops/s at p99 < 5ms (level 4: 16 clients); the USL model predicts a peak of 14 k ops/s (95% CI 14 k–14 k) at 49 concurrent clients (σ=0.0300, κ=0.000400, R²=1.00; N* 95% CI 49–49)."),
         "{}",
         r.statement
     );
     let md = gauntlet_reports::capacity::statement::markdown(&r);
     assert!(md.contains("| 5 | 32 | "), "{md}");
-    assert!(md.contains("**fail**"));
-    assert!(md.contains("peak: N* = 49"));
+    assert!(
+        md.contains("| ❌ threshold failed: latency{op=ask} p(99) \\< 5ms |"),
+        "{md}"
+    );
+    assert!(md.contains("| peak N\\* | 49 | 49–49 |"), "{md}");
 }
 
 #[test]
@@ -126,18 +141,19 @@ fn too_few_levels_give_a_reason_instead_of_a_model() {
     assert!(r.fit.is_none());
     assert!(r.fit_error.as_deref().unwrap().contains("at least 4"));
     assert!(
-        r.statement.contains("no USL model: 2 point(s)"),
+        r.statement
+            .contains("no USL model: 2 level(s) of distinct concurrency"),
         "{}",
         r.statement
     );
     let json = r.to_json().unwrap();
     assert_eq!(CapacityResult::from_json(&json).unwrap(), r);
-    let future = json.replacen("\"schema_version\": 1", "\"schema_version\": 2", 1);
+    let future = json.replacen("\"schema_version\": 2", "\"schema_version\": 3", 1);
     assert!(
         CapacityResult::from_json(&future)
             .unwrap_err()
             .to_string()
-            .contains("schema_version 2")
+            .contains("schema_version 3; this build reads 1 to 2")
     );
 }
 
@@ -321,7 +337,9 @@ fn capacity_html_has_the_statement_tables_and_charts_with_text_escaped() {
         "<th>throughput (ops/s)</th>",
         "<th>offered (clients)</th>",
         "σ (contention)",
-        "<dt>peak N*</dt><dd>49</dd>",
+        "<tr><td>peak N*</td><td class=\"num\">49</td><td class=\"num\">49–49</td></tr>",
+        "<th>saturated</th>",
+        "<th>95% CI</th>",
         "Little&#x27;s law",
         "Why the sweep stopped",
         "breakpoint",
@@ -330,7 +348,8 @@ fn capacity_html_has_the_statement_tables_and_charts_with_text_escaped() {
         assert!(page.contains(text), "{text} missing");
     }
     assert_eq!(page.matches("<svg").count(), 3);
-    assert_eq!(page.matches("<tr>").count(), 1 + 7 + 1 + 7);
+    // Levels, the model's parameters (λ, σ, κ, R², N*, X(N*)), the model per point.
+    assert_eq!(page.matches("<tr>").count(), (1 + 7) + (1 + 6) + (1 + 7));
 }
 
 #[test]

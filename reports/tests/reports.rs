@@ -95,12 +95,20 @@ fn summary_md_has_thresholds_ops_and_faults() {
         md.contains("| ✅ | latency{op=ask} | p(99) \\< 50ms | 1.05ms |"),
         "{md}"
     );
-    assert!(md.contains("| ask | 8000 | 16 | 800.0/s |"), "{md}");
+    // The same columns as report.html and the console (one table model): timeouts,
+    // p90 and the service time's p99 included.
     assert!(
-        md.contains("| crash | actor://smoke/worker-1 | 3.5–6.0 s | 3 | - | ✅ 1.20 s |"),
+        md.contains("| ask | 8000 | 16 | 0 | 800.0/s | 75.3µs | 95.5µs | 100.0µs | 1.09ms | 1.10ms | 100.0µs |"),
+        "{md}"
+    );
+    assert!(
+        md.contains(
+            "| crash | actor://smoke/worker-1 | 3.5–6.0 s | 50% | 3 | - | 1 | - | - | - | ✅ recovered in 1.20 s |"
+        ),
         "{md}"
     );
     assert!(md.contains("lost 0"), "{md}");
+    assert!(md.contains("### Messages"), "{md}");
 }
 
 #[test]
@@ -112,7 +120,7 @@ fn a_fault_that_could_not_be_injected_says_why() {
     let outcome = Outcome::new(&r);
     let md = markdown::render(&outcome, 2);
     assert!(
-        md.contains("| 3 | 2 | ❌ not injected: selector matched no live actor |"),
+        md.contains("| 3 | 2 | 1 | - | - | - | ❌ not injected: selector matched no live actor |"),
         "{md}"
     );
     let html = page(&outcome);

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use gauntlet_reports::capacity::statement::markdown;
+use gauntlet_reports::capacity::statement::console;
 use gauntlet_reports::capacity_schema::{CapacityResult, StopReason};
 
 use super::from_results::from_results;
@@ -51,6 +51,10 @@ pub struct CapacityArgs {
     /// Hard limit of the whole sweep, e.g. 10m.
     #[arg(long, value_name = "D", value_parser = duration_arg)]
     pub deadline: Option<Duration>,
+    /// Measure each level K times, interleaved across the levels, for 95% intervals
+    /// (default: the scenario's [capacity] repeats, or 1).
+    #[arg(long, value_name = "K")]
+    pub repeats: Option<u32>,
     /// The load whose level is stepped (default: the scenario's [capacity] load, or its first).
     #[arg(long, value_name = "NAME")]
     pub load: Option<String>,
@@ -87,6 +91,7 @@ pub fn command(args: CapacityArgs, registry: &crate::workload::Registry) -> u8 {
             ("--settle", args.settle.is_some()),
             ("--deadline", args.deadline.is_some()),
             ("--seed", args.seed.is_some()),
+            ("--repeats", args.repeats.is_some()),
         ];
         if let Some((flag, _)) = sweep_flags.iter().find(|(_, set)| *set) {
             eprintln!("gauntlet capacity: {flag} belongs to a sweep; --from only reads results");
@@ -131,6 +136,7 @@ pub fn command(args: CapacityArgs, registry: &crate::workload::Registry) -> u8 {
             step_duration: args.step_duration,
             settle: args.settle,
             deadline: args.deadline,
+            repeats: args.repeats,
         },
     ) {
         Ok(p) => p,
@@ -183,7 +189,7 @@ pub fn command(args: CapacityArgs, registry: &crate::workload::Registry) -> u8 {
 }
 
 fn finish(result: &CapacityResult, dir: &std::path::Path) -> u8 {
-    println!("{}", markdown(result));
+    println!("{}", console(result));
     println!(
         "capacity.json, capacity.html, summary.md and charts/ written to {}",
         dir.display()

@@ -1,5 +1,6 @@
 //! `gauntlet capacity --from FILES`: a capacity analysis of runs made earlier, one
-//! results file per level.
+//! results file per level, or several per level: runs at the same level are its
+//! repeats, with intervals as in a sweep with `repeats`.
 
 use std::path::PathBuf;
 
@@ -129,6 +130,15 @@ pub fn from_results(files: &[PathBuf], load: Option<&str>) -> Result<CapacityRes
         ));
     }
     levels.sort_by(|a, b| a.offered.total_cmp(&b.offered));
+    // Runs at the same level are its repeats (in the order given).
+    let mut grouped: Vec<Vec<gauntlet_reports::capacity_schema::Level>> = Vec::new();
+    for l in levels {
+        match grouped.last_mut() {
+            Some(g) if g[0].offered == l.offered => g.push(l),
+            _ => grouped.push(vec![l]),
+        }
+    }
+    let mut levels: Vec<_> = grouped.into_iter().filter_map(level::combine).collect();
     for (i, l) in levels.iter_mut().enumerate() {
         l.index = i;
     }
@@ -152,13 +162,18 @@ pub fn from_results(files: &[PathBuf], load: Option<&str>) -> Result<CapacityRes
         stop: Stop {
             reason: StopReason::AllLevels,
             level: None,
-            detail: format!("read {} results file(s)", levels.len()),
+            detail: format!(
+                "read {} results file(s): {} level(s)",
+                runs.len(),
+                levels.len()
+            ),
         },
         levels,
         fit: None,
         fit_error: None,
         max_within_slo: None,
         statement: String::new(),
+        bounds: None,
     };
     conclude(&mut r);
     Ok(r)

@@ -28,7 +28,15 @@
 //! (concurrency: the clients of a closed loop, Little's law `X·R` for an open loop),
 //! the best throughput within the SLO, and Little's law checked per level.
 //!
-//! `gauntlet capacity --from FILES` does the analysis on runs made earlier.
+//! **Repeats** (`[capacity] repeats`, `--repeats K`): after the first round has
+//! decided where the sweep stops, K − 1 more rounds rerun the same levels, alternately
+//! top-down and bottom-up, so drift hits every level alike; each level then has means
+//! and 95% intervals, the fit uses every repeat and carries bootstrap intervals, and
+//! each level says who limited it (target or load generator), its utilization-law
+//! bound and the machine's noise (see [`gauntlet_reports::capacity`]).
+//!
+//! `gauntlet capacity --from FILES` does the analysis on runs made earlier (several
+//! files of one level are its repeats).
 
 pub mod cli;
 pub mod from_results;

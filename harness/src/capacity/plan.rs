@@ -22,6 +22,8 @@ pub struct SweepOverrides {
     pub settle: Option<Duration>,
     /// `--deadline D`.
     pub deadline: Option<Duration>,
+    /// `--repeats K`.
+    pub repeats: Option<u32>,
 }
 
 /// A resolved sweep.
@@ -45,6 +47,8 @@ pub struct Plan {
     pub patience: u32,
     /// Levels run after the first breaking one.
     pub levels_after_break: u32,
+    /// Times each level is measured (rounds over the levels; see [`super::sweep`]).
+    pub repeats: u32,
 }
 
 /// Why a sweep cannot be planned (the message names the flag or field).
@@ -112,7 +116,16 @@ impl Plan {
         if deadline.is_zero() {
             return Err(PlanError("--deadline: must be longer than 0s".into()));
         }
+        let repeats = ov.repeats.or(spec.repeats).unwrap_or(1);
+        super::spec::check_repeats(repeats).map_err(|e| {
+            PlanError(if ov.repeats.is_some() {
+                format!("--repeats: {e}")
+            } else {
+                format!("{}: capacity.repeats: {e}", scenario.file)
+            })
+        })?;
         Ok(Self {
+            repeats,
             load,
             variable,
             steps,
@@ -186,6 +199,7 @@ impl Plan {
             deadline_s: self.deadline.as_secs_f64(),
             min_gain: self.min_gain,
             patience: self.patience,
+            repeats: self.repeats,
         }
     }
 }
@@ -346,5 +360,34 @@ mod tests {
         let err = Plan::resolve(&s, &ov).unwrap_err();
         assert!(err.to_string().starts_with("--steps: "), "{err}");
         assert!(err.to_string().contains("whole"), "{err}");
+    }
+
+    #[test]
+    fn repeats_come_from_the_flag_or_the_table_and_are_checked() {
+        let s = parse_str(BASE, "cap.toml").unwrap();
+        let plan = Plan::resolve(&s, &SweepOverrides::default()).unwrap();
+        assert_eq!((plan.repeats, plan.settings().repeats), (1, 1));
+        let ov = SweepOverrides {
+            repeats: Some(3),
+            ..Default::default()
+        };
+        assert_eq!(Plan::resolve(&s, &ov).unwrap().settings().repeats, 3);
+        let ov = SweepOverrides {
+            repeats: Some(0),
+            ..Default::default()
+        };
+        let err = Plan::resolve(&s, &ov).unwrap_err().to_string();
+        assert_eq!(err, "--repeats: must be between 1 and 50 (got 0)");
+        let table = format!("{BASE}\n        [capacity]\n        repeats = 4\n");
+        let s = parse_str(&table, "cap.toml").unwrap();
+        let plan = Plan::resolve(&s, &SweepOverrides::default()).unwrap();
+        assert_eq!(plan.repeats, 4);
+        let bad = format!("{BASE}\n        [capacity]\n        repeats = 51\n");
+        let err = parse_str(&bad, "cap.toml").unwrap_err().to_string();
+        assert!(
+            err.contains("capacity.repeats") || err.contains("repeats"),
+            "{err}"
+        );
+        assert!(err.contains("between 1 and 50"), "{err}");
     }
 }

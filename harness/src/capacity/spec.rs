@@ -33,10 +33,24 @@ pub struct CapacitySpec {
     /// Levels still run after the first one that breaks a threshold, so that the model
     /// sees past the knee (they never count as within the SLO).
     pub levels_after_break: Option<u32>,
+    /// Times each level is measured (interleaved across the levels), for intervals.
+    pub repeats: Option<u32>,
 }
 
 /// Most levels a sweep may plan.
 pub const MAX_STEPS: usize = 1000;
+
+/// Most repeats of each level.
+pub const MAX_REPEATS: u32 = 50;
+
+/// Checks a number of repeats: 1 to [`MAX_REPEATS`].
+pub fn check_repeats(k: u32) -> Result<(), String> {
+    if (1..=MAX_REPEATS).contains(&k) {
+        Ok(())
+    } else {
+        Err(format!("must be between 1 and {MAX_REPEATS} (got {k})"))
+    }
+}
 
 impl CapacitySpec {
     /// Problems with the table, as (field, message), given the scenario's loads.
@@ -71,6 +85,11 @@ impl CapacitySpec {
         }
         if self.patience == Some(0) {
             p.push(("patience", "must be at least 1".to_owned()));
+        }
+        if let Some(k) = self.repeats
+            && let Err(e) = check_repeats(k)
+        {
+            p.push(("repeats", e));
         }
         let swept = match &self.load {
             Some(name) => loads.iter().find(|l| &l.name == name),

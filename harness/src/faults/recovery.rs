@@ -212,6 +212,7 @@ mod tests {
                 rss_bytes: None,
                 cpu_percent: None,
                 threads: None,
+                ..Default::default()
             },
             runtime: RuntimeSample {
                 alive_tasks: 0,

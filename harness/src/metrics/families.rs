@@ -534,6 +534,7 @@ mod tests {
                 rss_bytes: Some(1 << 20),
                 cpu_percent: Some(50.0),
                 threads: Some(7),
+                ..Default::default()
             },
             runtime: RuntimeSample {
                 alive_tasks: 5,

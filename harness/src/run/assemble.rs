@@ -287,6 +287,7 @@ mod tests {
                 rss_bytes: Some(rss),
                 cpu_percent: None,
                 threads: None,
+                ..Default::default()
             },
             runtime: RuntimeSample {
                 alive_tasks: 0,

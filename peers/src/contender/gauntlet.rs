@@ -1,13 +1,13 @@
-//! gauntlet-runtime: actors spawned under one `System` with a bounded `Policy::Block`
-//! mailbox (the default policy), `tell(..).await` (waits for room, like a bounded mpsc
-//! send), `ask` with a generous timeout (gauntlet's ask always carries one), and
-//! `stop` + `wait_terminated` for stop.
+//! gauntlet-runtime: actors spawned unnamed (`spawn_unnamed`, as the other contenders
+//! spawn) under one `System` with a bounded `Policy::Block` mailbox (the default
+//! policy), `tell(..).await` (waits for room, like a bounded mpsc send), `ask` with a
+//! generous timeout (gauntlet's ask always carries one), and `stop` +
+//! `wait_terminated` for stop.
 
 use crate::Contender;
 use gauntlet_runtime::actor::{
     Actor, ActorRef, Context, HandlerError, MailboxConfig, Policy, Props, ReplyTo, System,
 };
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Ask timeout: never reached in the benches; gauntlet's `ask` requires one.
@@ -17,8 +17,6 @@ const ASK_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Gauntlet {
     system: System,
-    /// Source of unique actor names (the registry refuses duplicates).
-    next_name: AtomicU64,
 }
 
 impl Gauntlet {
@@ -26,7 +24,6 @@ impl Gauntlet {
     pub fn new() -> Self {
         Self {
             system: System::new("bench").expect("actor system"),
-            next_name: AtomicU64::new(0),
         }
     }
 }
@@ -72,11 +69,11 @@ impl Contender for Gauntlet {
     type Counter = ActorRef<Msg>;
 
     async fn spawn(&self, capacity: usize) -> ActorRef<Msg> {
-        let id = self.next_name.fetch_add(1, Ordering::Relaxed);
         let props = Props::new(GauntletCounter::default)
             .mailbox(MailboxConfig::new(capacity, Policy::Block));
+        // Unnamed, like the kameo and ractor contenders (and raw tokio) spawn.
         self.system
-            .spawn(&format!("counter-{id}"), props)
+            .spawn_unnamed(props)
             .expect("gauntlet spawn failed")
     }
 

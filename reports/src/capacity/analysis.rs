@@ -2,7 +2,10 @@
 //! the SLO.
 
 use crate::capacity::fit::{Point, fit};
+use crate::capacity::model::UslModel;
 use crate::capacity::statement::statement;
+use crate::capacity::uncertainty::{bootstrap, highest_throughput};
+use crate::capacity::utilization::sweep_bound;
 use crate::capacity_schema::{
     CapacityResult, ConcurrencySource, FitPoint, FitRecord, LatencyLimit, Level, Slo, SloCapacity,
 };
@@ -11,8 +14,35 @@ use crate::schema::ThresholdOutcome;
 /// The fitting method as written into `capacity.json`.
 pub const METHOD: &str = "nonlinear least squares on throughput, bounded Levenberg-Marquardt (λ > 0, σ and κ in [0, 1]) from Gunther's linearisation over a λ grid";
 
-/// Fits the USL to every completed level with a concurrency, in order of concurrency.
-/// `Err` carries why no model could be fitted, in words.
+/// R² below which a fit is called weak.
+pub const WEAK_R_SQUARED: f64 = 0.9;
+
+/// The points a level gives the fit: each completed repeat's (concurrency,
+/// throughput), or the level's own figures in files without repeats.
+fn level_points(l: &Level) -> Vec<(usize, Point)> {
+    let point = |n: Option<f64>, x: f64| {
+        n.filter(|n| n.is_finite() && x.is_finite() && x > 0.0)
+            .map(|n| Point {
+                concurrency: n,
+                throughput: x,
+            })
+    };
+    if l.repeats.is_empty() {
+        return point(l.concurrency, l.throughput_per_s)
+            .map(|p| (l.index, p))
+            .into_iter()
+            .collect();
+    }
+    l.repeats
+        .iter()
+        .filter(|r| r.status == crate::schema::RunStatus::Completed)
+        .filter_map(|r| point(r.concurrency, r.throughput_per_s).map(|p| (l.index, p)))
+        .collect()
+}
+
+/// Fits the USL to every completed level with a concurrency, each repeat a point, in
+/// order of concurrency, with bootstrap intervals. `Err` carries why no model could
+/// be fitted, in words.
 pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
     let mut used: Vec<&Level> = levels
         .iter()
@@ -28,13 +58,14 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
             .unwrap_or(0.0)
             .total_cmp(&b.concurrency.unwrap_or(0.0))
     });
-    let points: Vec<Point> = used
+    let groups: Vec<Vec<(usize, Point)>> = used
         .iter()
-        .map(|l| Point {
-            concurrency: l.concurrency.unwrap_or(0.0),
-            throughput: l.throughput_per_s,
-        })
+        .map(|l| level_points(l))
+        .filter(|g| !g.is_empty())
         .collect();
+    let mut indexed: Vec<(usize, Point)> = groups.iter().flatten().copied().collect();
+    indexed.sort_by(|a, b| a.1.concurrency.total_cmp(&b.1.concurrency));
+    let points: Vec<Point> = indexed.iter().map(|(_, p)| *p).collect();
     let fitted = fit(&points).map_err(|e| {
         let skipped = levels.len() - used.len();
         if skipped > 0 {
@@ -64,6 +95,20 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
             crate::capacity::statement::coefficient(fitted.r_squared),
         ));
     }
+    let groups: Vec<Vec<Point>> = groups
+        .iter()
+        .map(|g| g.iter().map(|(_, p)| *p).collect())
+        .collect();
+    let (uncertainty, peak_ci) = match bootstrap(&groups, &fitted) {
+        Some((u, peak)) => (Some(u), peak),
+        None => (None, None),
+    };
+    let largest = points.last().map_or(0.0, |p| p.concurrency);
+    let extrapolated = match (m.peak_concurrency(), m.amdahl_ceiling()) {
+        (Some(n), _) => n as f64 > largest,
+        (None, Some(_)) => true,
+        (None, None) => false,
+    };
     Ok(FitRecord {
         method: METHOD.to_owned(),
         lambda: m.lambda,
@@ -74,11 +119,10 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
         peak_concurrency: m.peak_concurrency(),
         peak_throughput_per_s: m.peak_throughput(),
         amdahl_ceiling_per_s: m.amdahl_ceiling(),
-        curve: used
+        curve: indexed
             .iter()
-            .zip(&points)
-            .map(|(l, p)| FitPoint {
-                level: l.index,
+            .map(|(level, p)| FitPoint {
+                level: *level,
                 concurrency: p.concurrency,
                 measured_per_s: p.throughput,
                 predicted_per_s: m.throughput(p.concurrency),
@@ -86,6 +130,10 @@ pub fn fit_levels(levels: &[Level]) -> Result<FitRecord, String> {
                 measured_efficiency: p.throughput / (p.concurrency * m.lambda),
             })
             .collect(),
+        peak_throughput_ci_95: peak_ci,
+        extrapolated,
+        weak_fit: fitted.r_squared < WEAK_R_SQUARED,
+        uncertainty,
     })
 }
 
@@ -108,6 +156,15 @@ pub fn conclude(r: &mut CapacityResult) {
         }
     }
     r.max_within_slo = max_within_slo(&r.levels);
+    let usl_peak = r.fit.as_ref().and_then(|f| {
+        Some(highest_throughput(&UslModel {
+            lambda: f.lambda,
+            sigma: f.sigma,
+            kappa: f.kappa,
+        }))
+        .filter(|x| x.is_finite())
+    });
+    r.bounds = sweep_bound(&r.levels, usl_peak);
     r.statement = statement(r);
 }
 

@@ -63,10 +63,12 @@ pub struct UslFit {
 /// Why points could not be fitted.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FitError {
-    /// Too few points to say anything.
-    #[error("{got} point(s); a USL fit needs at least {need} (with 3 any curve fits exactly)")]
+    /// Too few distinct concurrencies to say anything (repeats of one level count once).
+    #[error(
+        "{got} level(s) of distinct concurrency; a USL fit needs at least {need} (with 3 any curve fits exactly)"
+    )]
     TooFewPoints {
-        /// Points given.
+        /// Distinct concurrencies given.
         got: usize,
         /// Points needed.
         need: usize,
@@ -83,9 +85,9 @@ pub enum FitError {
         /// Its throughput.
         throughput: f64,
     },
-    /// Concurrency does not strictly increase.
+    /// Concurrency decreases (repeated measurements of one concurrency are fine).
     #[error(
-        "point {index}: concurrency {concurrency} does not increase on the previous point's {previous} (sort the points; merge repeated levels)"
+        "point {index}: concurrency {concurrency} is below the previous point's {previous} (sort the points by concurrency)"
     )]
     NotIncreasing {
         /// Index of the point.
@@ -155,12 +157,6 @@ pub fn fit(points: &[Point]) -> Result<UslFit, FitError> {
 }
 
 fn check(points: &[Point]) -> Result<(), FitError> {
-    if points.len() < MIN_POINTS {
-        return Err(FitError::TooFewPoints {
-            got: points.len(),
-            need: MIN_POINTS,
-        });
-    }
     for (index, p) in points.iter().enumerate() {
         let ok = |v: f64| v.is_finite() && v > 0.0;
         if !ok(p.concurrency) || !ok(p.throughput) {
@@ -170,7 +166,7 @@ fn check(points: &[Point]) -> Result<(), FitError> {
                 throughput: p.throughput,
             });
         }
-        if index > 0 && p.concurrency <= points[index - 1].concurrency {
+        if index > 0 && p.concurrency < points[index - 1].concurrency {
             return Err(FitError::NotIncreasing {
                 index,
                 previous: points[index - 1].concurrency,
@@ -178,19 +174,41 @@ fn check(points: &[Point]) -> Result<(), FitError> {
             });
         }
     }
-    let max = points.iter().map(|p| p.throughput).fold(f64::MIN, f64::max);
-    let min = points.iter().map(|p| p.throughput).fold(f64::MAX, f64::min);
+    // Repeats of one concurrency are one level: the shape checks see their means.
+    let levels = level_means(points);
+    if levels.len() < MIN_POINTS {
+        return Err(FitError::TooFewPoints {
+            got: levels.len(),
+            need: MIN_POINTS,
+        });
+    }
+    let max = levels.iter().copied().fold(f64::MIN, f64::max);
+    let min = levels.iter().copied().fold(f64::MAX, f64::min);
     let spread = (max - min) / max;
     if spread < FLAT_SPREAD {
         return Err(FitError::Flat { spread });
     }
-    if points[1..]
-        .iter()
-        .all(|p| p.throughput < points[0].throughput)
-    {
+    if levels[1..].iter().all(|x| *x < levels[0]) {
         return Err(FitError::Decreasing);
     }
     Ok(())
+}
+
+/// The mean throughput of each run of equal concurrency in `points` (sorted).
+fn level_means(points: &[Point]) -> Vec<f64> {
+    let mut means: Vec<f64> = Vec::new();
+    let mut i = 0;
+    while i < points.len() {
+        let n = points[i].concurrency;
+        let same: Vec<f64> = points[i..]
+            .iter()
+            .take_while(|p| p.concurrency == n)
+            .map(|p| p.throughput)
+            .collect();
+        i += same.len();
+        means.push(same.iter().sum::<f64>() / same.len() as f64);
+    }
+    means
 }
 
 /// `N / (1 + σ(N−1) + κN(N−1))`: the model's throughput per unit of λ.
@@ -585,12 +603,23 @@ mod tests {
                 concurrency: 4.0
             })
         );
-        let mut pts = points(&truth, &LEVELS);
-        pts[4].concurrency = pts[3].concurrency;
-        assert!(matches!(
-            fit(&pts),
-            Err(FitError::NotIncreasing { index: 4, .. })
-        ));
+        // Repeats of one concurrency are fine, and count once towards the minimum.
+        let mut repeated = points(&truth, &LEVELS[..3]);
+        repeated.extend(points(&truth, &LEVELS[..3]));
+        repeated.sort_by(|a, b| a.concurrency.total_cmp(&b.concurrency));
+        assert_eq!(
+            fit(&repeated),
+            Err(FitError::TooFewPoints {
+                got: 3,
+                need: MIN_POINTS
+            })
+        );
+        let mut repeated = points(&truth, &LEVELS);
+        repeated.extend(points(&truth, &LEVELS));
+        repeated.sort_by(|a, b| a.concurrency.total_cmp(&b.concurrency));
+        let fitted = fit(&repeated).unwrap();
+        assert!((fitted.model.sigma - 0.1).abs() < 1e-6);
+        assert_eq!(fitted.points, 2 * LEVELS.len());
     }
 
     #[test]

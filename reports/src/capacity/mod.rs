@@ -14,7 +14,14 @@
 //!   the details and why it is not a crate), and typed refusals of inputs that cannot
 //!   carry a model (too few points, flat or falling curves, bad values).
 //! - [`little`]: Little's law, `N = X·R`, checked at each level.
-//! - [`statement`]: the sentence and the `summary.md` section a person reads.
+//! - [`stats`]: repeated levels: mean, 95% confidence interval, unstable levels.
+//! - [`uncertainty`]: bootstrap intervals of λ, σ, κ, `N*` and the peak.
+//! - [`utilization`]: the operational laws beside the USL (service demand from the
+//!   workers' busy time, the bottleneck bound `workers / D`).
+//! - [`saturation`]: who limited each level, the target or the load generator.
+//! - [`noise`]: other load on the machine while a level ran.
+//! - [`statement`]: the sentence and the `summary.md` section a person reads, with
+//!   the intervals and the caveats (extrapolated, weak fit, generator-limited, noisy).
 //!
 //! ```
 //! use gauntlet_reports::capacity::fit::{fit, Point};
@@ -37,5 +44,11 @@ pub mod analysis;
 pub mod fit;
 pub mod level;
 pub mod little;
+pub mod measured;
 pub mod model;
+pub mod noise;
+pub mod saturation;
 pub mod statement;
+pub mod stats;
+pub mod uncertainty;
+pub mod utilization;

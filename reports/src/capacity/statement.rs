@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use crate::capacity_schema::{CapacityResult, LoadVariable};
+use crate::capacity_schema::{CapacityResult, LoadVariable, Saturated};
 
 /// The one-paragraph conclusion, for example: "One node sustains 42 k telemetry ops/s
 /// at p99 < 5ms (level 3: 40000 ops/s); the USL model predicts a peak of 48 k ops/s at 24 concurrent clients
@@ -42,6 +42,19 @@ pub fn statement(r: &CapacityResult) -> String {
         LoadVariable::Concurrency => "concurrent clients",
         LoadVariable::ArrivalRate => "ops in flight",
     };
+    if let Some(best) = &r.max_within_slo
+        && let Some(l) = r.levels.iter().find(|l| l.index == best.level)
+        && l.ops.len() == 1
+        && let Some([lo, hi]) = l.throughput_ci_95
+    {
+        let _ = write!(
+            s,
+            " (95% CI {}–{} over {} repeats)",
+            rate(lo),
+            rate(hi),
+            l.repeats.len()
+        );
+    }
     match (&r.fit, &r.fit_error) {
         (Some(f), _) => {
             let params = format!(
@@ -50,15 +63,27 @@ pub fn statement(r: &CapacityResult) -> String {
                 coefficient(f.kappa),
                 f.r_squared
             );
+            let interval = f
+                .peak_throughput_ci_95
+                .map_or_else(String::new, |[lo, hi]| {
+                    format!(" (95% CI {}–{})", rate(lo), rate(hi))
+                });
+            let n_interval = f
+                .uncertainty
+                .as_ref()
+                .and_then(|u| u.peak_concurrency_ci_95)
+                .map_or_else(String::new, |[lo, hi]| {
+                    format!("; N* 95% CI {}–{}", number(lo), number(hi))
+                });
             match (f.peak_concurrency, f.peak_throughput_per_s, f.amdahl_ceiling_per_s) {
                 (Some(n), Some(x), _) => write!(
                     s,
-                    "; the USL model predicts a peak of {} ops/s at {n} {clients} ({params}).",
+                    "; the USL model predicts a peak of {} ops/s{interval} at {n} {clients} ({params}{n_interval}).",
                     rate(x)
                 ),
                 (_, _, Some(ceiling)) => write!(
                     s,
-                    "; the USL model shows no retrograde peak: throughput approaches Amdahl's ceiling of {} ops/s ({params}).",
+                    "; the USL model shows no retrograde peak: throughput approaches Amdahl's ceiling of {} ops/s{interval} ({params}).",
                     rate(ceiling)
                 ),
                 _ => write!(
@@ -66,12 +91,156 @@ pub fn statement(r: &CapacityResult) -> String {
                     "; the USL model finds linear scaling over the measured range ({params})."
                 ),
             }
+            .ok();
+            for caveat in fit_caveats(r, f) {
+                let _ = write!(s, " {caveat}");
+            }
         }
-        (None, Some(e)) => write!(s, "; no USL model: {e}."),
-        (None, None) => write!(s, "."),
+        (None, Some(e)) => {
+            let _ = write!(s, "; no USL model: {e}.");
+        }
+        (None, None) => {
+            let _ = write!(s, ".");
+        }
     }
-    .ok();
+    for caveat in level_caveats(r) {
+        let _ = write!(s, " {caveat}");
+    }
     s
+}
+
+/// What limits trust in the model: extrapolation, a weak fit, a wide interval, and
+/// the utilization bound against the USL.
+fn fit_caveats(r: &CapacityResult, f: &crate::capacity_schema::FitRecord) -> Vec<String> {
+    let mut c = Vec::new();
+    let largest = f
+        .curve
+        .iter()
+        .map(|p| p.concurrency)
+        .fold(0.0_f64, f64::max);
+    if f.extrapolated {
+        c.push(match f.peak_concurrency {
+            Some(n) => format!(
+                "Extrapolated: N* = {n} lies beyond the largest measured level (N = {}).",
+                number(largest)
+            ),
+            None => {
+                "Extrapolated: a ceiling is approached only as N grows without bound.".to_owned()
+            }
+        });
+    }
+    if f.weak_fit {
+        c.push(format!(
+            "Weak fit: R² = {:.2} (below {}), the model describes the levels poorly.",
+            f.r_squared,
+            crate::capacity::analysis::WEAK_R_SQUARED
+        ));
+    }
+    if let Some(u) = &f.uncertainty
+        && u.wide
+    {
+        c.push(match (f.peak_throughput_ci_95, u.peak_concurrency_ci_95) {
+            (None, _) => format!(
+                "The peak's interval is unbounded ({:.0}% of the resamples find no peak).",
+                u.no_peak_share * 100.0
+            ),
+            (Some(_), None) if f.peak_concurrency.is_some() => format!(
+                "N*'s interval is unbounded ({:.0}% of the resamples find no peak): where the peak lies is not known.",
+                u.no_peak_share * 100.0
+            ),
+            (Some([lo, hi]), _) => format!(
+                "The peak's interval is wide ({}–{} ops/s): measure more levels or repeats.",
+                rate(lo),
+                rate(hi)
+            ),
+        });
+    }
+    let best = r
+        .levels
+        .iter()
+        .map(|l| l.throughput_per_s)
+        .fold(0.0_f64, f64::max);
+    let highest = f
+        .peak_throughput_per_s
+        .or(f.amdahl_ceiling_per_s)
+        .filter(|x| x.is_finite());
+    if let Some(x) = highest
+        && x < best
+    {
+        c.push(format!(
+            "The model's peak ({} ops/s) is below the best measured level ({} ops/s): it underestimates what was measured.",
+            rate(x),
+            rate(best)
+        ));
+    }
+    if let Some(b) = &r.bounds {
+        let bound = format!(
+            "The {}' busy time bounds throughput at {} ops/s (utilization law, level {})",
+            b.resource,
+            rate(b.utilization_bound_per_s),
+            b.level
+        );
+        c.push(match (b.usl_peak_per_s, b.usl_exceeds_bound) {
+            (Some(p), true) => format!(
+                "{bound}: the USL's {} ops/s exceeds it, so the utilization bound is the tighter and the USL's peak cannot be reached.",
+                rate(p)
+            ),
+            (Some(p), false) => format!(
+                "{bound}: the USL's {} ops/s is below it, so the USL is the tighter bound.",
+                rate(p)
+            ),
+            (None, _) => format!("{bound}."),
+        });
+    }
+    c
+}
+
+/// Per-level caveats: a generator-limited best level, unstable and noisy levels.
+fn level_caveats(r: &CapacityResult) -> Vec<String> {
+    let mut c = Vec::new();
+    let best = r
+        .levels
+        .iter()
+        .max_by(|a, b| a.throughput_per_s.total_cmp(&b.throughput_per_s));
+    if let Some(b) = best
+        && b.saturated == Saturated::Generator
+    {
+        c.push(format!(
+            "The best level ({}) was limited by the load generator, not the target: its {} ops/s is a lower bound of the target's capacity.",
+            b.index,
+            rate(b.throughput_per_s)
+        ));
+    }
+    let list = |f: &dyn Fn(&crate::capacity_schema::Level) -> bool| -> Vec<String> {
+        r.levels
+            .iter()
+            .filter(|l| f(l))
+            .map(|l| l.index.to_string())
+            .collect()
+    };
+    let generator = list(&|l| l.saturated == Saturated::Generator);
+    if !generator.is_empty() && best.is_some_and(|b| b.saturated != Saturated::Generator) {
+        c.push(format!(
+            "Generator-limited level(s): {}.",
+            generator.join(", ")
+        ));
+    }
+    let unstable = list(&|l| l.unstable);
+    if !unstable.is_empty() {
+        c.push(format!(
+            "Unstable level(s) (repeats vary by more than {:.0}%): {}.",
+            crate::capacity::stats::UNSTABLE_CV * 100.0,
+            unstable.join(", ")
+        ));
+    }
+    let noisy = list(&|l| l.noise.is_some_and(|n| n.noisy));
+    if !noisy.is_empty() {
+        c.push(format!(
+            "Measured under machine noise (steal or other processes' CPU): level(s) {}.",
+            noisy.join(", ")
+        ));
+    }
+    c
 }
 
 /// The swept op's throughput at level `index` (the level's total includes the loads
@@ -87,90 +256,29 @@ fn op_throughput(r: &CapacityResult, index: usize) -> Option<f64> {
 }
 
 /// The capacity section of `summary.md` (Markdown): the statement, the levels, the
-/// model and why the sweep stopped.
+/// model with its intervals, the model against each point, and why the sweep stopped.
 pub fn markdown(r: &CapacityResult) -> String {
+    use crate::table::{capacity, markdown::render};
     let mut m = String::new();
     let _ = writeln!(m, "## Capacity: {}\n", r.scenario.name);
     let _ = writeln!(m, "> {}\n", r.statement);
-    let _ = writeln!(
-        m,
-        "| level | offered ({}) | throughput (ops/s) | N | p50 | p99 | max | errors | dropped | RSS max | tasks max | Little N=X·R | SLO |",
-        r.variable.unit()
-    );
-    let _ = writeln!(
-        m,
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
-    );
-    for l in &r.levels {
-        let worst = |f: fn(&crate::schema::LatencySummary) -> u64| {
-            l.ops
-                .iter()
-                .map(|o| f(&o.latency))
-                .max()
-                .map_or("-".to_owned(), |v| duration(v as f64))
-        };
-        let little = l.little.map_or("-".to_owned(), |c| {
-            format!(
-                "{} ({}){}",
-                number(c.implied),
-                crate::units::format_plain(c.ratio, 2),
-                if c.holds { "" } else { " ⚠" }
-            )
-        });
-        let _ = writeln!(
-            m,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            l.index,
-            number(l.offered),
-            number(l.throughput_per_s),
-            l.concurrency.map_or("-".to_owned(), number),
-            worst(|s| s.p50_ns),
-            worst(|s| s.p99_ns),
-            worst(|s| s.max_ns),
-            l.errors,
-            l.dropped_iterations,
-            l.rss_max_bytes
-                .map_or("-".to_owned(), |b| format!("{:.1} MB", b as f64 / 1e6)),
-            l.alive_tasks_max.map_or("-".to_owned(), |t| t.to_string()),
-            little,
-            if l.passed { "pass" } else { "**fail**" }
-        );
-    }
+    m.push_str(&render(&capacity::levels(r)));
     let _ = writeln!(m);
+    let little = capacity::little(r);
+    if !little.is_empty() {
+        let _ = writeln!(m, "**Little's law** (N = X·R):\n");
+        m.push_str(&render(&little));
+        let _ = writeln!(m);
+    }
     match (&r.fit, &r.fit_error) {
         (Some(f), _) => {
             let _ = writeln!(m, "**USL model** ({}):\n", f.method);
-            let _ = writeln!(
-                m,
-                "- λ = {} ops/s, σ = {}, κ = {}, R² = {:.4} over {} levels",
-                number(f.lambda),
-                coefficient(f.sigma),
-                coefficient(f.kappa),
-                f.r_squared,
-                f.points
-            );
-            if let (Some(n), Some(x)) = (f.peak_concurrency, f.peak_throughput_per_s) {
-                let _ = writeln!(m, "- peak: N* = {n}, X(N*) = {} ops/s", number(x));
+            m.push_str(&render(&capacity::model(f)));
+            if let Some(u) = &f.uncertainty {
+                let _ = writeln!(m, "\nIntervals: {} (seed {}).", u.method, u.seed);
             }
-            if let Some(c) = f.amdahl_ceiling_per_s {
-                let _ = writeln!(m, "- κ = 0: Amdahl's ceiling λ/σ = {} ops/s", number(c));
-            }
-            let _ = writeln!(
-                m,
-                "\n| N | measured (ops/s) | model (ops/s) | efficiency X(N)/(N·λ), model | measured |"
-            );
-            let _ = writeln!(m, "|---:|---:|---:|---:|---:|");
-            for p in &f.curve {
-                let _ = writeln!(
-                    m,
-                    "| {} | {} | {} | {} | {} |",
-                    number(p.concurrency),
-                    number(p.measured_per_s),
-                    number(p.predicted_per_s),
-                    crate::units::format_plain(p.efficiency, 3),
-                    crate::units::format_plain(p.measured_efficiency, 3)
-                );
-            }
+            let _ = writeln!(m);
+            m.push_str(&render(&capacity::curve(f)));
         }
         (None, Some(e)) => {
             let _ = writeln!(m, "**No USL model:** {e}");
@@ -178,6 +286,24 @@ pub fn markdown(r: &CapacityResult) -> String {
         (None, None) => {}
     }
     let _ = writeln!(m, "\n**Stopped:** {}", r.stop.detail);
+    m
+}
+
+/// The end of `gauntlet capacity` on the terminal: the statement, the levels and the
+/// model, as aligned text.
+pub fn console(r: &CapacityResult) -> String {
+    use crate::table::{capacity, console::render};
+    let mut m = String::new();
+    let _ = writeln!(m, "\n  CAPACITY  {}\n", r.scenario.name);
+    let _ = writeln!(m, "  {}\n", r.statement);
+    m.push_str(&render(&capacity::levels(r), 2));
+    if let Some(f) = &r.fit {
+        let _ = writeln!(m);
+        m.push_str(&render(&capacity::model(f), 2));
+    } else if let Some(e) = &r.fit_error {
+        let _ = writeln!(m, "\n  no USL model: {e}");
+    }
+    let _ = writeln!(m, "\n  stopped: {}", r.stop.detail);
     m
 }
 

@@ -3,7 +3,10 @@
 //! with the SLO's latency bounds, and efficiency `X(N)/(N·λ)` per level.
 //!
 //! Measured levels are drawn as dots (one single-point segment each) on top of the
-//! model curves (lines). A sweep without a model (`fit_error`) still shows its measurements,
+//! model curves (lines), one series per saturation label (target, generator, neither)
+//! so the legend says who limited each level; levels measured several times carry
+//! their 95% intervals as vertical bars (throughput and p99), and the utilization
+//! law's bound `workers / D` is a horizontal line beside the USL. A sweep without a model (`fit_error`) still shows its measurements,
 //! with the reason written in the chart.
 //!
 //! ```
@@ -21,7 +24,7 @@
 use super::{Axis, Plot, Scale, Series, Unit};
 use crate::capacity::model::UslModel;
 use crate::capacity::statement::rate;
-use crate::capacity_schema::{CapacityResult, ConcurrencySource, Level};
+use crate::capacity_schema::{CapacityResult, ConcurrencySource, Level, Saturated};
 use crate::schema::LatencySummary;
 use crate::units::format_ns;
 
@@ -47,6 +50,49 @@ fn dots(label: impl Into<String>, points: impl IntoIterator<Item = (f64, f64)>) 
             .map(|p| vec![p])
             .collect(),
     }
+}
+
+/// The 95% intervals of the levels' throughput as vertical bars at their `N`.
+fn error_bars(r: &CapacityResult) -> Series {
+    Series {
+        label: "95% CI over repeats".to_owned(),
+        segments: r
+            .levels
+            .iter()
+            .filter_map(|l| {
+                let n = l.concurrency?;
+                let [lo, hi] = l.throughput_ci_95?;
+                Some(vec![(n, lo.max(0.0)), (n, hi)])
+            })
+            .filter(|s| s.iter().all(|(x, y)| x.is_finite() && y.is_finite()))
+            .collect(),
+    }
+}
+
+/// The measured levels as dots, one series per saturation label (so the legend says
+/// who limited each level); one plain series when no level was labelled.
+fn labelled_dots(r: &CapacityResult) -> Vec<Series> {
+    let at = |pick: Option<Saturated>| {
+        r.levels
+            .iter()
+            .filter(move |l| pick.is_none_or(|s| l.saturated == s))
+            .filter_map(|l| Some((l.concurrency?, l.throughput_per_s)))
+    };
+    if r.levels.iter().all(|l| l.saturated == Saturated::None) {
+        return vec![dots("measured", at(None))];
+    }
+    [
+        (Saturated::None, "measured (neither saturated)"),
+        (Saturated::Target, "measured (target saturated)"),
+        (
+            Saturated::Generator,
+            "measured (generator saturated: a lower bound)",
+        ),
+    ]
+    .into_iter()
+    .map(|(s, label)| dots(label, at(Some(s))))
+    .filter(|d| !d.segments.is_empty())
+    .collect()
 }
 
 /// `(N, X)` of every level with a concurrency.
@@ -147,8 +193,27 @@ fn throughput(r: &CapacityResult) -> Plot {
             }
         }
     }
+    if let Some(b) = &r.bounds {
+        let x = b.utilization_bound_per_s;
+        if x <= PEAK_REACH * x_max.max(1.0) {
+            series.push(Series::from_points(
+                format!("workers/D bound: {} ops/s", rate(x)),
+                [(0.0, Some(x)), (n_end.max(n_max), Some(x))],
+                Scale::Linear,
+            ));
+        } else {
+            notes.push(format!(
+                "utilization bound workers/D: {} ops/s (off the chart)",
+                rate(x)
+            ));
+        }
+    }
+    let bars = error_bars(r);
+    if !bars.segments.is_empty() {
+        series.push(bars);
+    }
     // Drawn last, so that the dots sit on top of the curve.
-    series.push(dots("measured", points.iter().copied()));
+    series.extend(labelled_dots(r));
     no_model_note(r, &mut notes);
     if points.is_empty() {
         notes.push(if r.levels.is_empty() {
@@ -203,7 +268,35 @@ fn latency(r: &CapacityResult) -> Plot {
             .collect();
         Series::from_points(label, points, Scale::Log)
     };
-    let mut series = vec![line("p50", |s| s.p50_ns), line("p99", |s| s.p99_ns)];
+    // With repeats, p99 is the mean over them (what its interval bars are around).
+    let p99 = Series::from_points(
+        "p99",
+        r.levels
+            .iter()
+            .map(|l| {
+                let mean = l.p99_mean_ns.filter(|_| l.repeats.len() > 1);
+                (
+                    l.throughput_per_s,
+                    mean.or_else(|| level_latency(r, l, |s| s.p99_ns)),
+                )
+            })
+            .collect::<Vec<_>>(),
+        Scale::Log,
+    );
+    let mut series = vec![line("p50", |s| s.p50_ns), p99];
+    let p99_bars = Series {
+        label: "p99 95% CI over repeats".to_owned(),
+        segments: r
+            .levels
+            .iter()
+            .filter_map(|l| {
+                let [lo, hi] = l.p99_ci_95?;
+                let x = l.throughput_per_s;
+                (x.is_finite() && hi.is_finite() && hi > 0.0)
+                    .then(|| vec![(x, lo.max(hi / 1e3).max(1.0)), (x, hi)])
+            })
+            .collect(),
+    };
     let several_ops = r.slo.latency_limits.iter().any(|l| l.op != r.op);
     for limit in r.slo.latency_limits.iter().filter(|l| l.op == r.op) {
         let mut label = format!("SLO {} < {}", limit.statistic, format_ns(limit.limit_ns));
@@ -215,6 +308,9 @@ fn latency(r: &CapacityResult) -> Plot {
             [(0.0, Some(limit.limit_ns)), (x_end, Some(limit.limit_ns))],
             Scale::Log,
         ));
+    }
+    if !p99_bars.segments.is_empty() {
+        series.push(p99_bars);
     }
     let mut notes = Vec::new();
     if series.iter().take(2).all(Series::is_empty) {

@@ -7,10 +7,10 @@
 
 use std::fmt::Write as _;
 
-use super::sections::{self, Cell, esc, heading, mark, num, para, table};
+use super::sections::{self, esc, heading, para, put};
 use super::{RenderedChart, open_page};
-use crate::capacity::statement::{coefficient, duration, number, rate};
-use crate::capacity_schema::{CapacityResult, Level};
+use crate::capacity::statement::rate;
+use crate::capacity_schema::CapacityResult;
 use crate::chart::{self, Size};
 
 /// Draws the capacity charts ([`chart::capacity::charts`]) as SVG.
@@ -81,6 +81,7 @@ fn facts(page: &mut String, r: &CapacityResult) {
             ),
         ),
         ("levels", r.levels.len().to_string()),
+        ("repeats", repeats(r).to_string()),
         ("SLO", slo),
     ];
     page.push_str("<dl class=\"facts\">\n");
@@ -97,61 +98,26 @@ fn facts(page: &mut String, r: &CapacityResult) {
     }
 }
 
-/// The worst value of a latency figure over a level's ops.
-fn worst(l: &Level, pick: fn(&crate::schema::LatencySummary) -> u64) -> String {
-    l.ops
-        .iter()
-        .map(|o| pick(&o.latency))
-        .max()
-        .map_or_else(|| "-".to_owned(), |v| duration(v as f64))
-}
-
 fn levels(page: &mut String, r: &CapacityResult) {
     heading(page, "levels", "Levels");
     if r.levels.is_empty() {
         para(page, "muted", "No level was run.");
         return;
     }
-    let offered = format!("offered ({})", r.variable.unit());
-    let headers = [
-        "level",
-        offered.as_str(),
-        "throughput (ops/s)",
-        "N",
-        "p50",
-        "p99",
-        "max",
-        "errors",
-        "dropped",
-        "RSS max",
-        "tasks max",
-        "SLO",
-    ];
-    let rows: Vec<Vec<Cell>> = r
-        .levels
-        .iter()
-        .map(|l| {
-            vec![
-                num(l.index.to_string()),
-                num(number(l.offered)),
-                num(number(l.throughput_per_s)),
-                num(l.concurrency.map_or_else(|| "-".to_owned(), number)),
-                num(worst(l, |s| s.p50_ns)),
-                num(worst(l, |s| s.p99_ns)),
-                num(worst(l, |s| s.max_ns)),
-                num(l.errors.to_string()),
-                num(l.dropped_iterations.to_string()),
-                num(sections::opt_bytes(l.rss_max_bytes)),
-                num(sections::opt_u64(l.alive_tasks_max)),
-                if l.passed {
-                    mark(true, "pass")
-                } else {
-                    mark(false, l.failures.join("; "))
-                },
-            ]
-        })
-        .collect();
-    table(page, &headers, &rows);
+    let repeats = repeats(r);
+    para(
+        page,
+        "muted",
+        &format!(
+            "Each level measured {repeats} time(s){}; throughput and p99 are means over the repeats with 95% confidence intervals (⚠ unstable: the repeats' throughput varies by more than 10%). Saturated says who limited the level: the target, the load generator (then the figures are a lower bound of the target's), or neither. U bound: the utilization law's X / U from the target workers' busy time.",
+            if repeats > 1 {
+                ", the repeats interleaved across the levels"
+            } else {
+                ""
+            }
+        ),
+    );
+    put(page, &crate::table::capacity::levels(r));
 }
 
 fn model(page: &mut String, r: &CapacityResult) {
@@ -161,76 +127,58 @@ fn model(page: &mut String, r: &CapacityResult) {
         para(page, "bad", &format!("No USL model: {why}"));
         return;
     };
-    let mut rows = vec![
-        ("λ (one client)", format!("{} ops/s", rate(f.lambda))),
-        ("σ (contention)", coefficient(f.sigma)),
-        ("κ (coherency)", coefficient(f.kappa)),
-        ("R²", format!("{:.4} over {} levels", f.r_squared, f.points)),
-    ];
-    if let (Some(n), Some(x)) = (f.peak_concurrency, f.peak_throughput_per_s) {
-        rows.push(("peak N*", n.to_string()));
-        rows.push(("X(N*)", format!("{} ops/s", rate(x))));
-    } else {
-        rows.push(("peak N*", "none (κ = 0)".to_owned()));
+    put(page, &crate::table::capacity::model(f));
+    let mut notes = vec![format!("Method: {}.", f.method)];
+    if let Some(u) = &f.uncertainty {
+        notes.push(format!(
+            "Intervals: {} (seed {}; {} of {} resamples could not be fitted).",
+            u.method, u.seed, u.failed, u.resamples
+        ));
     }
-    if let Some(c) = f.amdahl_ceiling_per_s {
-        rows.push(("Amdahl ceiling λ/σ", format!("{} ops/s", rate(c))));
+    if let Some(b) = &r.bounds {
+        notes.push(format!(
+            "Utilization law: the {}' busy time bounds throughput at {} ops/s (level {}); {}.",
+            b.resource,
+            rate(b.utilization_bound_per_s),
+            b.level,
+            match (b.usl_peak_per_s, b.usl_exceeds_bound) {
+                (Some(p), true) => format!(
+                    "the USL's {} ops/s exceeds it: the utilization bound is the tighter",
+                    rate(p)
+                ),
+                (Some(p), false) => format!("the USL's {} ops/s is the tighter bound", rate(p)),
+                (None, _) => "no USL peak to compare".to_owned(),
+            }
+        ));
     }
-    page.push_str("<dl class=\"facts\">\n");
-    for (k, v) in rows {
-        let _ = writeln!(page, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(&v));
+    for n in notes {
+        para(page, "muted", &n);
     }
-    page.push_str("</dl>\n");
-    para(page, "muted", &format!("Method: {}.", f.method));
-    let rows: Vec<Vec<Cell>> = f
-        .curve
-        .iter()
-        .map(|p| {
-            vec![
-                num(number(p.concurrency)),
-                num(number(p.measured_per_s)),
-                num(number(p.predicted_per_s)),
-                num(crate::units::format_plain(p.efficiency, 3)),
-                num(crate::units::format_plain(p.measured_efficiency, 3)),
-            ]
-        })
-        .collect();
-    table(
-        page,
-        &[
-            "N",
-            "measured (ops/s)",
-            "model (ops/s)",
-            "efficiency, model",
-            "efficiency, measured",
-        ],
-        &rows,
-    );
+    put(page, &crate::table::capacity::curve(f));
 }
 
 fn little(page: &mut String, r: &CapacityResult) {
     heading(page, "little", "Little's law (N = X·R)");
-    let rows: Vec<Vec<Cell>> = r
-        .levels
-        .iter()
-        .filter_map(|l| {
-            let c = l.little?;
-            Some(vec![
-                num(l.index.to_string()),
-                num(number(c.concurrency)),
-                num(number(c.implied)),
-                num(crate::units::format_plain(c.ratio, 2)),
-                if c.holds {
-                    mark(true, "holds")
-                } else {
-                    mark(false, "does not hold: the level is not one steady state")
-                },
-            ])
-        })
-        .collect();
-    if rows.is_empty() {
+    let t = crate::table::capacity::little(r);
+    if t.is_empty() {
         para(page, "muted", "No level completed an op: nothing to check.");
         return;
     }
-    table(page, &["level", "N", "X·R", "ratio", "check"], &rows);
+    put(page, &t);
+}
+
+/// Times each level was measured: the sweep's setting, or the most repeats a level
+/// has (`--from`).
+fn repeats(r: &CapacityResult) -> usize {
+    r.sweep.as_ref().map_or_else(
+        || {
+            r.levels
+                .iter()
+                .map(|l| l.repeats.len())
+                .max()
+                .unwrap_or(1)
+                .max(1)
+        },
+        |s| s.repeats as usize,
+    )
 }

@@ -8,60 +8,29 @@ use super::RenderedChart;
 use crate::compare::{Comparison, Verdict};
 use crate::outcome::Outcome;
 use crate::schema::{RunResult, RunStatus};
-use crate::units::{format_bytes, format_ns, format_plain as fp, format_value};
+use crate::units::{format_bytes, format_plain as fp};
 
 /// HTML-escapes text for element content and double-quoted attributes.
 pub fn esc(text: &str) -> Cow<'_, str> {
     html_escape::encode_quoted_attribute(text)
 }
 
-/// A table cell.
-pub(super) enum Cell {
-    /// Left-aligned text (escaped when written).
-    Text(String),
-    /// Right-aligned number or measurement (escaped when written).
-    Num(String),
-    /// ✓ or ✗ with a colour.
-    Mark(bool, String),
-}
+pub(super) use crate::table::{Cell, mark, num, text};
 
-pub(super) fn text(s: impl Into<String>) -> Cell {
-    Cell::Text(s.into())
-}
-
-pub(super) fn num(s: impl Into<String>) -> Cell {
-    Cell::Num(s.into())
-}
-
-pub(super) fn mark(ok: bool, label: impl Into<String>) -> Cell {
-    Cell::Mark(ok, label.into())
-}
-
+/// Writes a table of `headers` and `rows` (the HTML renderer of [`crate::table`]).
 pub(super) fn table(page: &mut String, headers: &[&str], rows: &[Vec<Cell>]) {
-    page.push_str("<table>\n<thead><tr>");
-    for h in headers {
-        let _ = write!(page, "<th>{}</th>", esc(h));
-    }
-    page.push_str("</tr></thead>\n<tbody>\n");
-    for row in rows {
-        page.push_str("<tr>");
-        for cell in row {
-            match cell {
-                Cell::Text(t) => {
-                    let _ = write!(page, "<td>{}</td>", esc(t));
-                }
-                Cell::Num(t) => {
-                    let _ = write!(page, "<td class=\"num\">{}</td>", esc(t));
-                }
-                Cell::Mark(ok, t) => {
-                    let (class, sign) = if *ok { ("ok", "✓") } else { ("bad", "✗") };
-                    let _ = write!(page, "<td class=\"{class}\">{sign} {}</td>", esc(t));
-                }
-            }
-        }
-        page.push_str("</tr>\n");
-    }
-    page.push_str("</tbody>\n</table>\n");
+    let columns: Vec<(&str, crate::table::Align)> = headers
+        .iter()
+        .map(|h| (*h, crate::table::Align::Left))
+        .collect();
+    let mut t = crate::table::Table::new(&columns);
+    t.rows = rows.to_vec();
+    put(page, &t);
+}
+
+/// Writes `t` (the HTML renderer of [`crate::table`]).
+pub(super) fn put(page: &mut String, t: &crate::table::Table) {
+    page.push_str(&crate::table::html::render(t));
 }
 
 pub(super) fn heading(page: &mut String, id: &str, title: &str) {
@@ -72,16 +41,8 @@ pub(super) fn para(page: &mut String, class: &str, body: &str) {
     let _ = writeln!(page, "<p class=\"{class}\">{}</p>", esc(body));
 }
 
-pub(super) fn opt_u64(v: Option<u64>) -> String {
-    v.map_or_else(|| "n/a".to_owned(), |v| v.to_string())
-}
-
 pub(super) fn opt_bytes(v: Option<u64>) -> String {
     v.map_or_else(|| "n/a".to_owned(), |v| format_bytes(v as f64))
-}
-
-pub(super) fn opt_ns(v: Option<u64>) -> String {
-    v.map_or_else(|| "-".to_owned(), |v| format_ns(v as f64))
 }
 
 pub(super) fn banner(page: &mut String, outcome: &Outcome<'_>) {
@@ -150,6 +111,23 @@ pub(super) fn facts(page: &mut String, r: &RunResult) {
                 e.os, e.arch, e.cpus, e.target_worker_threads, e.load_threads
             ),
         ),
+        ("limit", {
+            let (label, e) = crate::capacity::saturation::classify(r);
+            format!("{}: {}", label.label(), e.reason)
+        }),
+        (
+            "machine noise",
+            crate::capacity::noise::of_run(r).map_or_else(
+                || "not measured".to_owned(),
+                |n| {
+                    format!(
+                        "{}{}",
+                        crate::capacity::noise::describe(&n),
+                        if n.noisy { " (noisy)" } else { "" }
+                    )
+                },
+            ),
+        ),
         ("gauntlet", r.gauntlet_version.clone()),
     ];
     page.push_str("<dl class=\"facts\">\n");
@@ -165,19 +143,7 @@ pub(super) fn thresholds(page: &mut String, r: &RunResult) {
         para(page, "muted", "The scenario sets no thresholds.");
         return;
     }
-    let rows: Vec<Vec<Cell>> = r
-        .thresholds
-        .iter()
-        .map(|t| {
-            vec![
-                text(&t.metric),
-                text(&t.expression),
-                num(format_value(t.observed, &t.unit)),
-                mark(t.passed, if t.passed { "pass" } else { "fail" }),
-            ]
-        })
-        .collect();
-    table(page, &["metric", "expression", "observed", "result"], &rows);
+    put(page, &crate::table::run::thresholds(r));
 }
 
 pub(super) fn comparison(page: &mut String, c: &Comparison) {
@@ -234,91 +200,11 @@ pub(super) fn ops(page: &mut String, r: &RunResult) {
     if r.ops.is_empty() {
         para(page, "muted", "No ops were issued.");
     } else {
-        let rows: Vec<Vec<Cell>> = r
-            .ops
-            .iter()
-            .map(|o| {
-                let l = &o.latency;
-                let ns = |v: u64| {
-                    if l.count == 0 {
-                        "-".to_owned()
-                    } else {
-                        format_ns(v as f64)
-                    }
-                };
-                vec![
-                    text(&o.op),
-                    num(o.count.to_string()),
-                    num(o.errors.to_string()),
-                    num(o.timeouts.to_string()),
-                    num(format!("{}/s", fp(o.throughput_per_s, 1))),
-                    num(ns(l.p50_ns)),
-                    num(ns(l.p90_ns)),
-                    num(ns(l.p99_ns)),
-                    num(ns(l.p999_ns)),
-                    num(ns(l.max_ns)),
-                    num(if o.service_time.count == 0 {
-                        "-".to_owned()
-                    } else {
-                        format_ns(o.service_time.p99_ns as f64)
-                    }),
-                ]
-            })
-            .collect();
-        table(
-            page,
-            &[
-                "op",
-                "count",
-                "errors",
-                "timeouts",
-                "throughput",
-                "p50",
-                "p90",
-                "p99",
-                "p99.9",
-                "max",
-                "service p99",
-            ],
-            &rows,
-        );
+        put(page, &crate::table::run::ops(r));
     }
     if !r.loads.is_empty() {
-        let rows: Vec<Vec<Cell>> = r
-            .loads
-            .iter()
-            .map(|l| {
-                vec![
-                    text(&l.name),
-                    text(&l.op),
-                    text(&l.executor),
-                    num(opt_u64(l.scheduled)),
-                    num(l.started.to_string()),
-                    num(l.completed.to_string()),
-                    num(l.errors.to_string()),
-                    num(l.dropped_iterations.to_string()),
-                    num(l.unfinished.to_string()),
-                    num(l.max_in_flight.to_string()),
-                ]
-            })
-            .collect();
         page.push_str("<p></p>\n");
-        table(
-            page,
-            &[
-                "load",
-                "op",
-                "executor",
-                "scheduled",
-                "started",
-                "completed",
-                "errors",
-                "dropped",
-                "unfinished",
-                "max in flight",
-            ],
-            &rows,
-        );
+        put(page, &crate::table::run::loads(r));
     }
 }
 
@@ -328,50 +214,7 @@ pub(super) fn faults(page: &mut String, r: &RunResult) {
         para(page, "muted", "No faults were injected.");
         return;
     }
-    let rows: Vec<Vec<Cell>> = r
-        .faults
-        .iter()
-        .map(|f| {
-            let recovery = match (&f.error, f.recovered, f.recovery_s) {
-                (Some(e), _, _) => mark(false, format!("not injected: {e}")),
-                (None, true, Some(s)) => mark(true, format!("recovered in {} s", fp(s, 2))),
-                (None, true, None) => mark(true, "recovered"),
-                (None, false, _) => mark(false, "not recovered"),
-            };
-            let window = |pick: fn(&crate::schema::FaultWindows) -> &crate::schema::WindowStats| {
-                f.windows.as_ref().map_or_else(
-                    || "-".to_owned(),
-                    |w| {
-                        let s = pick(w);
-                        format!("{}/s, p99 {}", fp(s.throughput_per_s, 1), opt_ns(s.p99_ns))
-                    },
-                )
-            };
-            vec![
-                text(&f.kind),
-                text(&f.target),
-                num(format!("{}–{} s", fp(f.start_s, 1), fp(f.end_s, 1))),
-                num(f
-                    .toxicity
-                    .map_or_else(|| "-".to_owned(), |t| format!("{}%", fp(t * 100.0, 0)))),
-                num(f.events_affected.to_string()),
-                num(f.detected.map_or_else(|| "-".to_owned(), |d| d.to_string())),
-                num(f.victims.len().to_string()),
-                num(window(|w| &w.before)),
-                num(window(|w| &w.during)),
-                num(window(|w| &w.after)),
-                recovery,
-            ]
-        })
-        .collect();
-    table(
-        page,
-        &[
-            "kind", "target", "window", "toxicity", "events", "detected", "victims", "before",
-            "during", "after", "recovery",
-        ],
-        &rows,
-    );
+    put(page, &crate::table::run::faults(r));
 }
 
 pub(super) fn deadlocks_and_stalls(page: &mut String, r: &RunResult) {
@@ -472,42 +315,16 @@ pub(super) fn leaks(page: &mut String, r: &RunResult) {
 
 pub(super) fn messages(page: &mut String, r: &RunResult) {
     heading(page, "messages", "Message accounting");
-    let m = &r.messages;
-    if !m.measured {
+    let Some(t) = crate::table::run::messages(&r.messages) else {
         para(page, "muted", "This target does not report message counts.");
         return;
-    }
+    };
     para(
         page,
         "muted",
         "sent = delivered + dropped by policy + rejected + dead-lettered + queued + lost; lost is computed, never assumed.",
     );
-    let lost_ok = m.lost == Some(0);
-    let rows = vec![vec![
-        num(opt_u64(m.sent)),
-        num(opt_u64(m.delivered)),
-        num(opt_u64(m.dropped)),
-        num(opt_u64(m.rejected)),
-        num(opt_u64(m.dead_lettered)),
-        num(opt_u64(m.queued)),
-        mark(
-            lost_ok,
-            m.lost.map_or_else(|| "n/a".to_owned(), |v| v.to_string()),
-        ),
-    ]];
-    table(
-        page,
-        &[
-            "sent",
-            "delivered",
-            "dropped",
-            "rejected",
-            "dead-lettered",
-            "queued",
-            "lost",
-        ],
-        &rows,
-    );
+    put(page, &t);
 }
 
 pub(super) fn charts(page: &mut String, charts: &[RenderedChart]) {

@@ -172,6 +172,11 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
                 .filter_map(|t| t.process.cpu_percent)
                 .fold(None, |a: Option<f64>, v| Some(a.unwrap_or(0.0) + v)),
             threads: max(ticks().map(|t| t.process.threads)),
+            // Each shard's own machine: the worst shard speaks for the run.
+            load_threads_busy_ratio: max(ticks().map(|t| t.process.load_threads_busy_ratio)),
+            store_thread_busy_ratio: max(ticks().map(|t| t.process.store_thread_busy_ratio)),
+            steal_percent: max(ticks().map(|t| t.process.steal_percent)),
+            other_cpu_percent: max(ticks().map(|t| t.process.other_cpu_percent)),
         },
         runtime: RuntimeSample {
             alive_tasks: ticks().map(|t| t.runtime.alive_tasks).sum(),

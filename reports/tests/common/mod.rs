@@ -61,6 +61,7 @@ fn tick(i: usize, ops: &[&str]) -> Tick {
             rss_bytes: Some(20_000_000 + i as u64 * 10_000),
             cpu_percent: Some(50.0),
             threads: Some(6),
+            ..Default::default()
         },
         runtime: RuntimeSample {
             alive_tasks: 12,
@@ -188,6 +189,7 @@ pub fn aborted_one_tick() -> RunResult {
         rss_bytes: None,
         cpu_percent: None,
         threads: None,
+        ..Default::default()
     };
     t.target = TargetSample::default();
     r.ops.clear();

@@ -176,7 +176,14 @@ impl<M: Send + 'static> ActorRef<M> {
         if super::fault::cut_off(&self.cell.core) {
             return super::fault::drop_partitioned(&self.cell.core, msg);
         }
-        let outcome = self.cell.mailbox.push(msg).await;
+        // The common case, room in the mailbox, without entering the waiting future.
+        let mailbox = &self.cell.mailbox;
+        let outcome = match mailbox.try_push(msg) {
+            Push::Full(msg) if mailbox.policy() == super::mailbox::Policy::Block => {
+                mailbox.push(msg).await
+            }
+            outcome => outcome,
+        };
         self.account(outcome)
     }
 

@@ -76,14 +76,40 @@ impl<F: Future> Future for AsActor<'_, F> {
         // `Drop` or `Unpin` impl of its own.
         let this = unsafe { self.get_unchecked_mut() };
         let core = this.core;
-        let prev = CURRENT.with(|c| c.replace(core as *const Core));
-        let out = unsafe { Pin::new_unchecked(&mut this.fut) }.poll(cx);
-        CURRENT.with(|c| c.set(prev));
+        let out = {
+            let _current = CurrentActor::enter(core);
+            // SAFETY: `fut` is structurally pinned (see above) and `this` came from a pin.
+            unsafe { Pin::new_unchecked(&mut this.fut) }.poll(cx)
+        };
         if out.is_ready() {
             core.activity
                 .store(core.system.clock.now(), Ordering::Relaxed);
         }
         out
+    }
+}
+
+/// Marks the thread as running `core`'s handler until dropped, then restores the mark
+/// it found, also when the poll panics (the panic is caught further up, by the actor's
+/// supervision, and the thread goes on to run other tasks: it must not keep pointing at
+/// this actor).
+struct CurrentActor {
+    previous: *const Core,
+}
+
+impl CurrentActor {
+    #[inline]
+    fn enter(core: &Core) -> Self {
+        Self {
+            previous: CURRENT.with(|c| c.replace(core as *const Core)),
+        }
+    }
+}
+
+impl Drop for CurrentActor {
+    #[inline]
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.previous));
     }
 }
 
@@ -202,4 +228,41 @@ impl WaitGraph {
 /// Both cores belong to one system.
 pub(crate) fn same_system(a: &Core, b: &Core) -> bool {
     Arc::ptr_eq(&a.system, &b.system)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::cell::Core;
+    use super::super::stats::KindStats;
+    use super::super::{OnStop, System};
+    use super::*;
+    use std::time::Duration;
+
+    /// A poll that panics (caught further up) still leaves the thread unmarked: the next
+    /// ask on this thread must not be taken for this actor's.
+    #[tokio::test]
+    async fn a_panicking_poll_restores_the_current_actor() {
+        let system = System::new("s").unwrap();
+        let core = Core::new(
+            1,
+            system.address().clone(),
+            Arc::new(KindStats::new("Panicky")),
+            system.shared().clone(),
+            None,
+            None,
+            Duration::ZERO,
+            OnStop::Drain,
+            0,
+        );
+        let mut fut = std::pin::pin!(AsActor::new(&core, async {
+            assert!(current().is_some(), "marked while polled");
+            panic!("the handler panics");
+        }));
+        let waker = std::task::Waker::noop();
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = fut.as_mut().poll(&mut Context::from_waker(waker));
+        }));
+        assert!(polled.is_err());
+        assert!(current().is_none(), "the thread still points at the actor");
+    }
 }

@@ -8,13 +8,23 @@
 //! `Notified` before looking, so a notification between its look and its wait is not
 //! missed (tokio's guarantee for `notify_waiters`). Model-checked with loom below.
 
-use super::sync::{AtomicBool, Ordering, fence};
+//!
+//! One waiter at a time (usually whoever stopped the actor) skips the `Notify` and its
+//! lock: it claims the *first-waiter slot*, registers its waker there and then looks;
+//! the finishing actor marks itself done and then wakes the slot. The slot's
+//! read-modify-writes order the two: either the look sees the actor done, or the wake
+//! finds the waker. Other waiters meanwhile take the announced path above.
 
-/// Two flags: finished, and someone waits.
-#[derive(Debug)]
+use std::task::{Context, Poll};
+
+use super::sync::{AtomicBool, AtomicWaker, Ordering, fence, register, take_waker};
+
+/// Finished, someone waits on the shared path, and the first-waiter slot.
 pub(crate) struct Handshake {
     done: AtomicBool,
     awaited: AtomicBool,
+    first_claimed: AtomicBool,
+    first: AtomicWaker,
 }
 
 impl Handshake {
@@ -22,7 +32,32 @@ impl Handshake {
         Self {
             done: AtomicBool::new(false),
             awaited: AtomicBool::new(false),
+            first_claimed: AtomicBool::new(false),
+            first: AtomicWaker::new(),
         }
+    }
+
+    /// Claims the first-waiter slot; `false` if another waiter holds it.
+    pub(crate) fn claim_first(&self) -> bool {
+        self.first_claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// The first waiter's poll: ready once the actor is done.
+    pub(crate) fn poll_first(&self, cx: &mut Context<'_>) -> Poll<()> {
+        register(&self.first, cx.waker());
+        if self.is_done() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
+
+    /// Gives the first-waiter slot back (the wait ended or was cancelled).
+    pub(crate) fn release_first(&self) {
+        drop(take_waker(&self.first));
+        self.first_claimed.store(false, Ordering::Release);
     }
 
     /// Whether the actor has finished.
@@ -39,11 +74,21 @@ impl Handshake {
         fence(Ordering::SeqCst);
     }
 
-    /// The actor finishes; returns whether waiters must be notified.
+    /// The actor finishes: wakes the first waiter, if any, and returns whether waiters
+    /// on the shared path must be notified.
     pub(crate) fn finish(&self) -> bool {
         self.done.store(true, Ordering::SeqCst);
+        self.first.wake();
         fence(Ordering::SeqCst);
         self.awaited.load(Ordering::SeqCst)
+    }
+}
+
+impl std::fmt::Debug for Handshake {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handshake")
+            .field("done", &self.is_done())
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,6 +117,27 @@ mod loom_tests {
                 !sleeps || notified,
                 "a waiter sleeps and nobody notifies it"
             );
+        });
+    }
+
+    /// The first waiter, polled as a task, is always woken when the actor finishes
+    /// (loom's `block_on` parks until woken: a lost wake-up is a deadlock). Would catch:
+    /// looking before registering, or finishing without waking the slot.
+    #[test]
+    fn loom_the_first_waiter_is_woken() {
+        crate::actor::mailbox::loom_tests::model(|| {
+            let h = Arc::new(Handshake::new());
+            let waiter = {
+                let h = h.clone();
+                thread::spawn(move || {
+                    assert!(h.claim_first());
+                    loom::future::block_on(std::future::poll_fn(|cx| h.poll_first(cx)));
+                    h.release_first();
+                })
+            };
+            let _ = h.finish();
+            waiter.join().unwrap();
+            assert!(h.is_done());
         });
     }
 }

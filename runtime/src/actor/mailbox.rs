@@ -170,6 +170,8 @@ pub(crate) struct Mailbox<M> {
     /// Wakes `Block` senders waiting for room; created by the first sender that waits.
     #[cfg(not(gauntlet_loom))]
     space: std::sync::OnceLock<Box<tokio::sync::Notify>>,
+    #[cfg(gauntlet_loom)]
+    space: loom::sync::Notify,
 }
 
 impl<M> Mailbox<M> {
@@ -189,6 +191,8 @@ impl<M> Mailbox<M> {
             policy: config.policy,
             #[cfg(not(gauntlet_loom))]
             space: std::sync::OnceLock::new(),
+            #[cfg(gauntlet_loom)]
+            space: loom::sync::Notify::new(),
         }
     }
 
@@ -207,6 +211,12 @@ impl<M> Mailbox<M> {
     }
 
     fn reserve(&self) -> Reserve {
+        self.reserve_from(self.state.load(Ordering::Relaxed))
+    }
+
+    /// Reserves a slot, starting from `cur`, a value `state` had (the compare-and-swap
+    /// below corrects a stale one).
+    fn reserve_from(&self, mut cur: usize) -> Reserve {
         if self.policy == Policy::Unbounded {
             let prev = self.state.fetch_add(1, Ordering::SeqCst);
             if prev & CLOSED != 0 {
@@ -215,7 +225,6 @@ impl<M> Mailbox<M> {
             }
             return Reserve::Ok((prev & COUNT) + 1);
         }
-        let mut cur = self.state.load(Ordering::Relaxed);
         loop {
             if cur & CLOSED != 0 {
                 return Reserve::Closed;
@@ -261,6 +270,32 @@ impl<M> Mailbox<M> {
                 Policy::DropOldest => self.evict_and_push(msg),
                 Policy::Unbounded => unreachable!("an unbounded mailbox is never full"),
             },
+        }
+    }
+
+    /// Offers a message from a `Block` sender that has announced itself as waiting
+    /// ([`Blocked`]), without waiting.
+    ///
+    /// This is one half of a handshake with [`pop`](Self::pop), which frees a slot and
+    /// then looks for announced senders: either this look sees the freed slot, or that
+    /// pop sees the announcement and wakes the sender. A plain (relaxed) load here could
+    /// read a stale "full" while the pop reads a stale "nobody waits" (a store-buffering
+    /// reordering that x86 forbids but weakly ordered CPUs allow), and the sender would
+    /// sleep with room in the mailbox. So the state is read with a read-modify-write:
+    /// it reads the latest value, and as a release it makes the announcement visible to
+    /// every later decrement (an acquire that reads from its release sequence: every
+    /// change to `state` is a read-modify-write). This costs the waiting sender one
+    /// atomic add and costs `pop`, the per-message path, nothing; a fence on both sides
+    /// (as in `handshake`) would put a full fence on every pop. Model-checked by
+    /// `loom_blocked_sender_is_woken`.
+    fn try_push_announced(&self, msg: M) -> Push<M> {
+        match self.reserve_from(self.state.fetch_add(0, Ordering::SeqCst)) {
+            Reserve::Ok(depth) => {
+                self.commit(msg, depth);
+                Push::Queued
+            }
+            Reserve::Closed => Push::Closed(msg),
+            Reserve::Full => Push::Full(msg),
         }
     }
 
@@ -324,7 +359,7 @@ impl<M> Mailbox<M> {
             notified.as_mut().enable();
             let _announce = Blocked::new(&self.blocked);
             // Re-check after announcing ourselves: a pop in between saw no waiter.
-            msg = match self.try_push(msg) {
+            msg = match self.try_push_announced(msg) {
                 Push::Full(msg) => msg,
                 done => return done,
             };
@@ -340,6 +375,45 @@ impl<M> Mailbox<M> {
                 Push::Full(msg) => msg,
                 done => return done,
             };
+        }
+    }
+
+    /// The `Block` wait of [`push_until`](Self::push_until) for loom, which cannot run
+    /// tokio's `Notify`: the same announce, re-check and wake protocol, with a thread
+    /// that blocks on loom's `Notify` instead of a task awaiting tokio's. A lost wake-up
+    /// leaves this thread blocked forever, which loom reports as a deadlock. `recheck`
+    /// is [`try_push_announced`](Self::try_push_announced); a model may pass the
+    /// unfenced re-check this code once had, to see loom catch it.
+    #[cfg(gauntlet_loom)]
+    pub(crate) fn push_blocking(&self, msg: M, recheck: fn(&Self, M) -> Push<M>) -> Push<M> {
+        let mut msg = match self.try_push(msg) {
+            Push::Full(msg) => msg,
+            done => return done,
+        };
+        loop {
+            let _announce = Blocked::new(&self.blocked);
+            msg = match recheck(self, msg) {
+                Push::Full(msg) => msg,
+                done => return done,
+            };
+            self.space.wait();
+            msg = match self.try_push(msg) {
+                Push::Full(msg) => msg,
+                done => return done,
+            };
+        }
+    }
+
+    /// Wakes one `Block` sender waiting for room, if any announced itself.
+    #[inline]
+    fn wake_blocked_sender(&self) {
+        if self.blocked.load(Ordering::SeqCst) > 0 {
+            #[cfg(not(gauntlet_loom))]
+            if let Some(space) = self.space.get() {
+                space.notify_one();
+            }
+            #[cfg(gauntlet_loom)]
+            self.space.notify();
         }
     }
 
@@ -381,23 +455,16 @@ impl<M> Mailbox<M> {
             // SAFETY: the caller is the only consumer, and no sender pops under this policy.
             unsafe { self.queue.pop() }
         }?;
+        // Free the slot, then look for waiting senders (see `try_push_announced`).
         self.state.fetch_sub(1, Ordering::SeqCst);
-        #[cfg(not(gauntlet_loom))]
-        if self.blocked.load(Ordering::SeqCst) > 0
-            && let Some(space) = self.space.get()
-        {
-            space.notify_one();
-        }
+        self.wake_blocked_sender();
         Some(msg)
     }
 
     /// Registers the consumer's waker; senders wake it after every push.
     #[inline]
     pub(crate) fn register(&self, waker: &Waker) {
-        #[cfg(not(gauntlet_loom))]
-        self.rx.register(waker);
-        #[cfg(gauntlet_loom)]
-        self.rx.register_by_ref(waker);
+        super::sync::register(&self.rx, waker);
     }
 
     /// Wakes the consumer (also used by the system lane, which shares the waker).
@@ -413,10 +480,12 @@ impl<M> Mailbox<M> {
     #[cfg(test)]
     pub(crate) unsafe fn poll_pop(&self, cx: &mut std::task::Context<'_>) -> std::task::Poll<M> {
         use std::task::Poll;
+        // SAFETY: the caller is the one consumer (this method's contract).
         if let Some(msg) = unsafe { self.pop() } {
             return Poll::Ready(msg);
         }
         self.register(cx.waker());
+        // SAFETY: as above.
         match unsafe { self.pop() } {
             Some(msg) => Poll::Ready(msg),
             None => Poll::Pending,
@@ -431,6 +500,9 @@ impl<M> Mailbox<M> {
         if let Some(space) = self.space.get() {
             space.notify_waiters();
         }
+        // (loom's `Notify` has one waiter, and keeps a permit like `notify_one`.)
+        #[cfg(gauntlet_loom)]
+        self.space.notify();
         prev & CLOSED == 0
     }
 
@@ -441,6 +513,7 @@ impl<M> Mailbox<M> {
     /// As for [`pop`](Self::pop).
     pub(crate) unsafe fn pop_closed(&self) -> Option<M> {
         loop {
+            // SAFETY: the caller is the one consumer (this method's contract).
             if let Some(msg) = unsafe { self.pop() } {
                 return Some(msg);
             }
@@ -476,10 +549,12 @@ mod tests {
 
     /// Each test has one consumer: itself.
     fn pop<M>(mb: &Mailbox<M>) -> Option<M> {
+        // SAFETY: each test (or its one consumer thread) is the mailbox's only consumer.
         unsafe { mb.pop() }
     }
 
     fn pop_closed<M>(mb: &Mailbox<M>) -> Option<M> {
+        // SAFETY: as for `pop`.
         unsafe { mb.pop_closed() }
     }
 
@@ -618,9 +693,11 @@ mod tests {
         let waker = Waker::from(flag.clone());
         let mut cx = Context::from_waker(&waker);
         let mb = Mailbox::new(MailboxConfig::default());
+        // SAFETY: this test is the mailbox's only consumer.
         assert!(unsafe { mb.poll_pop(&mut cx) }.is_pending());
         mb.try_push(7);
         assert!(flag.0.load(std::sync::atomic::Ordering::SeqCst));
+        // SAFETY: as above.
         assert_eq!(unsafe { mb.poll_pop(&mut cx) }, Poll::Ready(7));
     }
 
@@ -789,6 +866,45 @@ pub(crate) mod loom_tests {
                 assert!(woke.load(Ordering::SeqCst));
                 assert_eq!(unsafe { mb.pop() }, Some(1));
             }
+        });
+    }
+
+    /// A `Block` sender that finds the mailbox full and goes to sleep is woken when the
+    /// actor frees a slot. Would catch: a re-check after announcing that can read a
+    /// stale "full" while the pop reads a stale "nobody waits" (the sender then sleeps
+    /// forever beside a free slot; loom reports the blocked thread as a deadlock).
+    #[test]
+    fn loom_blocked_sender_is_woken() {
+        blocked_sender_is_woken(Mailbox::try_push_announced);
+    }
+
+    /// The negative control: the re-check the code had before (a relaxed load of the
+    /// state, no fence or read-modify-write) loses the wake-up, and loom finds it:
+    /// `RUSTFLAGS="--cfg gauntlet_loom" cargo test -p gauntlet-runtime --lib --release
+    /// loom_blocked_sender_with -- --ignored` reports `deadlock; threads = [(Id(0),
+    /// Blocked ..), (Id(1), Blocked ..)]` (the asker joining, the sender asleep). Ignored
+    /// because loom's deadlock panic then aborts the test process while it unwinds its
+    /// model threads, so `should_panic` cannot catch it.
+    #[test]
+    #[ignore = "a negative control: fails by design, and aborts the process"]
+    fn loom_blocked_sender_with_a_relaxed_recheck_can_sleep_forever() {
+        blocked_sender_is_woken(Mailbox::try_push);
+    }
+
+    fn blocked_sender_is_woken(recheck: fn(&Mailbox<u32>, u32) -> Push<u32>) {
+        model(move || {
+            let mb = Arc::new(Mailbox::new(MailboxConfig::new(1, Policy::Block)));
+            assert!(matches!(mb.try_push(0), Push::Queued));
+            let sender = {
+                let mb = mb.clone();
+                thread::spawn(move || matches!(mb.push_blocking(1, recheck), Push::Queued))
+            };
+            assert_eq!(unsafe { mb.pop() }, Some(0));
+            assert!(
+                sender.join().unwrap(),
+                "the blocked sender's message was not queued"
+            );
+            assert_eq!(unsafe { mb.pop() }, Some(1));
         });
     }
 

@@ -39,6 +39,17 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # What the runtime needs
+//!
+//! A [`System`] runs its actors as tasks on the tokio runtime it was created in: any
+//! flavour, current-thread or multi-thread, **with the time driver enabled**
+//! (`Builder::enable_time()` or `enable_all()`; `#[tokio::main]`, `#[tokio::test]` and
+//! `Runtime::new()` enable it). Actors need timers for stop deadlines, restart backoff,
+//! [`Context::send_after`] and shutdown, so [`System::new`] refuses a runtime without
+//! them with [`SystemError::NoTimeDriver`] rather than let every actor fail in its stop
+//! path. The IO driver is not needed. Asks time out on the system's own reaper thread,
+//! in wall-clock time (see [`reply`]).
+//!
 //! # Guarantees
 //!
 //! **Ordering.** Messages from one sender to one actor are handled in the order they
@@ -126,8 +137,8 @@ pub mod mailbox;
 #[cfg(not(gauntlet_loom))]
 mod props;
 mod queue;
+mod reaper;
 mod registry;
-#[cfg(not(gauntlet_loom))]
 pub mod reply;
 #[cfg(not(gauntlet_loom))]
 mod run;
@@ -138,6 +149,8 @@ pub mod supervision;
 mod sync;
 #[cfg(not(gauntlet_loom))]
 mod system;
+#[cfg(not(gauntlet_loom))]
+mod time_driver;
 #[cfg(not(gauntlet_loom))]
 pub mod watchdog;
 

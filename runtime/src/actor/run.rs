@@ -84,7 +84,9 @@ struct Finalizer<M: Send + 'static>(Arc<Cell<M>>);
 impl<M: Send + 'static> Drop for Finalizer<M> {
     fn drop(&mut self) {
         let node: Arc<dyn Node> = self.0.clone();
-        finalize(&node, &StopReason::Killed);
+        // SAFETY: the finalizer lives in the actor's task future and is dropped by it
+        // (the task ending, or its future dropped by an abort): the actor's own task.
+        unsafe { finalize(&node, &StopReason::Killed) };
     }
 }
 
@@ -159,7 +161,8 @@ async fn run_task<A: Actor>(finalizer: Finalizer<A::Msg>, factory: Factory<A>) {
     };
     Box::pin(stop(&mut actor, &mut ctx, cell, &reason)).await;
     let node: Arc<dyn Node> = cell.clone();
-    finalize(&node, &reason);
+    // SAFETY: this is the actor's own task.
+    unsafe { finalize(&node, &reason) };
 }
 
 /// Something off the message path for the actor to deal with.
@@ -363,23 +366,26 @@ async fn stop<A: Actor>(
             bump(&stripe.delivered);
             bump(&stripe.drained);
             let handled = AsActor::new(core, guarded(actor.handle(msg, ctx)));
-            match tokio::time::timeout_at(deadline, handled).await {
-                Ok(Ok(())) => {}
-                Ok(Err(f)) => {
+            match within(deadline, handled).await {
+                Some(Ok(())) => {}
+                Some(Err(f)) => {
                     tracing::warn!(address = %core.address, failure = %f, "handler failed while draining")
                 }
-                Err(_) => break,
+                None => break,
             }
         }
     }
     // Whatever is left (Discard, or the deadline ran out) becomes dead letters.
     let node: &dyn Node = cell;
-    node.close_and_discard();
+    // SAFETY: `stop` runs in the actor's own task.
+    unsafe { node.close_and_discard() };
     let stopping = AsActor::new(core, guarded(actor.stopping(ctx, reason)));
-    match tokio::time::timeout_at(deadline, stopping).await {
-        Ok(Ok(())) => {}
-        Ok(Err(f)) => tracing::warn!(address = %core.address, failure = %f, "stopping hook failed"),
-        Err(_) => {
+    match within(deadline, stopping).await {
+        Some(Ok(())) => {}
+        Some(Err(f)) => {
+            tracing::warn!(address = %core.address, failure = %f, "stopping hook failed")
+        }
+        None => {
             tracing::warn!(address = %core.address, "stopping hook ran past the stop deadline")
         }
     }
@@ -389,6 +395,18 @@ async fn stop<A: Actor>(
     if let Err(f) = guarded_sync(|| actor.stopped(reason)) {
         tracing::warn!(address = %core.address, failure = %f, "stopped hook failed");
     }
+}
+
+/// `fut`'s output, or `None` if `deadline` passes first. `fut` is polled once before a
+/// timer is armed: most handlers and hooks finish at their first poll, and a tokio timer
+/// costs a timer-wheel insert and removal under the wheel's lock (twice per stop, when
+/// every stop armed one for draining and one for `stopping`).
+async fn within<F: Future>(deadline: tokio::time::Instant, fut: F) -> Option<F::Output> {
+    let mut fut = std::pin::pin!(fut);
+    if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
+        return Some(out);
+    }
+    tokio::time::timeout_at(deadline, fut).await.ok()
 }
 
 /// Stops every child (each stops its own children first, so the deepest go first) and

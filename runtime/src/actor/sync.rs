@@ -40,6 +40,30 @@ pub(crate) use atomic_waker::AtomicWaker;
 #[cfg(gauntlet_loom)]
 pub(crate) use loom::future::AtomicWaker;
 
+#[cfg(gauntlet_loom)]
+pub(crate) use loom::sync::Arc;
+/// `Arc`; loom's under loom, so it sees the synchronisation of the last drop.
+#[cfg(not(gauntlet_loom))]
+pub(crate) use std::sync::Arc;
+
+/// Takes the waker registered with `slot`, if any (spelled differently by the two).
+#[inline]
+pub(crate) fn take_waker(slot: &AtomicWaker) -> Option<std::task::Waker> {
+    #[cfg(not(gauntlet_loom))]
+    return slot.take();
+    #[cfg(gauntlet_loom)]
+    return slot.take_waker();
+}
+
+/// Registers `waker` with `slot` (the two `AtomicWaker`s spell it differently).
+#[inline]
+pub(crate) fn register(slot: &AtomicWaker, waker: &std::task::Waker) {
+    #[cfg(not(gauntlet_loom))]
+    slot.register(waker);
+    #[cfg(gauntlet_loom)]
+    slot.register_by_ref(waker);
+}
+
 /// Spin hint while another thread finishes a short, non-blocking step.
 #[inline]
 pub(crate) fn spin() {

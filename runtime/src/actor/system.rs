@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use super::deadlock::WaitGraph;
+use super::reaper::Reaper;
 use super::registry::Registry;
-use super::reply::Reaper;
 use super::watchdog::{Clock, RuntimeEvent, Watchdog};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -71,6 +71,13 @@ pub enum SystemError {
     /// `System::new` was called outside a tokio runtime.
     #[error("a System must be created inside a tokio runtime (no runtime is running here)")]
     NoRuntime,
+    /// The tokio runtime has no time driver: actors need timers (stop deadlines,
+    /// restart backoff, `send_after`, shutdown), so build the runtime with
+    /// `enable_time()` or `enable_all()`.
+    #[error(
+        "the tokio runtime has timers disabled: build it with `enable_time()` (or `enable_all()`); actors need timers for stop deadlines, restart backoff, `send_after` and shutdown"
+    )]
+    NoTimeDriver,
 }
 
 /// Why an actor could not be spawned.
@@ -266,15 +273,23 @@ impl std::fmt::Debug for System {
 }
 
 impl System {
-    /// A system with default settings. Must be called inside a tokio runtime.
+    /// A system with default settings.
+    ///
+    /// Must be called inside a tokio runtime with its time driver enabled (any flavour;
+    /// `#[tokio::main]`, `#[tokio::test]`, `Runtime::new()` and `Builder::enable_all()`
+    /// all enable it); otherwise it fails with [`SystemError::NoRuntime`] or
+    /// [`SystemError::NoTimeDriver`]. The IO driver is not needed.
     pub fn new(name: &str) -> Result<Self, SystemError> {
         Self::with_config(name, SystemConfig::default())
     }
 
-    /// A system with `config`. Must be called inside a tokio runtime.
+    /// A system with `config`. The runtime needs what [`new`](Self::new) says.
     pub fn with_config(name: &str, config: SystemConfig) -> Result<Self, SystemError> {
         let root = Address::root(name)?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| SystemError::NoRuntime)?;
+        if !super::time_driver::is_enabled() {
+            return Err(SystemError::NoTimeDriver);
+        }
         let (dead_letters, _) = broadcast::channel(config.dead_letter_buffer.max(1));
         let (events, _) = broadcast::channel(config.event_buffer.max(1));
         let tick = clamp_tick(
@@ -345,6 +360,14 @@ impl System {
         props: Props<A>,
     ) -> Result<ActorRef<A::Msg>, SpawnError> {
         spawn_under(&self.shared, None, name, props)
+    }
+
+    /// Spawns a top-level actor without a name, at `actor://<system>/~<id>` (`id` is
+    /// unique in the system), supervised by the root guardian. The fast path for fleets
+    /// of alike actors: no name to format or check. (Should a named actor already hold
+    /// that address, the next id is taken.)
+    pub fn spawn_unnamed<A: Actor>(&self, props: Props<A>) -> Result<ActorRef<A::Msg>, SpawnError> {
+        spawn_as(&self.shared, None, Name::Unnamed, props)
     }
 
     /// The live actor at `address`, if there is one and it takes messages of type `M`.
@@ -508,21 +531,42 @@ fn clamp_tick(d: Duration) -> Duration {
     d.clamp(Duration::from_millis(10), Duration::from_secs(1))
 }
 
-/// Spawns an actor under `parent` (`None`: the root guardian).
+/// Spawns an actor called `name` under `parent` (`None`: the root guardian).
 pub(crate) fn spawn_under<A: Actor>(
     shared: &Arc<SystemShared>,
     parent: Option<Arc<dyn Node>>,
     name: &str,
     props: Props<A>,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
+    spawn_as(shared, parent, Name::Given(name), props)
+}
+
+/// How a new actor is named.
+enum Name<'a> {
+    Given(&'a str),
+    /// `~<id>`, from the actor's id.
+    Unnamed,
+}
+
+/// Spawns an actor under `parent` (`None`: the root guardian).
+fn spawn_as<A: Actor>(
+    shared: &Arc<SystemShared>,
+    parent: Option<Arc<dyn Node>>,
+    name: Name<'_>,
+    props: Props<A>,
+) -> Result<ActorRef<A::Msg>, SpawnError> {
     let parent_address = parent.as_ref().map_or(&shared.root, |p| &p.core().address);
-    let address = parent_address.child(name)?;
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let address = match name {
+        Name::Given(name) => parent_address.child(name)?,
+        Name::Unnamed => parent_address.unnamed_child(id),
+    };
     if shared.shutting_down.load(Ordering::Acquire) {
         return Err(SpawnError::ShuttingDown(address));
     }
     let config = &shared.config;
     let core = Core::new(
-        shared.next_id.fetch_add(1, Ordering::Relaxed),
+        id,
         address.clone(),
         shared.kind_of::<A>(),
         shared.clone(),
@@ -544,6 +588,11 @@ pub(crate) fn spawn_under<A: Actor>(
         .claim(address.shared().clone(), node.clone())
         .is_err()
     {
+        if matches!(name, Name::Unnamed) {
+            // A named actor took `~<id>`: try the next id.
+            drop((node, cell));
+            return spawn_as(shared, parent, Name::Unnamed, props);
+        }
         return Err(SpawnError::Duplicate(address));
     }
     let kin = parent.as_ref().map_or(&shared.guardian, |p| &p.core().kin);
@@ -583,6 +632,7 @@ mod footprint {
     #[test]
     fn an_idle_actor_stays_small() {
         let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .unwrap();
         rt.block_on(async {

@@ -226,6 +226,7 @@ mod tests {
                 ..TargetSample::default()
             },
             active_faults: Vec::new(),
+            generator: None,
         }
     }
 

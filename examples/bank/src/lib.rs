@@ -245,6 +245,7 @@ pub struct Totals {
 
 /// A teller: runs one transfer at a time, retrying each idempotent step.
 pub struct Teller {
+    system: System,
     accounts: Entities<Account, AccountId>,
     audit: ActorRef<AuditMsg>,
     step: Duration,
@@ -282,7 +283,17 @@ impl Teller {
     ) -> Option<R> {
         let account = self.accounts.get(who).ok()?;
         let (make, step) = (&make, self.step);
-        retry(STEP_BUDGET, || account.ask(make, step)).await
+        let (system, account) = (&self.system, &account);
+        retry(STEP_BUDGET, || async move {
+            // An active account is asked directly, actor to actor (a partition between
+            // tellers and accounts cuts this); an inactive one through its entity ref,
+            // which activates it.
+            match system.lookup::<AccountMsg>(&account.address()) {
+                Some(actor) => actor.ask(make, step).await,
+                None => account.ask(make, step).await,
+            }
+        })
+        .await
     }
 
     async fn transfer(&self, tid: Tid, from: AccountId, to: AccountId, amount: i64) -> Outcome {
@@ -528,9 +539,11 @@ impl Workload for Bank {
         let tellers = (0..c.tellers)
             .map(|i| {
                 let (accounts, audit, totals) = (accounts.clone(), audit.clone(), totals.clone());
+                let sys = system.clone();
                 system.spawn(
                     &format!("teller-{i}"),
                     Props::new(move || Teller {
+                        system: sys.clone(),
                         accounts: accounts.clone(),
                         audit: audit.clone(),
                         step,

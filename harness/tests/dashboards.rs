@@ -88,7 +88,6 @@ fn exported_names() -> BTreeSet<String> {
         },
         target: full,
         active_faults: vec!["crash".into()],
-        generator: None,
     };
     e.observe(&Observation {
         tick: &tick,

@@ -95,7 +95,6 @@ fn tick(i: usize) -> Tick {
             ..TargetSample::default()
         },
         active_faults: Vec::new(),
-        generator: None,
     }
 }
 

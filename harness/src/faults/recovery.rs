@@ -226,7 +226,6 @@ mod tests {
                 ..TargetSample::default()
             },
             active_faults: Vec::new(),
-            generator: None,
         }
     }
 

@@ -1,7 +1,6 @@
 //! One load-generator thread: a current-thread runtime running its share of every
-//! load's slots, plus a flusher that hands the thread's histograms (and its busy
-//! time) to the collector each tick. Each load has a [`Gate`] on the thread, so the
-//! thread serves its loads in turn (see [`super::share`]).
+//! load's slots, plus a flusher that hands the thread's histograms to the collector
+//! each tick.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -13,8 +12,7 @@ use tokio::task::LocalSet;
 use super::LoadState;
 use super::pacer::Pacer;
 use super::recorder::{Flush, Recorder};
-use super::share::Gate;
-use super::slot::{SlotThread, closed_loop, open_loop};
+use super::slot::{closed_loop, open_loop};
 use crate::target::Target;
 
 pub(super) struct WorkerContext<T> {
@@ -39,7 +37,7 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
             tracing::error!(worker = w, error = %e, "cannot start load runtime");
             let _ = ctx
                 .flushes
-                .send(Recorder::new(ctx.n_ops, ctx.loads.len()).take(w, u64::MAX, true, None));
+                .send(Recorder::new(ctx.n_ops).take(w, u64::MAX, true));
             return;
         }
     };
@@ -49,33 +47,24 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
             tracing::error!(worker = w, error = %e, "cannot start pacer thread");
             let _ = ctx
                 .flushes
-                .send(Recorder::new(ctx.n_ops, ctx.loads.len()).take(w, u64::MAX, true, None));
+                .send(Recorder::new(ctx.n_ops).take(w, u64::MAX, true));
             return;
         }
     };
     let local = LocalSet::new();
     let flushes = ctx.flushes.clone();
-    let recorder = Rc::new(RefCell::new(Recorder::new(ctx.n_ops, ctx.loads.len())));
-    let metrics = rt.metrics();
-    let busy = move || Some(metrics.worker_total_busy_duration(0));
-    let flusher_busy = busy.clone();
+    let recorder = Rc::new(RefCell::new(Recorder::new(ctx.n_ops)));
     let rec = recorder.clone();
     let last_epoch = local.block_on(&rt, async move {
         let mut slots = Vec::new();
         for (li, l) in ctx.loads.iter().enumerate() {
             let bound = l.load.max_in_flight as usize;
-            let gate = Rc::new(Gate::new(bound.div_ceil(ctx.workers)));
             for slot in (w..bound).step_by(ctx.workers) {
                 let (target, loads, rec) = (ctx.target.clone(), ctx.loads.clone(), rec.clone());
-                let (pacer, gate) = (pacer.clone(), gate.clone());
+                let pacer = pacer.clone();
                 slots.push(if l.rate.is_some() {
                     tokio::task::spawn_local(async move {
-                        let thread = SlotThread {
-                            worker: w,
-                            recorder: &rec,
-                            pacer: &pacer,
-                        };
-                        open_loop(&*target, &loads[li], li, &thread, &gate).await
+                        open_loop(&*target, &loads[li], w, &rec, &pacer).await
                     })
                 } else {
                     tokio::task::spawn_local(async move {
@@ -86,11 +75,11 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
         }
         let mut epoch_rx = ctx.epoch.clone();
         let flusher = {
-            let (rec, tx, busy) = (rec.clone(), flushes.clone(), flusher_busy);
+            let (rec, tx) = (rec.clone(), flushes.clone());
             tokio::task::spawn_local(async move {
                 while epoch_rx.changed().await.is_ok() {
                     let e = *epoch_rx.borrow_and_update();
-                    let f = rec.borrow_mut().take(w, e, false, busy());
+                    let f = rec.borrow_mut().take(w, e, false);
                     if tx.send(f).is_err() {
                         break;
                     }
@@ -112,6 +101,6 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
     });
     // Dropping the LocalSet cancels any slot still in flight (after a stop).
     drop(local);
-    let f = recorder.borrow_mut().take(w, last_epoch, true, busy());
+    let f = recorder.borrow_mut().take(w, last_epoch, true);
     let _ = ctx.flushes.send(f);
 }

@@ -550,7 +550,6 @@ mod tests {
                 ..TargetSample::default()
             },
             active_faults: active_faults.iter().map(|k| (*k).to_owned()).collect(),
-            generator: None,
         }
     }
 

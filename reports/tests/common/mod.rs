@@ -86,7 +86,6 @@ fn tick(i: usize, ops: &[&str]) -> Tick {
         } else {
             Vec::new()
         },
-        generator: None,
     }
 }
 

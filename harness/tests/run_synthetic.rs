@@ -85,6 +85,9 @@ fn errors_are_counted_and_fail_thresholds() {
         op.count
     );
     assert_eq!(op.timeouts, 0);
+    // Counted by the kind the target reported: the synthetic op fails (it ran).
+    assert_eq!(op.error_kinds.failed, op.errors);
+    assert_eq!(op.error_kinds.rejected, 0);
     assert!(!r.thresholds[0].passed);
     assert!(r.thresholds[1].passed, "25% < 50%");
     assert!(!r.verdict.passed);

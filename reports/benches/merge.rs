@@ -43,6 +43,7 @@ fn op(name: &str, seed: u64) -> OpResult {
         count: h.len(),
         errors: 0,
         timeouts: 0,
+        error_kinds: Default::default(),
         throughput_per_s: h.len() as f64 / 590.0,
         latency: LatencySummary::from_histogram(&h),
         service_time: LatencySummary::from_histogram(&h),

@@ -153,6 +153,11 @@ pub struct OpResult {
     pub errors: u64,
     /// Ops that did not complete within the load's `op_timeout` (included in `errors`).
     pub timeouts: u64,
+    /// Errors by the kind the target reported (`OpError`): refused by the target, and
+    /// ran and failed (the target's own timeouts are in `timeouts`). Absent in files of
+    /// older versions.
+    #[serde(default)]
+    pub error_kinds: ErrorKinds,
     /// Completed ops per second over the measured window.
     pub throughput_per_s: f64,
     /// Latency from each op's *intended* start to its completion (open loop,
@@ -168,6 +173,15 @@ pub struct OpResult {
     /// The full service-time histogram (values in ns).
     #[serde(default)]
     pub service_histogram: Option<EncodedHistogram>,
+}
+
+/// Errors of one op by the kind the target reported.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorKinds {
+    /// The target refused the op (full mailbox under `fail`, stopped actor, ...).
+    pub rejected: u64,
+    /// The op ran and failed.
+    pub failed: u64,
 }
 
 /// Accounting of one `[[load]]` block.

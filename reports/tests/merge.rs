@@ -29,6 +29,7 @@ fn op_of(name: &str, values: &[u64]) -> OpResult {
         count: values.len() as u64,
         errors: values.len() as u64 / 100,
         timeouts: 0,
+        error_kinds: Default::default(),
         throughput_per_s: values.len() as f64 / 8.0, // 10 s minus 2 s warm-up
         latency: LatencySummary::from_histogram(&h),
         service_time: LatencySummary::from_histogram(&h),

@@ -66,6 +66,10 @@ pub struct WorkerCounters {
     pub errors: AtomicU64,
     /// Ops that hit the load's `op_timeout`.
     pub timeouts: AtomicU64,
+    /// Ops the target refused (`OpError::Rejected`; included in `errors`).
+    pub rejected: AtomicU64,
+    /// Ops that ran and failed (`OpError::Failed`; included in `errors`).
+    pub failed: AtomicU64,
 }
 
 #[inline]
@@ -107,6 +111,10 @@ pub struct LoadTotals {
     pub errors: u64,
     /// Ops timed out.
     pub timeouts: u64,
+    /// Ops the target refused.
+    pub rejected: u64,
+    /// Ops that ran and failed.
+    pub failed: u64,
     /// Iterations dropped.
     pub dropped: u64,
 }
@@ -155,6 +163,8 @@ impl LoadState {
             t.completed += c.completed.load(Ordering::Relaxed);
             t.errors += c.errors.load(Ordering::Relaxed);
             t.timeouts += c.timeouts.load(Ordering::Relaxed);
+            t.rejected += c.rejected.load(Ordering::Relaxed);
+            t.failed += c.failed.load(Ordering::Relaxed);
         }
         t
     }

@@ -95,7 +95,14 @@ fn finish(l: &LoadState, w: usize, res: Result<Result<(), OpError>, TimedOut>) {
             bump(&c.errors);
             bump(&c.timeouts);
         }
-        Ok(Err(_)) => bump(&c.errors),
+        Ok(Err(OpError::Rejected)) => {
+            bump(&c.errors);
+            bump(&c.rejected);
+        }
+        Ok(Err(OpError::Failed)) => {
+            bump(&c.errors);
+            bump(&c.failed);
+        }
     }
     bump(&c.completed);
 }

@@ -95,12 +95,15 @@ pub(crate) fn assemble(
         .enumerate()
         .map(|(slot, name)| {
             let (mut count, mut errors, mut timeouts) = (0, 0, 0);
+            let mut kinds = gauntlet_reports::schema::ErrorKinds::default();
             for (i, l) in loads.iter().enumerate() {
                 if l.op_slot == slot {
                     let warm = c.warm_totals.get(i).copied().unwrap_or_default();
                     count += totals[i].completed.saturating_sub(warm.completed);
                     errors += totals[i].errors.saturating_sub(warm.errors);
                     timeouts += totals[i].timeouts.saturating_sub(warm.timeouts);
+                    kinds.rejected += totals[i].rejected.saturating_sub(warm.rejected);
+                    kinds.failed += totals[i].failed.saturating_sub(warm.failed);
                 }
             }
             let h = &c.whole[slot];
@@ -117,6 +120,7 @@ pub(crate) fn assemble(
                 count,
                 errors,
                 timeouts,
+                error_kinds: kinds,
                 throughput_per_s: count as f64 / measured_s,
                 latency: LatencySummary::from_histogram(&h.latency),
                 service_time: LatencySummary::from_histogram(&h.service),

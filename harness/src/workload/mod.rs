@@ -135,9 +135,9 @@
 //!
 //! **Errors.** `call` returns `Ok(())`, or an [`OpError`]: `Rejected` (the target
 //! refused: full mailbox under `fail`, stopped actor), `Timeout` (the target's own
-//! timeout, e.g. an ask), or `Failed` (the op ran and failed). Each is counted per op
-//! (`errors`, and `timeouts` for both kinds of timeout); the harness's own
-//! `op_timeout` counts as a timeout too.
+//! timeout, e.g. an ask), or `Failed` (the op ran and failed). Each is counted per op in
+//! results.json: `errors` (all), `timeouts` (the target's and the harness's own
+//! `op_timeout`), `error_kinds.rejected` and `error_kinds.failed`.
 //!
 //! **Shutdown.** [`Target::shutdown`] must stop everything the target spawned within
 //! its budget: leaked tasks are counted (`tasks.leaked`) and fail chaos runs. A target

@@ -118,6 +118,10 @@ pub(super) fn merge_ops(
                 count,
                 errors: parts.iter().map(|(_, o)| o.errors).sum(),
                 timeouts: parts.iter().map(|(_, o)| o.timeouts).sum(),
+                error_kinds: crate::schema::ErrorKinds {
+                    rejected: parts.iter().map(|(_, o)| o.error_kinds.rejected).sum(),
+                    failed: parts.iter().map(|(_, o)| o.error_kinds.failed).sum(),
+                },
                 throughput_per_s: if measured_s > 0.0 {
                     count as f64 / measured_s
                 } else {

@@ -25,6 +25,7 @@ fn op(name: &str, scale: u64, n: u64) -> OpResult {
         count: n,
         errors: n / 500,
         timeouts: 0,
+        error_kinds: Default::default(),
         throughput_per_s: n as f64 / 10.0,
         latency: LatencySummary::from_histogram(&h),
         service_time: LatencySummary::from_histogram(&h),

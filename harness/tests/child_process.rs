@@ -121,3 +121,118 @@ fn process_is_parsed_before_the_workload_config() {
     .unwrap();
     assert_eq!(s.target.process(), gauntlet_harness::child::Process::Child);
 }
+
+fn write(dir: &std::path::Path, name: &str, body: &str) -> std::path::PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, body).unwrap();
+    path
+}
+
+const KILLS: &str = r#"
+name = "kills"
+duration = "4500ms"
+tick = "250ms"
+grace = "10s"
+[runtime]
+worker_threads = 1
+load_threads = 1
+[target]
+workload = "actors"
+process = "child"
+topology = "round-robin"
+actors = 4
+[[load]]
+op = "ask"
+executor = "constant-arrival-rate"
+rate = 200
+max_in_flight = 32
+[[fault]]
+kind = "kill-process"
+at = "750ms"
+for = "250ms"
+every = "1s"
+[[fault]]
+kind = "pause-process"
+at = "3250ms"
+for = "250ms"
+[recovery]
+baseline = "250ms"
+within = "2s"
+"#;
+
+#[test]
+fn kill_process_fails_ops_fast_restarts_the_child_and_the_run_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "kills.toml", KILLS);
+    let out = dir.path().join("out");
+    let o = gauntlet(&[
+        "run",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    let r = results(&out);
+    assert_eq!(r["status"], "completed", "{}", text(&o));
+    let faults = r["faults"].as_array().unwrap();
+    let kills: Vec<_> = faults
+        .iter()
+        .filter(|f| f["kind"] == "kill-process")
+        .collect();
+    assert_eq!(kills.len(), 4, "{faults:?}");
+    let mut pids = Vec::new();
+    for k in &kills {
+        assert!(k["error"].is_null(), "{k}");
+        // Ops issued while the child was down failed, and were counted.
+        assert!(k["events_affected"].as_u64().unwrap() > 0, "{k}");
+        assert!(k["restart_s"].as_f64().unwrap() > 0.0, "{k}");
+        pids.push(k["victims"][0].as_str().unwrap().to_owned());
+    }
+    // Each kill hit a new incarnation.
+    pids.dedup();
+    assert_eq!(pids.len(), 4, "{pids:?}");
+    let pause = faults
+        .iter()
+        .find(|f| f["kind"] == "pause-process")
+        .unwrap();
+    assert!(pause["error"].is_null(), "{pause}");
+    // Ops failed while down, as errors; the child took ops again after every restart.
+    let op = &r["ops"][0];
+    assert!(op["errors"].as_u64().unwrap() > 0, "{op}");
+    let last = r["timeline"].as_array().unwrap().last().unwrap();
+    assert_eq!(last["ops"][0]["errors"], 0, "{last}");
+    assert!(last["ops"][0]["completed"].as_u64().unwrap() > 0, "{last}");
+    // The final shutdown and invariant check reached the last incarnation.
+    assert!(
+        r["leaks"]["shutdown_clean"].as_bool().unwrap(),
+        "{}",
+        r["leaks"]
+    );
+}
+
+#[test]
+fn process_faults_need_a_child_and_in_process_faults_are_refused_with_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let in_process = KILLS.replace("process = \"child\"\n", "");
+    let file = write(dir.path(), "a.toml", &in_process);
+    let o = gauntlet(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("`kill-process` faults need the target in a child process"),
+        "{}",
+        text(&o)
+    );
+    let crash = KILLS.replace(
+        "kind = \"pause-process\"",
+        "kind = \"crash\"\ntarget = \"actor://gauntlet/worker-*\"",
+    );
+    let file = write(dir.path(), "b.toml", &crash);
+    let o = gauntlet(&["validate", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("b.toml:25"), "{}", text(&o));
+    assert!(
+        text(&o).contains("`crash` faults act inside the target's process"),
+        "{}",
+        text(&o)
+    );
+}

@@ -30,7 +30,7 @@ pub mod parent;
 pub mod serve;
 pub mod wire;
 
-pub use parent::{ChildTarget, PROGRAM_ENV};
+pub use parent::{ChildTarget, PROGRAM_ENV, ProcessControl, ProcessFaultError};
 
 use std::sync::Arc;
 

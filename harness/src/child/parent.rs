@@ -1,11 +1,18 @@
-//! The harness's side: a [`Target`] that forwards to a target child process.
+//! The harness's side: a [`Target`] that forwards to a target child process, and the
+//! [`ProcessControl`] that process faults use to kill, pause and restart it.
+//!
+//! The child may be replaced during the run (`kill-process`, `restart-process`): each
+//! start is an *incarnation*. Ops go to the current incarnation; while there is none
+//! (killed, stopping, restarting) they fail at once with [`OpError::Unavailable`].
+//! A restarted child parses the same scenario and builds the same target on the same
+//! state (a file-backed store is opened again).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use gauntlet_reports::schema::{MessageAccounting, TargetSample};
 use tokio::sync::{mpsc, oneshot};
@@ -26,11 +33,36 @@ enum Reply {
     Checked(Vec<(String, Option<String>)>),
 }
 
+/// The current incarnation and the requests waiting on it.
 #[derive(Default)]
+struct Link {
+    /// Bumped at every start and every kill: a reader of an older incarnation that
+    /// sees its child go does not touch a newer one.
+    epoch: u64,
+    to_child: Option<mpsc::UnboundedSender<ToChild>>,
+    pid: Option<u32>,
+    pending: HashMap<u64, oneshot::Sender<Reply>>,
+}
+
+impl Link {
+    /// The incarnation is gone: nothing is sent to it and every request waiting on it
+    /// fails now.
+    fn drop_incarnation(&mut self) {
+        self.to_child = None;
+        self.pid = None;
+        self.pending.clear();
+    }
+}
+
 struct Shared {
-    alive: AtomicBool,
+    text: Arc<str>,
+    file: String,
+    seed: u64,
+    /// The runtime the pipes' tasks run on (the target runtime).
+    handle: tokio::runtime::Handle,
+    link: Mutex<Link>,
     next_id: AtomicU64,
-    pending: Mutex<HashMap<u64, oneshot::Sender<Reply>>>,
+    unavailable: AtomicU64,
     sample: Mutex<TargetSample>,
     events: Mutex<Vec<TargetEvent>>,
     stall_detail: Mutex<String>,
@@ -42,139 +74,156 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-impl Shared {
-    /// The child is gone: every op waiting on it fails now.
-    fn gone(&self) {
-        self.alive.store(false, Ordering::Release);
-        lock(&self.pending).clear();
-        self.stopped_signal.notify_waiters();
-    }
-}
-
 /// A target running in a child process, driven over its stdin and stdout.
 pub struct ChildTarget {
     shared: Arc<Shared>,
-    to_child: mpsc::UnboundedSender<ToChild>,
-    pid: Option<u32>,
 }
 
 impl ChildTarget {
     /// Starts the child (see [`PROGRAM_ENV`]), sends it the scenario and waits until it
-    /// has built its target. Must run on a runtime with I/O and time enabled.
+    /// has built its target. Must run on a runtime with I/O and time enabled: the
+    /// pipes are served there for the whole run.
     pub async fn start(text: Arc<str>, file: String, seed: u64) -> Result<Self, BuildError> {
-        let program = match std::env::var_os(PROGRAM_ENV) {
-            Some(p) => PathBuf::from(p),
-            None => std::env::current_exe()
-                .map_err(|e| BuildError(format!("cannot find the gauntlet executable: {e}")))?,
-        };
-        let mut child = tokio::process::Command::new(&program)
-            .arg("__target")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                BuildError(format!(
-                    "cannot start the target process {}: {e}",
-                    program.display()
-                ))
-            })?;
-        let pid = child.id();
-        let (Some(stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
-            return Err(BuildError("the target process has no pipes".to_owned()));
-        };
-        let (to_child, rx) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            let _ = wire::write_all(stdin, rx, |m| matches!(m, ToChild::Shutdown { .. })).await;
-        });
-        let _ = to_child.send(ToChild::Init {
-            text: text.to_string(),
+        let shared = Arc::new(Shared {
+            text,
             file,
             seed,
+            handle: tokio::runtime::Handle::current(),
+            link: Mutex::new(Link::default()),
+            next_id: AtomicU64::new(0),
+            unavailable: AtomicU64::new(0),
+            sample: Mutex::new(TargetSample::default()),
+            events: Mutex::new(Vec::new()),
+            stall_detail: Mutex::new(String::new()),
+            stopped: Mutex::new(None),
+            stopped_signal: tokio::sync::Notify::new(),
         });
-        let mut buf = Vec::new();
-        match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
-            Ok(Some(FromChild::Ready)) => {}
-            Ok(Some(FromChild::BuildFailed { message })) => {
-                return Err(BuildError(format!("in the target process: {message}")));
-            }
-            Ok(Some(other)) => {
-                return Err(BuildError(format!(
-                    "the target process answered {other:?} before Ready"
-                )));
-            }
-            Ok(None) => {
-                return Err(BuildError(
-                    "the target process exited before it was ready".to_owned(),
-                ));
-            }
-            Err(e) => return Err(BuildError(e.to_string())),
-        }
-        let shared = Arc::new(Shared::default());
-        shared.alive.store(true, Ordering::Release);
-        let reader = shared.clone();
-        tokio::spawn(async move {
-            loop {
-                match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
-                    Ok(Some(frame)) => reader.absorb(frame),
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(%e, "reading from the target process");
-                        break;
-                    }
-                }
-            }
-            reader.gone();
-            // Reap it: the child has closed its stdout, so it is exiting or dead.
-            let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-            if lock(&reader.stopped).is_none() {
-                let _ = child.start_kill();
-            }
-        });
-        Ok(Self {
-            shared,
-            to_child,
-            pid,
-        })
+        start_incarnation(shared.clone()).await?;
+        Ok(Self { shared })
     }
 
-    /// The child's process id (while it runs).
+    /// The current child's process id, if one is running.
     pub fn pid(&self) -> Option<u32> {
-        self.pid
+        lock(&self.shared.link).pid
     }
 
-    /// Whether the child is alive and connected.
-    pub fn alive(&self) -> bool {
-        self.shared.alive.load(Ordering::Acquire)
+    /// The handle process faults act through.
+    pub fn control(&self) -> ProcessControl {
+        ProcessControl {
+            shared: self.shared.clone(),
+        }
     }
 
     fn request(&self, make: impl FnOnce(u64) -> ToChild) -> Option<oneshot::Receiver<Reply>> {
-        if !self.alive() {
-            return None;
-        }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        lock(&self.shared.pending).insert(id, tx);
-        // The reader may have cleared `pending` between the check and the insert.
-        if !self.alive() || self.to_child.send(make(id)).is_err() {
-            lock(&self.shared.pending).remove(&id);
+        let mut link = lock(&self.shared.link);
+        let to_child = link.to_child.as_ref()?;
+        if to_child.send(make(id)).is_err() {
             return None;
         }
+        link.pending.insert(id, tx);
         Some(rx)
     }
+}
+
+async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
+    let program = match std::env::var_os(PROGRAM_ENV) {
+        Some(p) => PathBuf::from(p),
+        None => std::env::current_exe()
+            .map_err(|e| BuildError(format!("cannot find the gauntlet executable: {e}")))?,
+    };
+    let mut child = tokio::process::Command::new(&program)
+        .arg("__target")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            BuildError(format!(
+                "cannot start the target process {}: {e}",
+                program.display()
+            ))
+        })?;
+    let pid = child.id();
+    let (Some(stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(BuildError("the target process has no pipes".to_owned()));
+    };
+    let (to_child, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let _ = wire::write_all(stdin, rx, |m| matches!(m, ToChild::Shutdown { .. })).await;
+    });
+    let _ = to_child.send(ToChild::Init {
+        text: shared.text.to_string(),
+        file: shared.file.clone(),
+        seed: shared.seed,
+    });
+    let mut buf = Vec::new();
+    match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
+        Ok(Some(FromChild::Ready)) => {}
+        Ok(Some(FromChild::BuildFailed { message })) => {
+            return Err(BuildError(format!("in the target process: {message}")));
+        }
+        Ok(Some(other)) => {
+            return Err(BuildError(format!(
+                "the target process answered {other:?} before Ready"
+            )));
+        }
+        Ok(None) => {
+            return Err(BuildError(
+                "the target process exited before it was ready".to_owned(),
+            ));
+        }
+        Err(e) => return Err(BuildError(e.to_string())),
+    }
+    let epoch = {
+        let mut link = lock(&shared.link);
+        link.epoch += 1;
+        link.to_child = Some(to_child);
+        link.pid = pid;
+        link.epoch
+    };
+    *lock(&shared.stopped) = None;
+    tokio::spawn(async move {
+        loop {
+            match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
+                Ok(Some(frame)) => shared.absorb(frame),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(%e, "reading from the target process");
+                    break;
+                }
+            }
+        }
+        {
+            let mut link = lock(&shared.link);
+            if link.epoch == epoch {
+                link.drop_incarnation();
+            }
+        }
+        shared.stopped_signal.notify_waiters();
+        // Reap it: it closed its stdout, so it is exiting or dead.
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.start_kill();
+        }
+    });
+    Ok(())
 }
 
 impl Shared {
     fn absorb(&self, frame: FromChild) {
         match frame {
             FromChild::Done { id, result } => {
-                if let Some(tx) = lock(&self.pending).remove(&id) {
+                if let Some(tx) = lock(&self.link).pending.remove(&id) {
                     let _ = tx.send(Reply::Done(result));
                 }
             }
             FromChild::Checked { id, checks } => {
-                if let Some(tx) = lock(&self.pending).remove(&id) {
+                if let Some(tx) = lock(&self.link).pending.remove(&id) {
                     let _ = tx.send(Reply::Checked(checks));
                 }
             }
@@ -204,22 +253,68 @@ impl Shared {
             FromChild::Ready | FromChild::BuildFailed { .. } => {}
         }
     }
+
+    /// Asks the current incarnation to shut down gracefully and waits for its report.
+    async fn stop(&self, timeout: Duration) -> ShutdownOutcome {
+        let sent = lock(&self.link).to_child.as_ref().is_some_and(|tx| {
+            tx.send(ToChild::Shutdown {
+                timeout_ms: timeout.as_millis() as u64,
+            })
+            .is_ok()
+        });
+        if !sent {
+            return ShutdownOutcome {
+                clean: false,
+                detail: "the target process was not running".to_owned(),
+            };
+        }
+        let wait = async {
+            loop {
+                let notified = self.stopped_signal.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if let Some((o, _)) = lock(&self.stopped).as_ref() {
+                    return o.clone();
+                }
+                if lock(&self.link).to_child.is_none() {
+                    return ShutdownOutcome {
+                        clean: false,
+                        detail: "the target process exited without reporting its shutdown"
+                            .to_owned(),
+                    };
+                }
+                notified.await;
+            }
+        };
+        match tokio::time::timeout(timeout + Duration::from_millis(500), wait).await {
+            Ok(o) => o,
+            Err(_) => ShutdownOutcome {
+                clean: false,
+                detail: "the target process did not report its shutdown in time".to_owned(),
+            },
+        }
+    }
 }
 
 impl Target for ChildTarget {
     async fn call(&self, op: OpId, seq: u64) -> Result<(), OpError> {
-        let rx = self
-            .request(|id| ToChild::Call {
-                id,
-                op: op.0 as u32,
-                seq,
-            })
-            .ok_or(OpError::Unavailable)?;
-        match rx.await {
-            Ok(Reply::Done(code)) => wire::decode_result(code),
-            Ok(Reply::Checked(_)) => Err(OpError::Failed),
-            Err(_) => Err(OpError::Unavailable),
+        let rx = self.request(|id| ToChild::Call {
+            id,
+            op: op.0 as u32,
+            seq,
+        });
+        let result = match rx {
+            None => Err(OpError::Unavailable),
+            Some(rx) => match rx.await {
+                Ok(Reply::Done(code)) => wire::decode_result(code),
+                Ok(Reply::Checked(_)) => Err(OpError::Failed),
+                Err(_) => Err(OpError::Unavailable),
+            },
+        };
+        if result == Err(OpError::Unavailable) {
+            self.shared.unavailable.fetch_add(1, Ordering::Relaxed);
         }
+        result
     }
 
     fn sample(&self) -> TargetSample {
@@ -253,46 +348,7 @@ impl Target for ChildTarget {
 
     fn shutdown(&self, timeout: Duration) -> impl Future<Output = ShutdownOutcome> + Send {
         let shared = self.shared.clone();
-        let sent = self.alive()
-            && self
-                .to_child
-                .send(ToChild::Shutdown {
-                    timeout_ms: timeout.as_millis() as u64,
-                })
-                .is_ok();
-        async move {
-            if !sent {
-                return ShutdownOutcome {
-                    clean: false,
-                    detail: "the target process was not running".to_owned(),
-                };
-            }
-            let wait = async {
-                loop {
-                    let notified = shared.stopped_signal.notified();
-                    tokio::pin!(notified);
-                    notified.as_mut().enable();
-                    if let Some((o, _)) = lock(&shared.stopped).as_ref() {
-                        return o.clone();
-                    }
-                    if !shared.alive.load(Ordering::Acquire) {
-                        return ShutdownOutcome {
-                            clean: false,
-                            detail: "the target process exited without reporting its shutdown"
-                                .to_owned(),
-                        };
-                    }
-                    notified.await;
-                }
-            };
-            match tokio::time::timeout(timeout + Duration::from_millis(500), wait).await {
-                Ok(o) => o,
-                Err(_) => ShutdownOutcome {
-                    clean: false,
-                    detail: "the target process did not report its shutdown in time".to_owned(),
-                },
-            }
-        }
+        async move { shared.stop(timeout).await }
     }
 
     fn messages(&self) -> MessageAccounting {
@@ -300,5 +356,113 @@ impl Target for ChildTarget {
             .as_ref()
             .map(|(_, m)| *m)
             .unwrap_or_default()
+    }
+
+    fn fault_surface(&self) -> crate::faults::FaultSurface {
+        crate::faults::FaultSurface {
+            process: Some(self.control()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Why a process fault could not act.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcessFaultError {
+    /// No child is running (killed and not restarted, or stopped).
+    #[error("no target process is running")]
+    NotRunning,
+    /// Sending the signal failed.
+    #[error("cannot signal the target process {pid}: {reason}")]
+    Signal {
+        /// The child's pid.
+        pid: u32,
+        /// The OS's reason.
+        reason: String,
+    },
+    /// The new incarnation could not be started.
+    #[error("cannot restart the target process: {0}")]
+    Restart(String),
+}
+
+/// Kills, pauses, resumes and restarts the target child: the surface of the
+/// `kill-process`, `pause-process` and `restart-process` faults.
+#[derive(Clone)]
+pub struct ProcessControl {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ProcessControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessControl")
+            .field("pid", &lock(&self.shared.link).pid)
+            .finish()
+    }
+}
+
+fn signal(pid: u32, sig: rustix::process::Signal) -> Result<(), ProcessFaultError> {
+    let raw = rustix::process::Pid::from_raw(pid as i32).ok_or(ProcessFaultError::NotRunning)?;
+    rustix::process::kill_process(raw, sig).map_err(|e| ProcessFaultError::Signal {
+        pid,
+        reason: e.to_string(),
+    })
+}
+
+impl ProcessControl {
+    /// Ops that failed because no child was there to take them, so far.
+    pub fn unavailable_ops(&self) -> u64 {
+        self.shared.unavailable.load(Ordering::Relaxed)
+    }
+
+    /// SIGKILL: the child dies without any chance to flush; every op waiting on it
+    /// fails now, and every op until [`ProcessControl::restart`] fails at once.
+    /// Returns the killed pid.
+    pub fn kill(&self) -> Result<u32, ProcessFaultError> {
+        let pid = {
+            let mut link = lock(&self.shared.link);
+            let pid = link.pid.ok_or(ProcessFaultError::NotRunning)?;
+            link.epoch += 1;
+            link.drop_incarnation();
+            pid
+        };
+        signal(pid, rustix::process::Signal::KILL)?;
+        Ok(pid)
+    }
+
+    /// SIGSTOP: the child freezes; its ops wait (until it resumes or they time out).
+    pub fn pause(&self) -> Result<u32, ProcessFaultError> {
+        let pid = lock(&self.shared.link)
+            .pid
+            .ok_or(ProcessFaultError::NotRunning)?;
+        signal(pid, rustix::process::Signal::STOP)?;
+        Ok(pid)
+    }
+
+    /// SIGCONT after [`ProcessControl::pause`].
+    pub fn resume(&self, pid: u32) -> Result<(), ProcessFaultError> {
+        signal(pid, rustix::process::Signal::CONT)
+    }
+
+    /// A graceful stop: the target shuts down within `timeout` and the child exits.
+    pub async fn stop(&self, timeout: Duration) -> ShutdownOutcome {
+        let outcome = self.shared.stop(timeout).await;
+        let mut link = lock(&self.shared.link);
+        link.epoch += 1;
+        link.drop_incarnation();
+        outcome
+    }
+
+    /// Starts a new child on the same scenario and seed (and so on the same state)
+    /// and waits until it is ready; returns how long that took.
+    pub async fn restart(&self) -> Result<Duration, ProcessFaultError> {
+        let began = Instant::now();
+        let shared = self.shared.clone();
+        self.shared
+            .handle
+            .spawn(start_incarnation(shared))
+            .await
+            .map_err(|e| ProcessFaultError::Restart(e.to_string()))?
+            .map_err(|e| ProcessFaultError::Restart(e.to_string()))?;
+        Ok(began.elapsed())
     }
 }

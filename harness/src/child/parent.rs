@@ -55,6 +55,7 @@ impl Link {
 }
 
 struct Shared {
+    program: PathBuf,
     text: Arc<str>,
     file: String,
     seed: u64,
@@ -84,7 +85,24 @@ impl ChildTarget {
     /// has built its target. Must run on a runtime with I/O and time enabled: the
     /// pipes are served there for the whole run.
     pub async fn start(text: Arc<str>, file: String, seed: u64) -> Result<Self, BuildError> {
+        let program = match std::env::var_os(PROGRAM_ENV) {
+            Some(p) => PathBuf::from(p),
+            None => std::env::current_exe()
+                .map_err(|e| BuildError(format!("cannot find the gauntlet executable: {e}")))?,
+        };
+        Self::start_program(program, text, file, seed).await
+    }
+
+    /// As [`ChildTarget::start`], with `program` as the child (a binary whose `main`
+    /// is [`crate::cli::main_with`], so that it knows `__target`).
+    pub async fn start_program(
+        program: PathBuf,
+        text: Arc<str>,
+        file: String,
+        seed: u64,
+    ) -> Result<Self, BuildError> {
         let shared = Arc::new(Shared {
+            program,
             text,
             file,
             seed,
@@ -128,12 +146,8 @@ impl ChildTarget {
 }
 
 async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
-    let program = match std::env::var_os(PROGRAM_ENV) {
-        Some(p) => PathBuf::from(p),
-        None => std::env::current_exe()
-            .map_err(|e| BuildError(format!("cannot find the gauntlet executable: {e}")))?,
-    };
-    let mut child = tokio::process::Command::new(&program)
+    let program = &shared.program;
+    let mut child = tokio::process::Command::new(program)
         .arg("__target")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

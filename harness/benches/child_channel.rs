@@ -35,6 +35,7 @@ process = "child"
 op = "ask"
 executor = "constant-arrival-rate"
 rate = 1
+max_in_flight = 1
 "#;
 
 /// OPS of the actors workload: 0 = tell, 1 = ask.

@@ -4,8 +4,8 @@
 //! The child may be replaced during the run (`kill-process`, `restart-process`): each
 //! start is an *incarnation*. Ops go to the current incarnation; while there is none
 //! (killed, stopping, restarting) they fail at once with [`OpError::Unavailable`].
-//! A restarted child parses the same scenario and builds the same target on the same
-//! state (a file-backed store is opened again).
+//! A restarted child parses the same scenario and builds the target anew from it;
+//! state survives a restart only where the workload reopens a file of its own.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -466,7 +466,7 @@ impl ProcessControl {
         outcome
     }
 
-    /// Starts a new child on the same scenario and seed (and so on the same state)
+    /// Starts a new child on the same scenario and seed (it builds the target anew)
     /// and waits until it is ready; returns how long that took.
     pub async fn restart(&self) -> Result<Duration, ProcessFaultError> {
         let began = Instant::now();

@@ -35,7 +35,8 @@ pub enum FaultKind {
     /// ask that closes the cycle.
     AskCycle,
     /// The target's child process is killed (SIGKILL) at the start of the window and
-    /// started again, on the same state, at its end (`[target] process = "child"`).
+    /// started again (the target built anew from the same scenario and seed) at its
+    /// end (`[target] process = "child"`).
     KillProcess,
     /// The target's child process is stopped (SIGSTOP) for the window, then continued.
     PauseProcess,

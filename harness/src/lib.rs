@@ -39,6 +39,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod capacity;
+pub mod child;
 pub mod cli;
 pub mod faults;
 pub mod gate;

@@ -32,6 +32,11 @@ pub enum OpError {
     /// The op ran and failed.
     #[error("failed")]
     Failed,
+    /// The target was not there to take the op: its process is dead, stopping or
+    /// restarting (`[target] process = "child"`). Fails at once, never waits out the
+    /// op's timeout.
+    #[error("the target process is not running")]
+    Unavailable,
 }
 
 /// Something the target's runtime noticed, reported to the harness once per tick.

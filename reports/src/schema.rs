@@ -409,6 +409,10 @@ pub struct FaultRecord {
     /// such a fault fails the verdict.
     #[serde(default)]
     pub error: Option<String>,
+    /// Process faults (`kill-process`, `restart-process`): seconds from starting the
+    /// new target process until it was ready again; `null` for other kinds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart_s: Option<f64>,
 }
 
 /// The run's figures around one fault: the pre-fault baseline, the window itself and

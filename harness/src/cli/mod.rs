@@ -86,6 +86,10 @@ enum Command {
         #[arg(long, value_name = "T")]
         start_at: Option<String>,
     },
+    /// Internal: serve a scenario's target to the harness that started this process
+    /// (`[target] process = "child"`; frames on stdin and stdout).
+    #[command(name = "__target", hide = true)]
+    Target,
     /// Merge the results of every shard of a sharded run into one, exactly.
     #[command(
         after_help = "Example:\n  gauntlet merge out/shard-*/results.json --out out/merged\n\nHistograms are added (never percentiles averaged), counts summed, timelines aligned by wall-clock tick; thresholds are judged again on the merged data.\nExit codes: 0 pass, 1 a threshold, invariant or baseline failed, 2 the shards were refused (different runs, a missing or duplicate shard, starts too far apart) or unreadable."
@@ -221,6 +225,7 @@ pub fn main_with(registry: Registry) -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Validate { files } => validate(&registry, &files),
+        Command::Target => crate::child::serve::main(&registry),
         Command::Capacity(args) => ExitCode::from(crate::capacity::command(args, &registry)),
         Command::Top(args) => ExitCode::from(crate::top::command(args)),
         Command::Run {

@@ -19,6 +19,9 @@ use super::spec::{FaultKind, FaultParams, FaultSpec};
 use super::traffic::{self, Partition};
 use super::{FaultSurface, FloodOutcome, Injection};
 
+/// How long `restart-process` gives the target to shut down gracefully.
+const PROCESS_STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// What a running window holds until it ends.
 enum Active {
     /// Nothing to undo (kill, or injection failed).
@@ -32,6 +35,7 @@ enum Active {
         stop: Arc<AtomicBool>,
         task: JoinHandle<(u64, u64)>,
     },
+    Process(super::process::Down),
 }
 
 /// A running injector.
@@ -147,6 +151,7 @@ async fn start(spec: &FaultSpec, w: &Window, surface: &FaultSurface) -> (Injecti
         affected: 0,
         detected: None,
         error: None,
+        restart_s: None,
     };
     match try_start(spec, w, surface, &mut record).await {
         Ok(active) => {
@@ -244,6 +249,14 @@ async fn try_start(
             record.affected = ballast.len() as u64;
             Ok(Active::Memory(ballast))
         }
+        FaultKind::KillProcess | FaultKind::PauseProcess | FaultKind::RestartProcess => {
+            let control = surface
+                .process
+                .as_ref()
+                .ok_or("the target does not run in a child process")?;
+            let down = super::process::start(spec, control, PROCESS_STOP_TIMEOUT, record).await?;
+            Ok(Active::Process(down))
+        }
         FaultKind::AskCycle => {
             let system = system()?;
             let FaultParams::AskCycle { length, cycles } = spec.params else {
@@ -306,6 +319,11 @@ async fn end(
             }
         }
         Active::Memory(ballast) => drop(ballast),
+        Active::Process(down) => {
+            if let Some(control) = &surface.process {
+                super::process::end(control, down, &mut record).await;
+            }
+        }
         Active::Cycles { stop, task } => {
             stop.store(true, Ordering::Relaxed);
             if let Ok((injected, detected)) = task.await {

@@ -25,6 +25,7 @@ pub mod console;
 pub mod dependency;
 pub mod injector;
 pub mod memory;
+pub mod process;
 pub mod recovery;
 pub mod schedule;
 pub mod selector;
@@ -62,6 +63,9 @@ pub struct FaultSurface {
     pub repository: Option<Arc<RepositoryFaults>>,
     /// Sends the workload's messages (`flood`).
     pub flood: Option<Flooder>,
+    /// The target's child process (`kill-process`, `pause-process`,
+    /// `restart-process`; only with `[target] process = "child"`).
+    pub process: Option<crate::child::ProcessControl>,
 }
 
 impl std::fmt::Debug for FaultSurface {
@@ -70,6 +74,7 @@ impl std::fmt::Debug for FaultSurface {
             .field("system", &self.system)
             .field("repository", &self.repository.is_some())
             .field("flood", &self.flood.is_some())
+            .field("process", &self.process)
             .finish()
     }
 }
@@ -111,6 +116,8 @@ pub struct Injection {
     pub detected: Option<u64>,
     /// Why injecting failed, if it did.
     pub error: Option<String>,
+    /// Process faults: how long the new target process took to be ready.
+    pub restart_s: Option<f64>,
 }
 
 /// Fault windows that failed to inject or did not recover within the bound: the

@@ -69,6 +69,7 @@ fn record(
         victims: f.victims.clone(),
         detected: f.detected,
         error: f.error.clone(),
+        restart_s: f.restart_s,
     };
     if f.error.is_some() {
         return r;
@@ -242,6 +243,7 @@ mod tests {
             affected: 3,
             detected: None,
             error: None,
+            restart_s: None,
         }
     }
 

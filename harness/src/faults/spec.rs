@@ -34,6 +34,15 @@ pub enum FaultKind {
     /// Rings of `length` actors ask each other round until the runtime refuses the
     /// ask that closes the cycle.
     AskCycle,
+    /// The target's child process is killed (SIGKILL) at the start of the window and
+    /// started again (the target built anew from the same scenario and seed) at its
+    /// end (`[target] process = "child"`).
+    KillProcess,
+    /// The target's child process is stopped (SIGSTOP) for the window, then continued.
+    PauseProcess,
+    /// The target's child process is shut down gracefully at the start of the window
+    /// and started again at its end.
+    RestartProcess,
 }
 
 impl FaultKind {
@@ -50,6 +59,9 @@ impl FaultKind {
         FaultKind::BlockingWorker,
         FaultKind::MemoryPressure,
         FaultKind::AskCycle,
+        FaultKind::KillProcess,
+        FaultKind::PauseProcess,
+        FaultKind::RestartProcess,
     ];
 
     /// The kind's name as written in scenario files and results.
@@ -66,6 +78,9 @@ impl FaultKind {
             FaultKind::BlockingWorker => "blocking-worker",
             FaultKind::MemoryPressure => "memory-pressure",
             FaultKind::AskCycle => "ask-cycle",
+            FaultKind::KillProcess => "kill-process",
+            FaultKind::PauseProcess => "pause-process",
+            FaultKind::RestartProcess => "restart-process",
         }
     }
 
@@ -76,8 +91,18 @@ impl FaultKind {
             | FaultKind::DependencyLatency
             | FaultKind::DependencyOutage => TargetKind::Dependency,
             FaultKind::MemoryPressure | FaultKind::AskCycle => TargetKind::None,
+            k if k.acts_on_process() => TargetKind::None,
             _ => TargetKind::Actors,
         }
+    }
+
+    /// Whether the kind acts on the target's child process (and so needs
+    /// `[target] process = "child"`).
+    pub fn acts_on_process(self) -> bool {
+        matches!(
+            self,
+            FaultKind::KillProcess | FaultKind::PauseProcess | FaultKind::RestartProcess
+        )
     }
 
     /// Whether the kind acts at the start of its window only (one event), rather than

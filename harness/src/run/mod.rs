@@ -15,7 +15,7 @@
 mod assemble;
 mod collector;
 mod invariants;
-mod observed;
+pub(crate) mod observed;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};

@@ -110,6 +110,7 @@ fn missing_capability(
 ) -> Option<&'static str> {
     match kind {
         FaultKind::MemoryPressure => None,
+        k if k.acts_on_process() => None,
         FaultKind::Flood if !caps.flood => {
             Some("can flood a mailbox with its own messages (capability `flood`)")
         }
@@ -245,6 +246,20 @@ impl Validator<'_> {
                 ),
             );
         }
+        // issue 18: process faults need the target in a child process, and the
+        // faults that act inside the target's process cannot reach it there (yet).
+        let in_child = target.is_some_and(|t| t.process() == crate::child::Process::Child);
+        if target.is_some() && kind.acts_on_process() && !in_child {
+            self.problem(
+                &at("kind"),
+                format!("`{kind}` faults need the target in a child process: `[target] process = \"child\"`"),
+            );
+        } else if in_child && !kind.acts_on_process() {
+            self.problem(
+                &at("kind"),
+                format!("`{kind}` faults act inside the target's process, which `[target] process = \"child\"` puts out of reach; with it, use `kill-process`, `pause-process` or `restart-process`"),
+            );
+        }
         for (field, kinds) in KIND_FIELDS {
             if given(&f, field) && !kinds.contains(&kind) {
                 self.problem(
@@ -280,6 +295,7 @@ impl Validator<'_> {
             (TargetKind::None, Some(_)) => self.problem(
                 &at("target"),
                 match kind {
+                    k if k.acts_on_process() => format!("`{k}` takes no target: it acts on the target's child process"),
                     FaultKind::AskCycle => "`ask-cycle` takes no target: it spawns its own rings of actors in the target's actor system".to_owned(),
                     _ => format!("`{kind}` takes no target: it acts on the whole process"),
                 },

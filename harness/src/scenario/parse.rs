@@ -80,7 +80,7 @@ pub fn parse_in(
     let raw: RawScenario = serde_path_to_error::deserialize(de)
         .map_err(|e| invalid(vec![serde_problem(text, doc.get_ref(), &[], e)]))?;
     let mut problems = Vec::new();
-    let target = super::target::parse(registry, text, doc.get_ref(), &mut problems);
+    let target = super::target::parse(registry, text, file, doc.get_ref(), &mut problems);
     let mut v = Validator::new(text, doc.get_ref(), problems);
     let scenario = v.scenario(raw, target, file, overrides);
     match scenario {

@@ -17,6 +17,7 @@ fn key(k: &str) -> Seg {
 pub(super) fn parse(
     registry: &Registry,
     text: &str,
+    file: &str,
     doc: &DeTable<'_>,
     problems: &mut Vec<Problem>,
 ) -> Option<TargetSpec> {
@@ -67,13 +68,29 @@ pub(super) fn parse(
         );
         return None;
     };
+    // issue 18: `process` is the harness's, like `workload`.
+    let mut child = false;
+    if let Some((_, process)) = table.iter().find(|(k, _)| k.get_ref() == "process") {
+        match process.get_ref() {
+            DeValue::String(p) if p == "in-process" => {}
+            DeValue::String(p) if p == "child" => child = true,
+            _ => problem(
+                &[key("target"), key("process")],
+                "must be \"in-process\" (the default) or \"child\"".to_owned(),
+            ),
+        }
+    }
     let config: DeTable<'_> = table
         .iter()
-        .filter(|(k, _)| k.get_ref() != "workload")
+        .filter(|(k, _)| k.get_ref() != "workload" && k.get_ref() != "process")
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     let de = toml::de::Deserializer::from(Spanned::new(value.span(), config));
     match entry.parse(de) {
+        Ok(spec) if child => Some(spec.in_child(crate::child::ChildSource {
+            text: text.into(),
+            file: file.to_owned(),
+        })),
         Ok(spec) => Some(spec),
         Err(e) => {
             let mut p = serde_problem(text, doc, &[key("target")], e);

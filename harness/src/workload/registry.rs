@@ -215,6 +215,7 @@ impl<W: Workload> Entry for Registered<W> {
                 info: self.info.clone(),
                 config,
             }),
+            child: None,
         })
     }
 
@@ -231,6 +232,8 @@ impl<W: Workload> Entry for Registered<W> {
 #[derive(Clone)]
 pub struct TargetSpec {
     bound: Arc<dyn BoundTarget>,
+    /// `Some` with `[target] process = "child"`: the scenario the child parses.
+    child: Option<Arc<crate::child::ChildSource>>,
 }
 
 impl fmt::Debug for TargetSpec {
@@ -257,7 +260,29 @@ impl TargetSpec {
                 info: Arc::new(info),
                 config,
             }),
+            child: None,
         }
+    }
+
+    /// Runs the target in a child process that parses `source` (the scenario's own
+    /// text) to build it (`[target] process = "child"`, see [`crate::child`]).
+    pub fn in_child(mut self, source: crate::child::ChildSource) -> Self {
+        self.child = Some(Arc::new(source));
+        self
+    }
+
+    /// Where the target runs.
+    pub fn process(&self) -> crate::child::Process {
+        match self.child {
+            Some(_) => crate::child::Process::Child,
+            None => crate::child::Process::InProcess,
+        }
+    }
+
+    /// Builds the target in this process and serves it to the harness that started
+    /// it (the child's side of [`crate::child`]).
+    pub(crate) fn serve(&self, scenario: &Scenario) -> std::process::ExitCode {
+        self.bound.serve(scenario)
     }
 
     /// The workload's name as written in scenarios.
@@ -297,7 +322,15 @@ impl TargetSpec {
         scenario: &Scenario,
         options: &RunOptions,
     ) -> Result<RunResult, RunError> {
-        self.bound.run(scenario, options)
+        match &self.child {
+            Some(source) => {
+                let (text, file, seed) = (source.text.clone(), source.file.clone(), scenario.seed);
+                crate::run::execute(scenario, options, move || async move {
+                    crate::child::ChildTarget::start(text, file, seed).await
+                })
+            }
+            None => self.bound.run(scenario, options),
+        }
     }
 }
 
@@ -308,6 +341,7 @@ trait BoundTarget: Send + Sync {
     fn config_any(&self) -> &dyn std::any::Any;
     fn fmt_config(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
     fn run(&self, scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunError>;
+    fn serve(&self, scenario: &Scenario) -> std::process::ExitCode;
 }
 
 struct Bound<W: Workload> {
@@ -345,6 +379,18 @@ impl<W: Workload> BoundTarget for Bound<W> {
             runtime: scenario.runtime.clone(),
         };
         crate::run::execute(scenario, options, move || async move {
+            workload.build(config, ctx).await
+        })
+    }
+
+    fn serve(&self, scenario: &Scenario) -> std::process::ExitCode {
+        let workload = self.workload.clone();
+        let config = self.config.clone();
+        let ctx = BuildContext {
+            seed: scenario.seed,
+            runtime: scenario.runtime.clone(),
+        };
+        crate::child::serve::serve(scenario, move || async move {
             workload.build(config, ctx).await
         })
     }

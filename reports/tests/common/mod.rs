@@ -135,6 +135,7 @@ pub fn run() -> RunResult {
             victims: vec!["actor://smoke/worker-1".to_owned()],
             detected: None,
             error: None,
+            restart_s: None,
         }],
         messages: MessageAccounting {
             measured: true,

@@ -656,7 +656,7 @@ impl Target for SmartHomeTarget {
         crate::faults::FaultSurface {
             system: Some(self.system.clone()),
             repository: Some(self.home.faults().clone()),
-            flood: None,
+            ..Default::default()
         }
     }
 }

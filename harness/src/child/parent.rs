@@ -1,0 +1,482 @@
+//! The harness's side: a [`Target`] that forwards to a target child process, and the
+//! [`ProcessControl`] that process faults use to kill, pause and restart it.
+//!
+//! The child may be replaced during the run (`kill-process`, `restart-process`): each
+//! start is an *incarnation*. Ops go to the current incarnation; while there is none
+//! (killed, stopping, restarting) they fail at once with [`OpError::Unavailable`].
+//! A restarted child parses the same scenario and builds the target anew from it;
+//! state survives a restart only where the workload reopens a file of its own.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use tokio::sync::{mpsc, oneshot};
+
+use super::wire::{self, FromChild, ToChild};
+use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target, TargetEvent};
+use crate::workload::{Checkpoint, InvariantCheck};
+
+/// The environment variable naming the program to start as the target child, instead
+/// of the running executable (for tests and for binaries that are not `gauntlet`).
+pub const PROGRAM_ENV: &str = "GAUNTLET_TARGET_PROGRAM";
+
+/// Events kept between two reads at most; beyond, they are counted as missed.
+const MAX_EVENTS: usize = 10_000;
+
+enum Reply {
+    Done(u8),
+    Checked(Vec<(String, Option<String>)>),
+}
+
+/// The current incarnation and the requests waiting on it.
+#[derive(Default)]
+struct Link {
+    /// Bumped at every start and every kill: a reader of an older incarnation that
+    /// sees its child go does not touch a newer one.
+    epoch: u64,
+    to_child: Option<mpsc::UnboundedSender<ToChild>>,
+    pid: Option<u32>,
+    pending: HashMap<u64, oneshot::Sender<Reply>>,
+}
+
+impl Link {
+    /// The incarnation is gone: nothing is sent to it and every request waiting on it
+    /// fails now.
+    fn drop_incarnation(&mut self) {
+        self.to_child = None;
+        self.pid = None;
+        self.pending.clear();
+    }
+}
+
+struct Shared {
+    program: PathBuf,
+    text: Arc<str>,
+    file: String,
+    seed: u64,
+    /// The runtime the pipes' tasks run on (the target runtime).
+    handle: tokio::runtime::Handle,
+    link: Mutex<Link>,
+    next_id: AtomicU64,
+    unavailable: AtomicU64,
+    sample: Mutex<TargetSample>,
+    events: Mutex<Vec<TargetEvent>>,
+    stall_detail: Mutex<String>,
+    stopped: Mutex<Option<(ShutdownOutcome, MessageAccounting)>>,
+    stopped_signal: tokio::sync::Notify,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A target running in a child process, driven over its stdin and stdout.
+pub struct ChildTarget {
+    shared: Arc<Shared>,
+}
+
+impl ChildTarget {
+    /// Starts the child (see [`PROGRAM_ENV`]), sends it the scenario and waits until it
+    /// has built its target. Must run on a runtime with I/O and time enabled: the
+    /// pipes are served there for the whole run.
+    pub async fn start(text: Arc<str>, file: String, seed: u64) -> Result<Self, BuildError> {
+        let program = match std::env::var_os(PROGRAM_ENV) {
+            Some(p) => PathBuf::from(p),
+            None => std::env::current_exe()
+                .map_err(|e| BuildError(format!("cannot find the gauntlet executable: {e}")))?,
+        };
+        Self::start_program(program, text, file, seed).await
+    }
+
+    /// As [`ChildTarget::start`], with `program` as the child (a binary whose `main`
+    /// is [`crate::cli::main_with`], so that it knows `__target`).
+    pub async fn start_program(
+        program: PathBuf,
+        text: Arc<str>,
+        file: String,
+        seed: u64,
+    ) -> Result<Self, BuildError> {
+        let shared = Arc::new(Shared {
+            program,
+            text,
+            file,
+            seed,
+            handle: tokio::runtime::Handle::current(),
+            link: Mutex::new(Link::default()),
+            next_id: AtomicU64::new(0),
+            unavailable: AtomicU64::new(0),
+            sample: Mutex::new(TargetSample::default()),
+            events: Mutex::new(Vec::new()),
+            stall_detail: Mutex::new(String::new()),
+            stopped: Mutex::new(None),
+            stopped_signal: tokio::sync::Notify::new(),
+        });
+        start_incarnation(shared.clone()).await?;
+        Ok(Self { shared })
+    }
+
+    /// The current child's process id, if one is running.
+    pub fn pid(&self) -> Option<u32> {
+        lock(&self.shared.link).pid
+    }
+
+    /// The handle process faults act through.
+    pub fn control(&self) -> ProcessControl {
+        ProcessControl {
+            shared: self.shared.clone(),
+        }
+    }
+
+    fn request(&self, make: impl FnOnce(u64) -> ToChild) -> Option<oneshot::Receiver<Reply>> {
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        let mut link = lock(&self.shared.link);
+        let to_child = link.to_child.as_ref()?;
+        if to_child.send(make(id)).is_err() {
+            return None;
+        }
+        link.pending.insert(id, tx);
+        Some(rx)
+    }
+}
+
+async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
+    let program = &shared.program;
+    let mut child = tokio::process::Command::new(program)
+        .arg("__target")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            BuildError(format!(
+                "cannot start the target process {}: {e}",
+                program.display()
+            ))
+        })?;
+    let pid = child.id();
+    let (Some(stdin), Some(mut stdout)) = (child.stdin.take(), child.stdout.take()) else {
+        return Err(BuildError("the target process has no pipes".to_owned()));
+    };
+    let (to_child, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let _ = wire::write_all(stdin, rx, |m| matches!(m, ToChild::Shutdown { .. })).await;
+    });
+    let _ = to_child.send(ToChild::Init {
+        text: shared.text.to_string(),
+        file: shared.file.clone(),
+        seed: shared.seed,
+    });
+    let mut buf = Vec::new();
+    match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
+        Ok(Some(FromChild::Ready)) => {}
+        Ok(Some(FromChild::BuildFailed { message })) => {
+            return Err(BuildError(format!("in the target process: {message}")));
+        }
+        Ok(Some(other)) => {
+            return Err(BuildError(format!(
+                "the target process answered {other:?} before Ready"
+            )));
+        }
+        Ok(None) => {
+            return Err(BuildError(
+                "the target process exited before it was ready".to_owned(),
+            ));
+        }
+        Err(e) => return Err(BuildError(e.to_string())),
+    }
+    let epoch = {
+        let mut link = lock(&shared.link);
+        link.epoch += 1;
+        link.to_child = Some(to_child);
+        link.pid = pid;
+        link.epoch
+    };
+    *lock(&shared.stopped) = None;
+    tokio::spawn(async move {
+        loop {
+            match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
+                Ok(Some(frame)) => shared.absorb(frame),
+                Ok(None) => break,
+                Err(e) => {
+                    tracing::warn!(%e, "reading from the target process");
+                    break;
+                }
+            }
+        }
+        {
+            let mut link = lock(&shared.link);
+            if link.epoch == epoch {
+                link.drop_incarnation();
+            }
+        }
+        shared.stopped_signal.notify_waiters();
+        // Reap it: it closed its stdout, so it is exiting or dead.
+        if tokio::time::timeout(Duration::from_secs(5), child.wait())
+            .await
+            .is_err()
+        {
+            let _ = child.start_kill();
+        }
+    });
+    Ok(())
+}
+
+impl Shared {
+    fn absorb(&self, frame: FromChild) {
+        match frame {
+            FromChild::Done { id, result } => {
+                if let Some(tx) = lock(&self.link).pending.remove(&id) {
+                    let _ = tx.send(Reply::Done(result));
+                }
+            }
+            FromChild::Checked { id, checks } => {
+                if let Some(tx) = lock(&self.link).pending.remove(&id) {
+                    let _ = tx.send(Reply::Checked(checks));
+                }
+            }
+            FromChild::Status {
+                sample,
+                events,
+                stall_detail,
+            } => {
+                *lock(&self.sample) = sample;
+                *lock(&self.stall_detail) = stall_detail;
+                let mut kept = lock(&self.events);
+                let room = MAX_EVENTS.saturating_sub(kept.len());
+                let missed = events.len().saturating_sub(room) as u64;
+                kept.extend(events.into_iter().take(room).map(Into::into));
+                if missed > 0 {
+                    kept.push(TargetEvent::Missed { count: missed });
+                }
+            }
+            FromChild::Stopped {
+                clean,
+                detail,
+                messages,
+            } => {
+                *lock(&self.stopped) = Some((ShutdownOutcome { clean, detail }, messages));
+                self.stopped_signal.notify_waiters();
+            }
+            FromChild::Ready | FromChild::BuildFailed { .. } => {}
+        }
+    }
+
+    /// Asks the current incarnation to shut down gracefully and waits for its report.
+    async fn stop(&self, timeout: Duration) -> ShutdownOutcome {
+        let sent = lock(&self.link).to_child.as_ref().is_some_and(|tx| {
+            tx.send(ToChild::Shutdown {
+                timeout_ms: timeout.as_millis() as u64,
+            })
+            .is_ok()
+        });
+        if !sent {
+            return ShutdownOutcome {
+                clean: false,
+                detail: "the target process was not running".to_owned(),
+            };
+        }
+        let wait = async {
+            loop {
+                let notified = self.stopped_signal.notified();
+                tokio::pin!(notified);
+                notified.as_mut().enable();
+                if let Some((o, _)) = lock(&self.stopped).as_ref() {
+                    return o.clone();
+                }
+                if lock(&self.link).to_child.is_none() {
+                    return ShutdownOutcome {
+                        clean: false,
+                        detail: "the target process exited without reporting its shutdown"
+                            .to_owned(),
+                    };
+                }
+                notified.await;
+            }
+        };
+        match tokio::time::timeout(timeout + Duration::from_millis(500), wait).await {
+            Ok(o) => o,
+            Err(_) => ShutdownOutcome {
+                clean: false,
+                detail: "the target process did not report its shutdown in time".to_owned(),
+            },
+        }
+    }
+}
+
+impl Target for ChildTarget {
+    async fn call(&self, op: OpId, seq: u64) -> Result<(), OpError> {
+        let rx = self.request(|id| ToChild::Call {
+            id,
+            op: op.0 as u32,
+            seq,
+        });
+        let result = match rx {
+            None => Err(OpError::Unavailable),
+            Some(rx) => match rx.await {
+                Ok(Reply::Done(code)) => wire::decode_result(code),
+                Ok(Reply::Checked(_)) => Err(OpError::Failed),
+                Err(_) => Err(OpError::Unavailable),
+            },
+        };
+        if result == Err(OpError::Unavailable) {
+            self.shared.unavailable.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    fn sample(&self) -> TargetSample {
+        *lock(&self.shared.sample)
+    }
+
+    fn stall_detail(&self) -> String {
+        lock(&self.shared.stall_detail).clone()
+    }
+
+    fn events(&self) -> Vec<TargetEvent> {
+        std::mem::take(&mut *lock(&self.shared.events))
+    }
+
+    fn check_invariants(&self, at: Checkpoint) -> impl Future<Output = Vec<InvariantCheck>> + Send {
+        let rx = self.request(|id| ToChild::Check {
+            id,
+            end: at == Checkpoint::End,
+        });
+        async move {
+            let Some(rx) = rx else { return Vec::new() };
+            match rx.await {
+                Ok(Reply::Checked(checks)) => checks
+                    .into_iter()
+                    .map(|(name, violation)| InvariantCheck { name, violation })
+                    .collect(),
+                _ => Vec::new(),
+            }
+        }
+    }
+
+    fn shutdown(&self, timeout: Duration) -> impl Future<Output = ShutdownOutcome> + Send {
+        let shared = self.shared.clone();
+        async move { shared.stop(timeout).await }
+    }
+
+    fn messages(&self) -> MessageAccounting {
+        lock(&self.shared.stopped)
+            .as_ref()
+            .map(|(_, m)| *m)
+            .unwrap_or_default()
+    }
+
+    fn fault_surface(&self) -> crate::faults::FaultSurface {
+        crate::faults::FaultSurface {
+            process: Some(self.control()),
+            ..Default::default()
+        }
+    }
+}
+
+/// Why a process fault could not act.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProcessFaultError {
+    /// No child is running (killed and not restarted, or stopped).
+    #[error("no target process is running")]
+    NotRunning,
+    /// Sending the signal failed.
+    #[error("cannot signal the target process {pid}: {reason}")]
+    Signal {
+        /// The child's pid.
+        pid: u32,
+        /// The OS's reason.
+        reason: String,
+    },
+    /// The new incarnation could not be started.
+    #[error("cannot restart the target process: {0}")]
+    Restart(String),
+}
+
+/// Kills, pauses, resumes and restarts the target child: the surface of the
+/// `kill-process`, `pause-process` and `restart-process` faults.
+#[derive(Clone)]
+pub struct ProcessControl {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for ProcessControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessControl")
+            .field("pid", &lock(&self.shared.link).pid)
+            .finish()
+    }
+}
+
+fn signal(pid: u32, sig: rustix::process::Signal) -> Result<(), ProcessFaultError> {
+    let raw = rustix::process::Pid::from_raw(pid as i32).ok_or(ProcessFaultError::NotRunning)?;
+    rustix::process::kill_process(raw, sig).map_err(|e| ProcessFaultError::Signal {
+        pid,
+        reason: e.to_string(),
+    })
+}
+
+impl ProcessControl {
+    /// Ops that failed because no child was there to take them, so far.
+    pub fn unavailable_ops(&self) -> u64 {
+        self.shared.unavailable.load(Ordering::Relaxed)
+    }
+
+    /// SIGKILL: the child dies without any chance to flush; every op waiting on it
+    /// fails now, and every op until [`ProcessControl::restart`] fails at once.
+    /// Returns the killed pid.
+    pub fn kill(&self) -> Result<u32, ProcessFaultError> {
+        let pid = {
+            let mut link = lock(&self.shared.link);
+            let pid = link.pid.ok_or(ProcessFaultError::NotRunning)?;
+            link.epoch += 1;
+            link.drop_incarnation();
+            pid
+        };
+        signal(pid, rustix::process::Signal::KILL)?;
+        Ok(pid)
+    }
+
+    /// SIGSTOP: the child freezes; its ops wait (until it resumes or they time out).
+    pub fn pause(&self) -> Result<u32, ProcessFaultError> {
+        let pid = lock(&self.shared.link)
+            .pid
+            .ok_or(ProcessFaultError::NotRunning)?;
+        signal(pid, rustix::process::Signal::STOP)?;
+        Ok(pid)
+    }
+
+    /// SIGCONT after [`ProcessControl::pause`].
+    pub fn resume(&self, pid: u32) -> Result<(), ProcessFaultError> {
+        signal(pid, rustix::process::Signal::CONT)
+    }
+
+    /// A graceful stop: the target shuts down within `timeout` and the child exits.
+    pub async fn stop(&self, timeout: Duration) -> ShutdownOutcome {
+        let outcome = self.shared.stop(timeout).await;
+        let mut link = lock(&self.shared.link);
+        link.epoch += 1;
+        link.drop_incarnation();
+        outcome
+    }
+
+    /// Starts a new child on the same scenario and seed (it builds the target anew)
+    /// and waits until it is ready; returns how long that took.
+    pub async fn restart(&self) -> Result<Duration, ProcessFaultError> {
+        let began = Instant::now();
+        let shared = self.shared.clone();
+        self.shared
+            .handle
+            .spawn(start_incarnation(shared))
+            .await
+            .map_err(|e| ProcessFaultError::Restart(e.to_string()))?
+            .map_err(|e| ProcessFaultError::Restart(e.to_string()))?;
+        Ok(began.elapsed())
+    }
+}

@@ -178,7 +178,8 @@ pub struct OpResult {
 /// Errors of one op by the kind the target reported.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorKinds {
-    /// The target refused the op (full mailbox under `fail`, stopped actor, ...).
+    /// The target refused the op (full mailbox under `fail`, stopped actor, ...), or
+    /// was unavailable (a target process that is down).
     pub rejected: u64,
     /// The op ran and failed.
     pub failed: u64,

@@ -95,7 +95,7 @@ fn finish(l: &LoadState, w: usize, res: Result<Result<(), OpError>, TimedOut>) {
             bump(&c.errors);
             bump(&c.timeouts);
         }
-        Ok(Err(OpError::Rejected)) => {
+        Ok(Err(OpError::Rejected | OpError::Unavailable)) => {
             bump(&c.errors);
             bump(&c.rejected);
         }

@@ -230,19 +230,7 @@ fn verdict(scenario: &Scenario, r: &RunResult, shutdown_detail: &str) -> Verdict
             r.abort_reason.as_deref().unwrap_or("unknown reason")
         ));
     }
-    for t in r.thresholds.iter().filter(|t| !t.passed) {
-        let observed = t
-            .observed
-            .map_or_else(|| "not measured".to_owned(), |v| format!("{v} {}", t.unit));
-        let why = r
-            .invariant_message(&t.metric)
-            .map(|m| format!(": {m}"))
-            .unwrap_or_default();
-        reasons.push(format!(
-            "threshold failed: {} {} (observed {observed}){why}",
-            t.metric, t.expression
-        ));
-    }
+    reasons.extend(crate::threshold::failure_reasons(r));
     if !r.leaks.shutdown_clean {
         reasons.push(format!(
             "target did not shut down cleanly: {shutdown_detail}"

@@ -76,19 +76,7 @@ fn verdict(r: &RunResult) -> Verdict {
     if let Some(why) = &r.abort_reason {
         reasons.push(format!("run aborted: {why}"));
     }
-    for t in r.thresholds.iter().filter(|t| !t.passed) {
-        let observed = t
-            .observed
-            .map_or_else(|| "not measured".to_owned(), |v| format!("{v} {}", t.unit));
-        let why = r
-            .invariant_message(&t.metric)
-            .map(|m| format!(": {m}"))
-            .unwrap_or_default();
-        reasons.push(format!(
-            "threshold failed: {} {} (observed {observed}){why}",
-            t.metric, t.expression
-        ));
-    }
+    reasons.extend(crate::threshold::failure_reasons(r));
     for s in r.merged.iter().flat_map(|m| &m.shards) {
         reasons.extend(
             s.verdict

@@ -24,6 +24,24 @@ impl Threshold {
     }
 }
 
+/// One verdict reason per failed threshold of `run`, with the workload's own message
+/// when the threshold is an invariant's.
+pub fn failure_reasons(run: &RunResult) -> impl Iterator<Item = String> + '_ {
+    run.thresholds.iter().filter(|t| !t.passed).map(|t| {
+        let observed = t
+            .observed
+            .map_or_else(|| "not measured".to_owned(), |v| format!("{v} {}", t.unit));
+        let why = run
+            .invariant_message(&t.metric)
+            .map(|m| format!(": {m}"))
+            .unwrap_or_default();
+        format!(
+            "threshold failed: {} {} (observed {observed}){why}",
+            t.metric, t.expression
+        )
+    })
+}
+
 /// The observed value of `metric` reduced by `agg`, or `None` when not measured.
 fn observe(metric: &Metric, agg: Aggregation, run: &RunResult, measured_s: f64) -> Option<f64> {
     let measured = || run.timeline.iter().filter(|t| !t.warmup);

@@ -22,6 +22,7 @@ use std::fmt;
 use crate::units::{parse_bytes, parse_duration};
 
 mod evaluate;
+pub use evaluate::failure_reasons;
 mod feasible;
 
 /// A metric thresholds can refer to.

@@ -34,6 +34,19 @@ pub struct WorkloadInfo {
     pub invariants: Vec<Invariant>,
 }
 
+impl WorkloadInfo {
+    fn of<W: Workload>(w: &W) -> Self {
+        Self {
+            name: w.name(),
+            help: w.help(),
+            ops: w.ops(),
+            fields: w.fields(),
+            capabilities: w.capabilities(),
+            invariants: w.invariants(),
+        }
+    }
+}
+
 /// One example configuration of a workload (its label) and the address globs it
 /// creates.
 pub type AddressExample = (&'static str, Vec<String>);
@@ -94,14 +107,7 @@ impl Registry {
     /// Adds a workload. A duplicate or badly named one is recorded as an error
     /// ([`Registry::errors`]) and left out; the CLI refuses to start with it.
     pub fn register<W: Workload>(&mut self, workload: W) -> &mut Self {
-        let info = WorkloadInfo {
-            name: workload.name(),
-            help: workload.help(),
-            ops: workload.ops(),
-            fields: workload.fields(),
-            capabilities: workload.capabilities(),
-            invariants: workload.invariants(),
-        };
+        let info = WorkloadInfo::of(&workload);
         match check_names(&info) {
             Err(e) => self.errors.push(e),
             Ok(()) if self.get(info.name).is_some() => self
@@ -246,14 +252,7 @@ impl TargetSpec {
     /// Binds `config` to `workload` directly (for tests and programs that build
     /// scenarios in code rather than from a file).
     pub fn new<W: Workload>(workload: W, config: W::Config) -> Self {
-        let info = WorkloadInfo {
-            name: workload.name(),
-            help: workload.help(),
-            ops: workload.ops(),
-            fields: workload.fields(),
-            capabilities: workload.capabilities(),
-            invariants: workload.invariants(),
-        };
+        let info = WorkloadInfo::of(&workload);
         Self {
             bound: Arc::new(Bound {
                 workload: Arc::new(workload),

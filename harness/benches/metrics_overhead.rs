@@ -185,6 +185,7 @@ fn per_tick_cost() {
             ..Default::default()
         },
         active_faults: vec!["crash".into()],
+        generator: None,
     };
     let detail = SampleDetail {
         actors_by_kind: vec![("Device".into(), 990), ("Room".into(), 10)],

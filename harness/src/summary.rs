@@ -73,6 +73,15 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
     if let Some(w) = gauntlet_reports::capacity::saturation::run_warning(r) {
         let _ = writeln!(s, "  ⚠ WARNING {w}");
     }
+    for l in r.loads.iter().filter(|l| l.starved_ticks > 0) {
+        let _ = writeln!(
+            s,
+            "  ⚠ WARNING load {} was starved by the load generator in {} ticks (iterations dropped \
+             while fewer than half its in-flight slots were busy): its figures show the generator's \
+             limit, not the target's; add load_threads or lower the other loads' rates",
+            l.name, l.starved_ticks
+        );
+    }
     if let Some(n) = gauntlet_reports::capacity::noise::of_run(r) {
         let _ = writeln!(
             s,

@@ -88,6 +88,7 @@ fn exported_names() -> BTreeSet<String> {
         },
         target: full,
         active_faults: vec!["crash".into()],
+        generator: None,
     };
     e.observe(&Observation {
         tick: &tick,

@@ -96,6 +96,7 @@ fn tick(i: usize) -> Tick {
             ..TargetSample::default()
         },
         active_faults: Vec::new(),
+        generator: None,
     }
 }
 

@@ -213,6 +213,10 @@ pub struct LoadResult {
     pub unfinished: u64,
     /// The load's bound on ops in flight.
     pub max_in_flight: u64,
+    /// Ticks after the warm-up in which the load was starved by the generator (see
+    /// [`GeneratorLoadTick::starved`]); 0 in results written before it was recorded.
+    #[serde(default)]
+    pub starved_ticks: u64,
 }
 
 /// One operation's figures during one tick.
@@ -264,6 +268,49 @@ pub struct Tick {
     /// Kinds of the faults whose window overlapped this tick (`crash`, `partition`, ...).
     #[serde(default)]
     pub active_faults: Vec<String>,
+    /// Whether the load generator itself kept up during the tick; `None` in results
+    /// written before it was recorded.
+    #[serde(default)]
+    pub generator: Option<GeneratorTick>,
+}
+
+/// The load generator's own state during one tick: read it to tell a run (or a
+/// capacity level) whose *generator* was saturated from one whose target was.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorTick {
+    /// Busy fraction of the busiest load thread during the tick (0 to 1; 1 means the
+    /// thread never went idle), from tokio's `worker_total_busy_duration`.
+    pub busy_ratio: Option<f64>,
+    /// 99th percentile of how late open-loop ops started after their intended time,
+    /// all loads together, in seconds (from a sample: every 8th op of each load
+    /// thread); `None` when no open-loop op started.
+    pub lateness_p99_s: Option<f64>,
+    /// The largest start lateness of the tick (every op), in seconds. Never above the
+    /// loads' `drop_after`: a later op is dropped instead.
+    pub max_lateness_s: Option<f64>,
+    /// Iterations dropped during the tick, all loads.
+    pub dropped: u64,
+    /// The same per load, in the scenario's order.
+    pub loads: Vec<GeneratorLoadTick>,
+}
+
+/// One load's share of [`GeneratorTick`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GeneratorLoadTick {
+    /// The load's name.
+    pub load: String,
+    /// Ops of this load completed during the tick.
+    pub completed: u64,
+    /// Iterations of this load dropped during the tick.
+    pub dropped: u64,
+    /// 99th percentile start lateness of this load's ops, in seconds.
+    pub lateness_p99_s: Option<f64>,
+    /// Largest start lateness of this load's ops, in seconds.
+    pub max_lateness_s: Option<f64>,
+    /// The generator, not the load's in-flight bound, held this load back: it
+    /// dropped iterations while fewer than half of its `max_in_flight` ops were in
+    /// flight at the end of the tick.
+    pub starved: bool,
 }
 
 /// Process-level probes (this process: harness and target together).

@@ -62,6 +62,7 @@ fn run(s: Shape) -> RunResult {
         dropped_iterations_measured: s.dropped,
         unfinished: 0,
         max_in_flight: 64,
+        starved_ticks: 0,
     }];
     for t in &mut r.timeline {
         t.runtime.busy_ratio = Some(s.busy);

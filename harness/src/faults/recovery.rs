@@ -227,6 +227,7 @@ mod tests {
                 ..TargetSample::default()
             },
             active_faults: Vec::new(),
+            generator: None,
         }
     }
 

@@ -7,12 +7,26 @@
 //! the bound holds by construction and no task is spawned per op.
 //!
 //! **Open loop** (arrival-rate executors): op `i` has an intended start `T_i` given by
-//! the load's [`schedule`]. A free slot claims the next op and sleeps until `T_i`;
-//! latency is measured from `T_i`, not from when the op was actually issued, so a
-//! slow target cannot hide its backlog (coordinated omission, as in wrk2). When every
-//! slot is busy, ops queue up in time; an op still unclaimed `drop_after` past its
-//! intended start was not issued because the in-flight bound was reached: it is
-//! counted in `dropped_iterations` (k6's metric) and skipped, never silently.
+//! the load's [`schedule`]. The schedule is divided between the load threads that
+//! hold the load's slots (thread `w` of `n` takes ops `w, w + n, ...`: its own
+//! [`Lane`], so threads share no cursor). A free slot claims its lane's next op and
+//! sleeps until `T_i`; latency is measured from `T_i`, not from when the op was
+//! actually issued, so a slow target cannot hide its backlog (coordinated omission, as
+//! in wrk2). When every slot is busy, or the load thread itself is behind, ops queue
+//! up in time. **Every op starts within `drop_after` of `T_i` or is dropped**: an op
+//! still unclaimed `drop_after` past `T_i`, or whose slot was woken later than that,
+//! is counted in `dropped_iterations` (k6's metric) and skipped, never silently and
+//! never measured late. An op's latency is therefore at most `drop_after` plus its own
+//! service time. The thread's start lateness per load is recorded too and reported
+//! per tick (`generator` in the timeline), with the thread's busy ratio, so a run
+//! whose generator was saturated says so.
+//!
+//! **Saturation and fairness** ([`share`]): one slot per load per thread runs at a
+//! time when ops are due back to back, and it hands the thread on every
+//! [`share::BURST`] ops, so a saturated load cannot starve another load, the flusher
+//! or a woken slot. A load that dropped iterations while fewer than half of its slots
+//! had an op in flight was held back by the generator, not by its in-flight bound: it
+//! is reported as *starved* for that tick.
 //!
 //! **Closed loop** (concurrency executors): `N(t)` slots are active; each issues its
 //! next op when the last completes. Latency is measured from the actual start.
@@ -25,19 +39,24 @@
 //! delay is part of `latency` (a caller would have waited it too) and shows separately
 //! as the difference to `service_time`.
 //!
-//! **Per-op cost.** A claim (one compare-and-swap on the load's cursor), one clock read
-//! when ops are due back to back, two histogram increments and two relaxed counter
-//! stores; no locks, no allocation ([`slot`]). `benches/harness_overhead.rs` measures
-//! it: about 50 ns per op on a 2-core VM.
+//! **Per-op cost.** A claim (a load and a store on the thread's own lane), one clock
+//! read when ops are due back to back, two histogram increments, the start lateness
+//! (an exact maximum, and a histogram record every 8th op) and two relaxed counter
+//! stores; no locks, no atomics shared between threads, no allocation ([`slot`]).
+//! `benches/harness_overhead.rs` measures it (`docs/perf/generator.md`: 92 ns per op
+//! on a 16-core machine, about 105 ns on a loaded 2-core one; the generator's ceiling
+//! 8.3 M ops/s per load thread, scaling to 8 threads at 0.96 of linear).
 //!
 //! **Histograms per tick.** Each load thread owns its histograms; once per tick the
 //! collector bumps an epoch and every thread hands over what it recorded
-//! ([`recorder::Flush`]). A thread busy inside one long op hands over a little late;
-//! its figures then count in the next tick, never lost.
+//! ([`recorder::Flush`]). Since slots hand the thread on, the flusher runs within
+//! microseconds even when the thread is saturated; a thread blocked inside one long
+//! op hands over late, and its figures then count in the next tick, never lost.
 
 pub mod pacer;
 pub mod recorder;
 pub mod schedule;
+pub mod share;
 pub mod slot;
 mod worker;
 
@@ -48,7 +67,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, watch};
 
 pub use recorder::{Flush, OpHistograms, Recorder};
-pub use schedule::{ConcurrencySchedule, RateSchedule};
+pub use schedule::{ConcurrencySchedule, Lane, RateSchedule};
 
 use crate::scenario::Load;
 use crate::target::{OpId, Target};
@@ -70,6 +89,11 @@ pub struct WorkerCounters {
     pub rejected: AtomicU64,
     /// Ops that ran and failed (`OpError::Failed`; included in `errors`).
     pub failed: AtomicU64,
+    /// Scheduled ops of this thread's lane that were dropped (not started within
+    /// `drop_after` of their intended time).
+    pub dropped: AtomicU64,
+    /// This thread's share of an open-loop schedule, with its own cursor.
+    pub lane: Lane,
 }
 
 #[inline]
@@ -90,9 +114,7 @@ pub struct LoadState {
     pub rate: Option<RateSchedule>,
     /// Schedule of a closed-loop load.
     pub concurrency: Option<ConcurrencySchedule>,
-    /// Iterations dropped because every slot was busy.
-    pub dropped: AtomicU64,
-    /// Per-worker counters.
+    /// Per-worker counters (and open-loop lanes), one cache line pair each.
     pub counters: Box<[WorkerCounters]>,
     /// When the load starts.
     pub t0: Instant,
@@ -139,7 +161,7 @@ impl LoadState {
                 .checked_sub(now.duration_since(t0))
                 .unwrap_or(now_fast),
         };
-        Self {
+        let mut state = Self {
             t0_fast,
             rate: RateSchedule::for_executor(&load.executor, length_s),
             concurrency: ConcurrencySchedule::for_executor(&load.executor, length_s),
@@ -147,18 +169,30 @@ impl LoadState {
             load,
             op,
             op_slot,
-            dropped: AtomicU64::new(0),
             counters: (0..workers).map(|_| WorkerCounters::default()).collect(),
+        };
+        state.assign_lanes();
+        state
+    }
+
+    /// Divides the open-loop schedule between the load threads that hold slots of the
+    /// load: threads `0..lanes` (slot `s` runs on thread `s % workers`). Done again by
+    /// [`Generator::start`], after anything that changed the schedule or the in-flight
+    /// bound (a shard's share of them).
+    pub fn assign_lanes(&mut self) {
+        let workers = self.counters.len() as u64;
+        let lanes = workers.min(self.load.max_in_flight).max(1);
+        let total = self.rate.as_ref().map_or(0, RateSchedule::total);
+        for (w, c) in self.counters.iter_mut().enumerate() {
+            c.lane = Lane::new(w as u64, lanes, total);
         }
     }
 
     /// Sums the counters of every worker.
     pub fn totals(&self) -> LoadTotals {
-        let mut t = LoadTotals {
-            dropped: self.dropped.load(Ordering::Relaxed),
-            ..LoadTotals::default()
-        };
+        let mut t = LoadTotals::default();
         for c in self.counters.iter() {
+            t.dropped += c.dropped.load(Ordering::Relaxed);
             t.started += c.started.load(Ordering::Relaxed);
             t.completed += c.completed.load(Ordering::Relaxed);
             t.errors += c.errors.load(Ordering::Relaxed);
@@ -198,6 +232,10 @@ impl Generator {
         n_ops: usize,
         workers: usize,
     ) -> std::io::Result<Self> {
+        let mut loads = loads;
+        for l in &mut loads {
+            l.assign_lanes();
+        }
         let loads: Arc<[LoadState]> = loads.into();
         let (epoch, epoch_rx) = watch::channel(0_u64);
         let (stop, stop_rx) = watch::channel(false);
@@ -308,5 +346,47 @@ impl Generator {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Executor;
+
+    #[test]
+    fn lanes_follow_a_shards_share_of_the_schedule() {
+        let load = Load {
+            name: "l".into(),
+            op: "op".into(),
+            executor: Executor::ConstantArrivalRate {
+                rate: 1000.0,
+                duration: Duration::from_secs(1),
+            },
+            start: Duration::ZERO,
+            max_in_flight: 8,
+            drop_after: Duration::from_secs(10),
+            op_timeout: Duration::from_secs(1),
+        };
+        let mut l = LoadState::new(load, OpId(0), 0, 3, Instant::now(), Duration::from_secs(1));
+        // A shard takes every 2nd op after the state was built; the generator
+        // reassigns the lanes before it starts.
+        l.rate = l.rate.take().map(|r| r.strided(1, 2));
+        l.assign_lanes();
+        let s = l.rate.as_ref().unwrap();
+        assert_eq!(s.total(), 500);
+        let mut claimed = 0;
+        for c in l.counters.iter() {
+            while s
+                .claim(&c.lane, 0.0, 10.0, |_| panic!("none late"))
+                .is_some()
+            {
+                claimed += 1;
+            }
+        }
+        assert_eq!(
+            claimed, 500,
+            "the three lanes cover the shard's share exactly"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Per-worker latency recording.
 //!
 //! Each load-generator thread owns one [`Recorder`]: a latency and a service-time
-//! histogram per operation. Recording is a plain histogram increment: no lock, no
+//! histogram per operation, and per load the largest start lateness and a sampled
+//! start-lateness histogram (every [`LATENESS_SAMPLE`]-th op; how long after
+//! its intended time each open-loop op actually started: the generator's own delay). Recording is a plain histogram increment: no lock, no
 //! atomic, no allocation. Once per tick the worker hands its histograms to the
 //! collector in a [`Flush`] and starts over with empty ones; the collector merges the
 //! flushes into the tick's interval histograms and the whole-run histograms.
@@ -62,19 +64,68 @@ pub struct Flush {
     pub last: bool,
     /// Histograms per operation slot.
     pub ops: Vec<OpHistograms>,
+    /// Sampled start lateness per load (ns; every [`LATENESS_SAMPLE`]-th open-loop op
+    /// of the thread, the first of each flush included; empty for closed-loop loads).
+    pub lateness: Vec<Histogram<u64>>,
+    /// Largest start lateness per load (ns, every op; 0 when none started).
+    pub max_lateness: Vec<u64>,
+    /// The thread's total busy time so far (tokio's `worker_total_busy_duration`),
+    /// or `None` when it could not be read.
+    pub busy: Option<std::time::Duration>,
 }
 
 /// A worker's histograms since its last flush.
 #[derive(Debug)]
 pub struct Recorder {
     ops: Vec<OpHistograms>,
+    lateness: Vec<Histogram<u64>>,
+    max_lateness: Vec<u64>,
+    lateness_seen: Vec<u32>,
+}
+
+/// One op in this many has its start lateness recorded in the histogram: its p99 is a
+/// diagnostic, and a third histogram record per op cost more than the rest of the
+/// bookkeeping it sits beside. The maximum is exact.
+pub const LATENESS_SAMPLE: u32 = 8;
+
+/// An empty start-lateness histogram (ns).
+#[allow(
+    clippy::expect_used,
+    reason = "2 significant figures is a constant within hdrhistogram's 0..=5; no input reaches it"
+)]
+pub fn lateness_histogram() -> Histogram<u64> {
+    // Two significant figures: lateness is a diagnostic, and a smaller histogram
+    // keeps the per-op record cheap.
+    let mut h = Histogram::<u64>::new(2).expect("2 significant figures is valid");
+    h.auto(true);
+    h
 }
 
 impl Recorder {
-    /// A recorder for `n_ops` operation slots.
-    pub fn new(n_ops: usize) -> Self {
+    /// A recorder for `n_ops` operation slots and `n_loads` loads.
+    pub fn new(n_ops: usize, n_loads: usize) -> Self {
         Self {
             ops: (0..n_ops).map(|_| OpHistograms::new()).collect(),
+            lateness: (0..n_loads).map(|_| lateness_histogram()).collect(),
+            max_lateness: vec![0; n_loads],
+            lateness_seen: vec![0; n_loads],
+        }
+    }
+
+    /// Records how late (ns) an open-loop op of load `load` started.
+    #[inline]
+    pub fn record_lateness(&mut self, load: usize, late_ns: u64) {
+        if let (Some(max), Some(seen)) = (
+            self.max_lateness.get_mut(load),
+            self.lateness_seen.get_mut(load),
+        ) {
+            *max = (*max).max(late_ns);
+            if (*seen).is_multiple_of(LATENESS_SAMPLE)
+                && let Some(h) = self.lateness.get_mut(load)
+            {
+                let _ = h.record(late_ns);
+            }
+            *seen = seen.wrapping_add(1);
         }
     }
 
@@ -95,14 +146,31 @@ impl Recorder {
         }
     }
 
-    /// Takes the histograms recorded so far, leaving empty ones.
-    pub fn take(&mut self, worker: usize, epoch: u64, last: bool) -> Flush {
+    /// Takes the histograms recorded so far, leaving empty ones; `busy` is the
+    /// thread's busy time so far.
+    pub fn take(
+        &mut self,
+        worker: usize,
+        epoch: u64,
+        last: bool,
+        busy: Option<std::time::Duration>,
+    ) -> Flush {
         let fresh: Vec<OpHistograms> = (0..self.ops.len()).map(|_| OpHistograms::new()).collect();
+        let fresh_late: Vec<Histogram<u64>> = (0..self.lateness.len())
+            .map(|_| lateness_histogram())
+            .collect();
         Flush {
             worker,
             epoch,
             last,
             ops: std::mem::replace(&mut self.ops, fresh),
+            lateness: std::mem::replace(&mut self.lateness, fresh_late),
+            max_lateness: {
+                self.lateness_seen.fill(0);
+                let zero = vec![0; self.max_lateness.len()];
+                std::mem::replace(&mut self.max_lateness, zero)
+            },
+            busy,
         }
     }
 }
@@ -113,15 +181,24 @@ mod tests {
 
     #[test]
     fn take_hands_over_and_resets() {
-        let mut r = Recorder::new(2);
+        let mut r = Recorder::new(2, 1);
+        for late in [1_000, 5_000, 2_000] {
+            r.record_lateness(0, late);
+        }
+        r.record_lateness(3, 1_000); // ignored
         r.record(1, Duration::from_micros(5), Duration::from_micros(3));
         r.record(1, Duration::from_secs(30), Duration::from_secs(1));
         r.record(7, Duration::from_micros(5), Duration::from_micros(3)); // ignored
-        let f = r.take(0, 3, false);
+        let f = r.take(0, 3, false, None);
+        // The first op of a flush is sampled, the next 7 are not; the max is exact.
+        assert_eq!(f.lateness[0].len(), 1);
+        assert_eq!(f.max_lateness, [5_000]);
         assert_eq!(f.ops[0].latency.len(), 0);
         assert_eq!(f.ops[1].latency.len(), 2);
         assert!(f.ops[1].latency.max() >= 29_000_000_000);
-        let again = r.take(0, 4, true);
+        let again = r.take(0, 4, true, None);
+        assert_eq!(again.lateness[0].len(), 0);
+        assert_eq!(again.max_lateness, [0]);
         assert_eq!(again.ops[1].latency.len(), 0);
         let mut merged = OpHistograms::new();
         merged.add(&f.ops[1]);

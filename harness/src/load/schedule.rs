@@ -52,7 +52,6 @@ impl Segment {
 pub struct RateSchedule {
     segments: Vec<Segment>,
     total: u64,
-    next: AtomicU64,
     /// This schedule issues op `k * stride + offset` of the whole schedule as its op `k`.
     stride: u64,
     offset: u64,
@@ -128,7 +127,6 @@ impl RateSchedule {
         Some(Self {
             segments,
             total,
-            next: AtomicU64::new(0),
             stride: 1,
             offset: 0,
         })
@@ -178,62 +176,88 @@ impl RateSchedule {
         }
     }
 
-    /// Claims the next op for a free slot at `now_s`. Ops whose intended time is more
-    /// than `drop_after_s` in the past were not issued in time because every slot was
-    /// busy: they are skipped and reported as dropped. Returns `None` when the
-    /// schedule is exhausted (the skipped tail, if any, is still reported through
-    /// `on_drop`).
-    pub fn claim(&self, now_s: f64, drop_after_s: f64, on_drop: impl FnOnce(u64)) -> Option<Claim> {
-        let mut cur = self.next.load(Ordering::Relaxed);
-        loop {
-            if cur >= self.total {
+    /// Claims the next op of `lane` for a free slot at `now_s`. Ops whose intended
+    /// time is more than `drop_after_s` in the past were not issued in time (every
+    /// slot busy, or the load thread behind): they are skipped and reported in the
+    /// claim's `dropped`. Returns `None` when the lane is exhausted; the skipped tail,
+    /// if any, is reported through `on_drop` then.
+    ///
+    /// The lane's cursor is written only by its own load thread, so a claim is a
+    /// plain load and store on a cache line no other thread touches.
+    pub fn claim(
+        &self,
+        lane: &Lane,
+        now_s: f64,
+        drop_after_s: f64,
+        on_drop: impl FnOnce(u64),
+    ) -> Option<Claim> {
+        let k = lane.next.load(Ordering::Relaxed);
+        let end = lane.end;
+        if k >= end {
+            return None;
+        }
+        let mut kk = k;
+        let mut at = self.time_of(lane.seq(k));
+        let late = now_s - drop_after_s;
+        if at < late {
+            let first_ok = (self.count_at(late) - 1e-9).ceil().max(0.0) as u64;
+            kk = lane.first_at_or_after(first_ok).max(k + 1);
+            if kk >= end {
+                lane.next.store(end, Ordering::Relaxed);
+                on_drop(end - k);
                 return None;
             }
-            let mut seq = cur;
-            let mut at = self.time_of(cur);
-            let late = now_s - drop_after_s;
-            if at < late {
-                let first_ok = (self.count_at(late) - 1e-9).ceil().max(0.0) as u64;
-                seq = first_ok.max(cur + 1);
-                if seq >= self.total {
-                    match self.next.compare_exchange_weak(
-                        cur,
-                        self.total,
-                        Ordering::Relaxed,
-                        Ordering::Relaxed,
-                    ) {
-                        Ok(_) => {
-                            on_drop(self.total - cur);
-                            return None;
-                        }
-                        Err(c) => {
-                            cur = c;
-                            continue;
-                        }
-                    }
-                }
-                at = self.time_of(seq);
-            }
-            match self.next.compare_exchange_weak(
-                cur,
-                seq + 1,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => {
-                    let dropped = seq - cur;
-                    if dropped > 0 {
-                        on_drop(dropped);
-                    }
-                    return Some(Claim {
-                        seq,
-                        at_s: at,
-                        dropped,
-                    });
-                }
-                Err(c) => cur = c,
-            }
+            at = self.time_of(lane.seq(kk));
         }
+        lane.next.store(kk + 1, Ordering::Relaxed);
+        Some(Claim {
+            seq: lane.seq(kk),
+            at_s: at,
+            dropped: kk - k,
+        })
+    }
+}
+
+/// One load thread's share of an open-loop schedule: ops `index`, `index + count`,
+/// `index + 2 count`, ... The schedule is divided between the load threads that hold
+/// slots of the load, as its slots are, so no two threads ever share a cursor (a
+/// shared one was a compare-and-swap per op on one cache line, which did not scale).
+#[derive(Debug, Default)]
+pub struct Lane {
+    index: u64,
+    count: u64,
+    /// How many of the schedule's ops fall in this lane (computed once: a division).
+    end: u64,
+    next: AtomicU64,
+}
+
+impl Lane {
+    /// Lane `index` of `count` (`count >= 1`) of a schedule of `total` ops.
+    pub fn new(index: u64, count: u64, total: u64) -> Self {
+        let mut lane = Self {
+            index,
+            count: count.max(1),
+            end: 0,
+            next: AtomicU64::new(0),
+        };
+        lane.end = lane.len(total);
+        lane
+    }
+
+    /// The schedule-wide sequence number of the lane's `k`-th op.
+    #[inline]
+    fn seq(&self, k: u64) -> u64 {
+        self.index + k * self.count
+    }
+
+    /// How many of a schedule's `total` ops fall in this lane.
+    fn len(&self, total: u64) -> u64 {
+        share(total, self.index, self.count)
+    }
+
+    /// The lane index of the first of its ops with sequence number `>= seq`.
+    fn first_at_or_after(&self, seq: u64) -> u64 {
+        seq.saturating_sub(self.index).div_ceil(self.count)
     }
 }
 
@@ -459,21 +483,47 @@ mod tests {
     #[test]
     fn claims_are_in_order_and_late_ones_are_dropped() {
         let s = constant(1000.0, 1);
-        let c = s.claim(0.0, 0.010, |_| panic!("nothing is late")).unwrap();
+        let lane = Lane::new(0, 1, s.total());
+        let c = s
+            .claim(&lane, 0.0, 0.010, |_| panic!("nothing is late"))
+            .unwrap();
         assert_eq!((c.seq, c.dropped), (0, 0));
-        let c = s.claim(0.0, 0.010, |_| ()).unwrap();
+        let c = s.claim(&lane, 0.0, 0.010, |_| ()).unwrap();
         assert_eq!(c.seq, 1);
         // A slot frees up at 0.5 s: everything due before 0.49 s was never issued.
-        let mut dropped = 0;
-        let c = s.claim(0.5, 0.010, |n| dropped = n).unwrap();
+        let c = s.claim(&lane, 0.5, 0.010, |_| ()).unwrap();
         assert_eq!(c.seq, 490);
-        assert_eq!(dropped, 488);
         assert_eq!(c.dropped, 488);
         // At the end the rest is dropped and the schedule is exhausted.
         let mut tail = 0;
-        assert!(s.claim(5.0, 0.010, |n| tail = n).is_none());
+        assert!(s.claim(&lane, 5.0, 0.010, |n| tail = n).is_none());
         assert_eq!(tail, 1000 - 491);
-        assert!(s.claim(5.0, 0.010, |_| panic!("already counted")).is_none());
+        assert!(
+            s.claim(&lane, 5.0, 0.010, |_| panic!("already counted"))
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn lanes_divide_the_schedule_without_overlap_or_gap() {
+        let s = constant(1000.0, 1);
+        let lanes: Vec<Lane> = (0..3).map(|i| Lane::new(i, 3, s.total())).collect();
+        let mut seen = vec![0_u32; 1000];
+        for lane in &lanes {
+            while let Some(c) = s.claim(lane, 0.0, 10.0, |_| panic!("none late")) {
+                seen[c.seq as usize] += 1;
+            }
+        }
+        assert!(seen.iter().all(|n| *n == 1));
+        // Drops within a lane count the lane's own ops only.
+        let lane = Lane::new(1, 4, s.total());
+        let c = s.claim(&lane, 0.5, 0.010, |_| ()).unwrap();
+        assert_eq!(c.seq % 4, 1);
+        assert!(s.time_of(c.seq) >= 0.49 && s.time_of(c.seq - 4) < 0.49);
+        assert_eq!(c.dropped, (c.seq - 1) / 4);
+        let mut tail = 0;
+        assert!(s.claim(&lane, 5.0, 0.010, |n| tail = n).is_none());
+        assert_eq!(tail + c.dropped + 1, 250);
     }
 
     #[test]
@@ -514,14 +564,16 @@ mod tests {
     fn strided_claims_drop_late_ops_of_their_own_share_only() {
         let s = constant(1000.0, 1).strided(1, 4); // ops 1, 5, 9, ...
         assert_eq!(s.total(), 250);
-        let c = s.claim(0.0, 0.010, |_| panic!("nothing is late")).unwrap();
+        let lane = Lane::new(0, 1, s.total());
+        let c = s
+            .claim(&lane, 0.0, 0.010, |_| panic!("nothing is late"))
+            .unwrap();
         assert_eq!(c.seq, 0);
         assert!((c.at_s - 0.001).abs() < 1e-12);
-        let mut dropped = 0;
-        let c = s.claim(0.5, 0.010, |n| dropped = n).unwrap();
+        let c = s.claim(&lane, 0.5, 0.010, |_| ()).unwrap();
         // First own op at or after 0.49 s is op 493 of the whole = own op 123.
         assert_eq!(c.seq, 123);
-        assert_eq!(dropped, 122);
+        assert_eq!(c.dropped, 122);
         assert!((c.at_s - 0.493).abs() < 1e-9);
     }
 

@@ -1,6 +1,7 @@
 //! One load-generator thread: a current-thread runtime running its share of every
-//! load's slots, plus a flusher that hands the thread's histograms to the collector
-//! each tick.
+//! load's slots, plus a flusher that hands the thread's histograms (and its busy
+//! time) to the collector each tick. Each load has a [`Gate`] on the thread, so the
+//! thread serves its loads in turn (see [`super::share`]).
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -12,7 +13,8 @@ use tokio::task::LocalSet;
 use super::LoadState;
 use super::pacer::Pacer;
 use super::recorder::{Flush, Recorder};
-use super::slot::{closed_loop, open_loop};
+use super::share::Gate;
+use super::slot::{SlotThread, closed_loop, open_loop};
 use crate::target::Target;
 
 pub(super) struct WorkerContext<T> {
@@ -37,7 +39,7 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
             tracing::error!(worker = w, error = %e, "cannot start load runtime");
             let _ = ctx
                 .flushes
-                .send(Recorder::new(ctx.n_ops).take(w, u64::MAX, true));
+                .send(Recorder::new(ctx.n_ops, ctx.loads.len()).take(w, u64::MAX, true, None));
             return;
         }
     };
@@ -47,24 +49,33 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
             tracing::error!(worker = w, error = %e, "cannot start pacer thread");
             let _ = ctx
                 .flushes
-                .send(Recorder::new(ctx.n_ops).take(w, u64::MAX, true));
+                .send(Recorder::new(ctx.n_ops, ctx.loads.len()).take(w, u64::MAX, true, None));
             return;
         }
     };
     let local = LocalSet::new();
     let flushes = ctx.flushes.clone();
-    let recorder = Rc::new(RefCell::new(Recorder::new(ctx.n_ops)));
+    let recorder = Rc::new(RefCell::new(Recorder::new(ctx.n_ops, ctx.loads.len())));
+    let metrics = rt.metrics();
+    let busy = move || Some(metrics.worker_total_busy_duration(0));
+    let flusher_busy = busy.clone();
     let rec = recorder.clone();
     let last_epoch = local.block_on(&rt, async move {
         let mut slots = Vec::new();
         for (li, l) in ctx.loads.iter().enumerate() {
             let bound = l.load.max_in_flight as usize;
+            let gate = Rc::new(Gate::new(bound.div_ceil(ctx.workers)));
             for slot in (w..bound).step_by(ctx.workers) {
                 let (target, loads, rec) = (ctx.target.clone(), ctx.loads.clone(), rec.clone());
-                let pacer = pacer.clone();
+                let (pacer, gate) = (pacer.clone(), gate.clone());
                 slots.push(if l.rate.is_some() {
                     tokio::task::spawn_local(async move {
-                        open_loop(&*target, &loads[li], w, &rec, &pacer).await
+                        let thread = SlotThread {
+                            worker: w,
+                            recorder: &rec,
+                            pacer: &pacer,
+                        };
+                        open_loop(&*target, &loads[li], li, &thread, &gate).await
                     })
                 } else {
                     tokio::task::spawn_local(async move {
@@ -75,11 +86,11 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
         }
         let mut epoch_rx = ctx.epoch.clone();
         let flusher = {
-            let (rec, tx) = (rec.clone(), flushes.clone());
+            let (rec, tx, busy) = (rec.clone(), flushes.clone(), flusher_busy);
             tokio::task::spawn_local(async move {
                 while epoch_rx.changed().await.is_ok() {
                     let e = *epoch_rx.borrow_and_update();
-                    let f = rec.borrow_mut().take(w, e, false);
+                    let f = rec.borrow_mut().take(w, e, false, busy());
                     if tx.send(f).is_err() {
                         break;
                     }
@@ -101,6 +112,6 @@ pub(super) fn run<T: Target>(ctx: WorkerContext<T>) {
     });
     // Dropping the LocalSet cancels any slot still in flight (after a stop).
     drop(local);
-    let f = recorder.borrow_mut().take(w, last_epoch, true);
+    let f = recorder.borrow_mut().take(w, last_epoch, true, busy());
     let _ = ctx.flushes.send(f);
 }

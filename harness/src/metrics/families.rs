@@ -550,6 +550,7 @@ mod tests {
                 ..TargetSample::default()
             },
             active_faults: active_faults.iter().map(|k| (*k).to_owned()).collect(),
+            generator: None,
         }
     }
 

@@ -134,7 +134,8 @@ pub(crate) fn assemble(
         .iter()
         .zip(&totals)
         .zip(&c.warm_totals)
-        .map(|((l, t), warm)| LoadResult {
+        .enumerate()
+        .map(|(i, ((l, t), warm))| LoadResult {
             name: l.load.name.clone(),
             op: l.load.op.clone(),
             executor: l.load.executor.name().to_owned(),
@@ -146,6 +147,7 @@ pub(crate) fn assemble(
             dropped_iterations_measured: t.dropped.saturating_sub(warm.dropped),
             unfinished: t.started.saturating_sub(t.completed),
             max_in_flight: l.load.max_in_flight,
+            starved_ticks: c.starved_ticks.get(i).copied().unwrap_or(0),
         })
         .collect();
 
@@ -288,6 +290,7 @@ mod tests {
             },
             target: TargetSample::default(),
             active_faults: Vec::new(),
+            generator: None,
         }
     }
 

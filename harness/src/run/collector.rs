@@ -5,8 +5,10 @@ use std::time::Instant;
 
 use std::collections::VecDeque;
 
-use gauntlet_reports::schema::{DeadlockRecord, Tick, TickOp};
+use gauntlet_reports::schema::{DeadlockRecord, GeneratorLoadTick, GeneratorTick, Tick, TickOp};
+use hdrhistogram::Histogram;
 
+use crate::load::recorder::lateness_histogram;
 use crate::load::{Flush, LoadState, LoadTotals, OpHistograms};
 use crate::metrics::actors;
 use crate::probe::{ProcessProbe, RuntimeProbe};
@@ -39,6 +41,10 @@ pub(crate) struct Collector {
     runtime_stalls: VecDeque<String>,
     pub process: ProcessProbe,
     pub runtime: RuntimeProbe,
+    /// Each load thread's busy time at its latest flush.
+    prev_busy: Vec<Option<std::time::Duration>>,
+    /// Per load: ticks after the warm-up in which it was starved by the generator.
+    pub starved_ticks: Vec<u64>,
 }
 
 impl Collector {
@@ -66,6 +72,8 @@ impl Collector {
             runtime_stalls: VecDeque::new(),
             process,
             runtime,
+            prev_busy: Vec::new(),
+            starved_ticks: vec![0; n],
         }
     }
 
@@ -166,6 +174,11 @@ impl Collector {
         if warmup {
             self.warm_totals.clone_from(&totals);
         }
+        let totals_now: Vec<(LoadTotals, LoadTotals)> = totals
+            .iter()
+            .zip(&self.prev)
+            .map(|(t, p)| (*t, *p))
+            .collect();
         self.prev = totals;
         for event in target.events() {
             match event {
@@ -211,6 +224,7 @@ impl Collector {
             self.stalls.annotate_open(actors::stall_rows(s));
         }
 
+        let generator = self.generator(loads, &totals_now, flushes, dt, warmup);
         self.timeline.push(Tick {
             t_s,
             warmup,
@@ -222,9 +236,80 @@ impl Collector {
             runtime: self.runtime.sample(),
             target: target.sample(),
             active_faults: Vec::new(),
+            generator: Some(generator),
         });
         self.interval = interval;
         #[allow(clippy::expect_used, reason = "a tick was pushed just above")]
         self.timeline.last().expect("just pushed")
+    }
+
+    /// The generator's own figures for this tick: the busiest load thread's busy
+    /// ratio, start lateness (all loads and per load), drops and starved loads.
+    /// `totals` holds each load's totals now and at the previous tick.
+    fn generator(
+        &mut self,
+        loads: &[LoadState],
+        totals: &[(LoadTotals, LoadTotals)],
+        flushes: &[Flush],
+        dt: f64,
+        warmup: bool,
+    ) -> GeneratorTick {
+        let mut busy_ratio: Option<f64> = None;
+        for f in flushes {
+            let Some(busy) = f.busy else { continue };
+            if self.prev_busy.len() <= f.worker {
+                self.prev_busy.resize(f.worker + 1, None);
+            }
+            if let Some(prev) = self.prev_busy[f.worker] {
+                // A late flush can span more than one tick: clamp to fully busy.
+                let r = (busy.saturating_sub(prev).as_secs_f64() / dt).min(1.0);
+                busy_ratio = Some(busy_ratio.map_or(r, |b| b.max(r)));
+            }
+            self.prev_busy[f.worker] = Some(busy);
+        }
+        let s = |ns: u64| ns as f64 * 1e-9;
+        // p99 from the sampled histogram, the maximum exact (see `Recorder`).
+        let figures = |h: &Histogram<u64>, max: u64| {
+            (!h.is_empty()).then(|| (s(h.value_at_quantile(0.99).min(max)), s(max)))
+        };
+        let mut all = lateness_histogram();
+        let mut all_max = 0;
+        let mut per_load = Vec::with_capacity(loads.len());
+        for (i, l) in loads.iter().enumerate() {
+            let mut h = lateness_histogram();
+            let mut max = 0;
+            for f in flushes {
+                if let Some(x) = f.lateness.get(i) {
+                    let _ = h.add(x);
+                }
+                max = max.max(f.max_lateness.get(i).copied().unwrap_or(0));
+            }
+            let _ = all.add(&h);
+            all_max = all_max.max(max);
+            let (now, prev) = totals.get(i).copied().unwrap_or_default();
+            let dropped = now.dropped.saturating_sub(prev.dropped);
+            let in_flight = now.started.saturating_sub(now.completed);
+            let starved = l.rate.is_some() && dropped > 0 && in_flight * 2 < l.load.max_in_flight;
+            if starved && !warmup {
+                self.starved_ticks[i] += 1;
+            }
+            let fig = figures(&h, max);
+            per_load.push(GeneratorLoadTick {
+                load: l.load.name.clone(),
+                completed: now.completed.saturating_sub(prev.completed),
+                dropped,
+                lateness_p99_s: fig.map(|f| f.0),
+                max_lateness_s: fig.map(|f| f.1),
+                starved,
+            });
+        }
+        let fig = figures(&all, all_max);
+        GeneratorTick {
+            busy_ratio,
+            lateness_p99_s: fig.map(|f| f.0),
+            max_lateness_s: fig.map(|f| f.1),
+            dropped: per_load.iter().map(|l| l.dropped).sum(),
+            loads: per_load,
+        }
     }
 }

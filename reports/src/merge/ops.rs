@@ -153,6 +153,9 @@ pub(super) fn merge_loads(inputs: &[ShardInput]) -> Vec<LoadResult> {
                     m.dropped_iterations_measured += l.dropped_iterations_measured;
                     m.unfinished += l.unfinished;
                     m.max_in_flight += l.max_in_flight;
+                    // A tick in which any shard starved counts once per shard: an
+                    // upper bound of the merged run's starved ticks.
+                    m.starved_ticks += l.starved_ticks;
                 }
             }
         }

@@ -26,7 +26,10 @@
 
 use std::collections::BTreeMap;
 
-use crate::schema::{BreakerState, ProcessSample, RuntimeSample, TargetSample, Tick, TickOp};
+use crate::schema::{
+    BreakerState, GeneratorLoadTick, GeneratorTick, ProcessSample, RuntimeSample, TargetSample,
+    Tick, TickOp,
+};
 
 use super::ShardInput;
 
@@ -184,5 +187,37 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
         },
         target,
         active_faults,
+        generator: merged_generator(ticks().filter_map(|t| t.generator.as_ref())),
     }
+}
+
+/// The shards' load-generator figures for one tick: the busiest thread of any shard,
+/// the largest lateness (the merged p99 is the largest shard p99, an upper bound),
+/// drops and completions added per load, a load starved if it was in any shard.
+fn merged_generator<'a>(
+    shards: impl Iterator<Item = &'a GeneratorTick> + Clone,
+) -> Option<GeneratorTick> {
+    shards.clone().next()?;
+    let mut loads: Vec<GeneratorLoadTick> = Vec::new();
+    for g in shards.clone() {
+        for l in &g.loads {
+            match loads.iter_mut().find(|m| m.load == l.load) {
+                None => loads.push(l.clone()),
+                Some(m) => {
+                    m.completed += l.completed;
+                    m.dropped += l.dropped;
+                    m.lateness_p99_s = max([m.lateness_p99_s, l.lateness_p99_s].into_iter());
+                    m.max_lateness_s = max([m.max_lateness_s, l.max_lateness_s].into_iter());
+                    m.starved |= l.starved;
+                }
+            }
+        }
+    }
+    Some(GeneratorTick {
+        busy_ratio: max(shards.clone().map(|g| g.busy_ratio)),
+        lateness_p99_s: max(shards.clone().map(|g| g.lateness_p99_s)),
+        max_lateness_s: max(shards.clone().map(|g| g.max_lateness_s)),
+        dropped: shards.map(|g| g.dropped).sum(),
+        loads,
+    })
 }

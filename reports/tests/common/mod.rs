@@ -87,6 +87,7 @@ fn tick(i: usize, ops: &[&str]) -> Tick {
         } else {
             Vec::new()
         },
+        generator: None,
     }
 }
 

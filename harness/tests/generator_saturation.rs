@@ -182,3 +182,55 @@ fn a_saturated_generator_measures_every_op_honestly_and_fairly() {
         "no tick shows a busy load thread"
     );
 }
+
+/// Two open-loop loads whose ops wait in the target (a 1 ms delay), with an op
+/// timeout whose timers stay armed after their ops end. Before the gate handed itself
+/// over in arrival order, such a timer could re-poll a slot parked at its load's gate;
+/// the duplicate wake it left behind later took a release meant for another slot, the
+/// gate went free with slots still parked, the load thread never sent its last flush,
+/// and every run like this (`bank-steady` first) ended ABORTED at the hard deadline.
+#[test]
+fn two_loads_whose_ops_wait_finish_with_every_op_accounted_for() {
+    let toml = r#"
+name = "two-waiting-loads"
+duration = "3s"
+tick = "250ms"
+grace = "5s"
+[runtime]
+worker_threads = 1
+load_threads = 1
+[watchdog]
+stall_after = "2s"
+shutdown_timeout = "1s"
+[target]
+workload = "synthetic"
+delay = "1ms"
+[[load]]
+name = "wide"
+op = "call"
+executor = "constant-arrival-rate"
+rate = 500
+max_in_flight = 64
+op_timeout = "30ms"
+[[load]]
+name = "narrow"
+op = "call"
+executor = "constant-arrival-rate"
+rate = 500
+max_in_flight = 16
+op_timeout = "30ms"
+"#;
+    let scenario = parse_str(toml, "two-loads.toml").unwrap_or_else(|e| panic!("{e}"));
+    let r = run(&scenario, &RunOptions::default()).expect("run produces results");
+    assert_eq!(r.status, RunStatus::Completed, "the run ended on its own");
+    for l in &r.loads {
+        let scheduled = l.scheduled.expect("open-loop loads have a schedule");
+        assert_eq!(
+            l.started + l.dropped_iterations,
+            scheduled,
+            "load {}",
+            l.name
+        );
+        assert_eq!(l.completed, l.started, "load {}: every op ended", l.name);
+    }
+}

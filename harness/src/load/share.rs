@@ -24,6 +24,7 @@
 //! Both are thread-local (`Cell`, `RefCell`): no atomics, no allocation per op.
 
 use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
@@ -33,32 +34,52 @@ use std::task::{Context, Poll, Waker};
 pub const BURST: u32 = 64;
 
 /// One load's gate on one load thread; see the module docs.
+///
+/// Waiters queue in arrival order, each under a ticket, and a release *hands the gate
+/// over* to the first of them: it stays taken and the ticket is granted, so a slot
+/// that arrives meanwhile queues behind instead of overtaking. A waiter polled again
+/// before its turn (a stale timer of its previous op can wake its task) only renews
+/// its waker: it never takes another waiter's turn. An earlier version kept a stack of
+/// wakers, pushed one per poll: a spurious poll left a second waker of the same slot,
+/// a later release woke that duplicate (a slot no longer waiting), the gate went free
+/// with slots still parked and nobody to wake them, and the load's run never ended.
 #[derive(Debug, Default)]
 pub struct Gate {
-    hot: Cell<bool>,
-    parked: RefCell<Vec<Waker>>,
+    taken: Cell<bool>,
+    /// The waiter the gate was handed to and has not picked it up yet.
+    granted: Cell<Option<u64>>,
+    next_ticket: Cell<u64>,
+    queue: RefCell<VecDeque<(u64, Waker)>>,
 }
 
 impl Gate {
     /// A gate for a load with `slots` slots on this thread.
     pub fn new(slots: usize) -> Self {
         Self {
-            hot: Cell::new(false),
-            parked: RefCell::new(Vec::with_capacity(slots)),
+            queue: RefCell::new(VecDeque::with_capacity(slots)),
+            ..Self::default()
         }
     }
 
-    /// Waits until no other slot of this load holds the gate, then holds it. The
-    /// returned guard releases it when dropped (also when the slot is cancelled).
+    /// Waits until no other slot of this load holds the gate and every slot that
+    /// waited before has had it, then holds it. The returned guard releases it when
+    /// dropped (also when the slot is cancelled).
     pub fn enter(&self) -> Enter<'_> {
-        Enter { gate: self }
+        Enter {
+            gate: self,
+            ticket: None,
+        }
     }
 
+    /// Hands the gate to the first waiter, or frees it when nobody waits.
     fn release(&self) {
-        self.hot.set(false);
-        let next = self.parked.borrow_mut().pop();
-        if let Some(w) = next {
-            w.wake();
+        let next = self.queue.borrow_mut().pop_front();
+        match next {
+            Some((ticket, waker)) => {
+                self.granted.set(Some(ticket));
+                waker.wake();
+            }
+            None => self.taken.set(false),
         }
     }
 }
@@ -67,21 +88,59 @@ impl Gate {
 #[derive(Debug)]
 pub struct Enter<'a> {
     gate: &'a Gate,
+    /// This waiter's place in the queue, once it had to wait.
+    ticket: Option<u64>,
 }
 
 impl<'a> Future for Enter<'a> {
     type Output = Hold<'a>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Hold<'a>> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Hold<'a>> {
         let gate = self.gate;
-        if gate.hot.get() {
-            // Woken by the holder's release; a woken slot that finds the gate taken
-            // again parks again, and the next release wakes it.
-            gate.parked.borrow_mut().push(cx.waker().clone());
-            Poll::Pending
+        match self.ticket {
+            None if !gate.taken.get() => {
+                gate.taken.set(true);
+                Poll::Ready(Hold { gate: Some(gate) })
+            }
+            None => {
+                let ticket = gate.next_ticket.get();
+                gate.next_ticket.set(ticket.wrapping_add(1));
+                gate.queue
+                    .borrow_mut()
+                    .push_back((ticket, cx.waker().clone()));
+                self.ticket = Some(ticket);
+                Poll::Pending
+            }
+            Some(ticket) if gate.granted.get() == Some(ticket) => {
+                // Handed over by the holder's release: the gate stayed taken for us.
+                gate.granted.set(None);
+                self.ticket = None;
+                Poll::Ready(Hold { gate: Some(gate) })
+            }
+            Some(ticket) => {
+                // Polled before our turn: keep our place, renew the waker only.
+                let mut queue = gate.queue.borrow_mut();
+                if let Some((_, waker)) = queue.iter_mut().find(|(t, _)| *t == ticket)
+                    && !waker.will_wake(cx.waker())
+                {
+                    *waker = cx.waker().clone();
+                }
+                Poll::Pending
+            }
+        }
+    }
+}
+
+impl Drop for Enter<'_> {
+    fn drop(&mut self) {
+        let Some(ticket) = self.ticket else { return };
+        let gate = self.gate;
+        if gate.granted.get() == Some(ticket) {
+            // Cancelled after the gate was handed to us: pass it on.
+            gate.granted.set(None);
+            gate.release();
         } else {
-            gate.hot.set(true);
-            Poll::Ready(Hold { gate: Some(gate) })
+            gate.queue.borrow_mut().retain(|(t, _)| *t != ticket);
         }
     }
 }
@@ -199,8 +258,106 @@ mod tests {
             for pair in order.chunks(2) {
                 assert_eq!(pair[0], pair[1], "holders do not interleave: {order:?}");
             }
-            assert!(!gate.hot.get());
+            assert!(!gate.taken.get());
         });
+    }
+
+    /// A waker that counts its wakes, and a way to poll a future with it.
+    struct Counted(std::sync::atomic::AtomicUsize);
+
+    impl std::task::Wake for Counted {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    fn waiter() -> (std::sync::Arc<Counted>, Waker) {
+        let c = std::sync::Arc::new(Counted(Default::default()));
+        (c.clone(), Waker::from(c))
+    }
+
+    fn woken(c: &Counted) -> usize {
+        c.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn poll_with<F: Future + Unpin>(f: &mut F, w: &Waker) -> Poll<F::Output> {
+        Pin::new(f).poll(&mut Context::from_waker(w))
+    }
+
+    #[test]
+    fn a_spurious_poll_does_not_cost_another_waiter_its_turn() {
+        // The hang of runs with two loads: slot A, parked at the gate, is polled again
+        // by a stale timer. With a stack of wakers that left A's waker there twice;
+        // A's first wake let it in, the release after A's op woke A's duplicate, the
+        // gate went free, and C, parked before A, was never woken.
+        let gate = Gate::new(4);
+        let Poll::Ready(mut h) = poll_with(&mut gate.enter(), &waiter().1) else {
+            panic!("a free gate is taken at once");
+        };
+        let (c_count, c_waker) = waiter();
+        let (a_count, a_waker) = waiter();
+        let mut c = gate.enter();
+        let mut a = gate.enter();
+        assert!(poll_with(&mut c, &c_waker).is_pending());
+        assert!(poll_with(&mut a, &a_waker).is_pending());
+        assert!(
+            poll_with(&mut a, &a_waker).is_pending(),
+            "the spurious poll"
+        );
+        h.release();
+        // The first to wait is the first to be let in.
+        assert_eq!((woken(&c_count), woken(&a_count)), (1, 0));
+        let Poll::Ready(mut hc) = poll_with(&mut c, &c_waker) else {
+            panic!("C was handed the gate");
+        };
+        assert!(poll_with(&mut a, &a_waker).is_pending(), "A waits for C");
+        hc.release();
+        assert_eq!(woken(&a_count), 1, "C's release woke A");
+        let Poll::Ready(mut ha) = poll_with(&mut a, &a_waker) else {
+            panic!("A was handed the gate");
+        };
+        ha.release();
+        assert!(!gate.taken.get(), "nobody waits: the gate is free");
+        assert_eq!((woken(&c_count), woken(&a_count)), (1, 1), "no stray wakes");
+    }
+
+    #[test]
+    fn a_waiter_cancelled_after_its_grant_passes_the_gate_on() {
+        let gate = Gate::new(4);
+        let Poll::Ready(mut h) = poll_with(&mut gate.enter(), &waiter().1) else {
+            panic!("a free gate is taken at once");
+        };
+        let (a_count, a_waker) = waiter();
+        let (b_count, b_waker) = waiter();
+        let mut a = gate.enter();
+        let mut b = gate.enter();
+        assert!(poll_with(&mut a, &a_waker).is_pending());
+        assert!(poll_with(&mut b, &b_waker).is_pending());
+        h.release();
+        assert_eq!((woken(&a_count), woken(&b_count)), (1, 0));
+        // A's slot is cancelled (the run ends) between its wake and its poll.
+        drop(a);
+        assert_eq!(woken(&b_count), 1, "the grant went on to B");
+        let Poll::Ready(hb) = poll_with(&mut b, &b_waker) else {
+            panic!("B was handed the gate");
+        };
+        drop(hb);
+        assert!(!gate.taken.get());
+        // A waiter cancelled before its turn just leaves the queue.
+        let Poll::Ready(h) = poll_with(&mut gate.enter(), &waiter().1) else {
+            panic!("free again");
+        };
+        let mut gone = gate.enter();
+        assert!(poll_with(&mut gone, &a_waker).is_pending());
+        drop(gone);
+        drop(h);
+        assert!(
+            !gate.taken.get(),
+            "the cancelled waiter was not handed the gate"
+        );
     }
 
     #[test]

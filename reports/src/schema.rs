@@ -288,6 +288,11 @@ pub struct GeneratorTick {
     /// The largest start lateness of the tick (every op), in seconds. Never above the
     /// loads' `drop_after`: a later op is dropped instead.
     pub max_lateness_s: Option<f64>,
+    /// Mean start lateness of the tick's open-loop ops, all loads, in seconds (every
+    /// op, exact); `None` when no open-loop op started, or in results written before
+    /// it was recorded.
+    #[serde(default)]
+    pub lateness_mean_s: Option<f64>,
     /// Iterations dropped during the tick, all loads.
     pub dropped: u64,
     /// The same per load, in the scenario's order.
@@ -307,6 +312,9 @@ pub struct GeneratorLoadTick {
     pub lateness_p99_s: Option<f64>,
     /// Largest start lateness of this load's ops, in seconds.
     pub max_lateness_s: Option<f64>,
+    /// Mean start lateness of this load's ops, in seconds (every op, exact).
+    #[serde(default)]
+    pub lateness_mean_s: Option<f64>,
     /// The generator, not the load's in-flight bound, held this load back: it
     /// dropped iterations while fewer than half of its `max_in_flight` ops were in
     /// flight at the end of the tick.

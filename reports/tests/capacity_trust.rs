@@ -543,3 +543,35 @@ fn a_noisy_real_sweep_is_called_weak_unstable_and_of_unknown_peak() {
         assert!(r.statement.contains(caveat), "{caveat}: {}", r.statement);
     }
 }
+
+#[test]
+fn pacing_lateness_is_the_mean_over_the_measured_ticks() {
+    use gauntlet_reports::schema::GeneratorTick;
+    let mut r = run(quiet(1000.0));
+    assert_eq!(classify(&r).1.pacing_lateness_mean_ns, None, "not recorded");
+    let measured: Vec<usize> = (0..r.timeline.len())
+        .filter(|i| !r.timeline[*i].warmup)
+        .collect();
+    assert!(measured.len() >= 2);
+    for (k, i) in measured.iter().enumerate() {
+        r.timeline[*i].generator = Some(GeneratorTick {
+            // 1 µs, 3 µs, 5 µs, ...
+            lateness_mean_s: Some((2 * k + 1) as f64 * 1e-6),
+            ..GeneratorTick::default()
+        });
+    }
+    // A warm-up tick's lateness does not count.
+    if let Some(w) = r.timeline.iter_mut().find(|t| t.warmup) {
+        w.generator = Some(GeneratorTick {
+            lateness_mean_s: Some(1.0),
+            ..GeneratorTick::default()
+        });
+    }
+    let n = measured.len() as f64;
+    let expected = (0..measured.len())
+        .map(|k| (2 * k + 1) as f64 * 1e3)
+        .sum::<f64>()
+        / n;
+    let got = classify(&r).1.pacing_lateness_mean_ns.unwrap();
+    assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
+}

@@ -375,3 +375,44 @@ fn shards_of_different_runs_are_refused_with_the_reason() {
     s[0].result.ops[0].histogram.data = "not base64".to_owned();
     assert!(matches!(refused(&s), MergeError::Histogram { .. }));
 }
+
+#[test]
+fn mean_lateness_is_weighted_by_each_shards_completions() {
+    use gauntlet_reports::schema::{GeneratorLoadTick, GeneratorTick};
+    let v = [100_000_u64; 10];
+    let mut shards = vec![shard(0, 2, &v, 0), shard(1, 2, &v, 0)];
+    let tick = |completed: u64, mean: Option<f64>| GeneratorTick {
+        lateness_mean_s: mean,
+        loads: vec![GeneratorLoadTick {
+            load: "l".into(),
+            completed,
+            lateness_mean_s: mean,
+            ..GeneratorLoadTick::default()
+        }],
+        ..GeneratorTick::default()
+    };
+    for t in &mut shards[0].result.timeline {
+        t.generator = Some(tick(300, Some(1e-6)));
+    }
+    for t in &mut shards[1].result.timeline {
+        t.generator = Some(tick(100, Some(5e-6)));
+    }
+    // A shard without the figure (older results) is left out, not counted as zero.
+    shards[1].result.timeline[2].generator = Some(tick(100, None));
+    let merged = merge(
+        &shards,
+        MergeSettings {
+            max_start_skew_ms: 1000,
+        },
+    )
+    .unwrap();
+    let g = |i: usize| merged.timeline[i].generator.clone().unwrap();
+    // (300 x 1 µs + 100 x 5 µs) / 400 = 2 µs, for the tick and for the load.
+    for m in [g(0).lateness_mean_s, g(0).loads[0].lateness_mean_s] {
+        assert!((m.unwrap() - 2e-6).abs() < 1e-12, "{m:?}");
+    }
+    assert_eq!(g(0).loads[0].completed, 400);
+    for m in [g(2).lateness_mean_s, g(2).loads[0].lateness_mean_s] {
+        assert!((m.unwrap() - 1e-6).abs() < 1e-12, "{m:?}");
+    }
+}

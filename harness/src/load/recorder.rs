@@ -69,6 +69,11 @@ pub struct Flush {
     pub lateness: Vec<Histogram<u64>>,
     /// Largest start lateness per load (ns, every op; 0 when none started).
     pub max_lateness: Vec<u64>,
+    /// Sum of the start lateness of every open-loop op per load (ns), and
+    /// [`Flush::lateness_count`] the ops summed: their mean is exact.
+    pub lateness_sum: Vec<u64>,
+    /// Open-loop ops started per load (those in [`Flush::lateness_sum`]).
+    pub lateness_count: Vec<u64>,
     /// The thread's total busy time so far (tokio's `worker_total_busy_duration`),
     /// or `None` when it could not be read.
     pub busy: Option<std::time::Duration>,
@@ -80,7 +85,8 @@ pub struct Recorder {
     ops: Vec<OpHistograms>,
     lateness: Vec<Histogram<u64>>,
     max_lateness: Vec<u64>,
-    lateness_seen: Vec<u32>,
+    lateness_sum: Vec<u64>,
+    lateness_seen: Vec<u64>,
 }
 
 /// One op in this many has its start lateness recorded in the histogram: its p99 is a
@@ -108,6 +114,7 @@ impl Recorder {
             ops: (0..n_ops).map(|_| OpHistograms::new()).collect(),
             lateness: (0..n_loads).map(|_| lateness_histogram()).collect(),
             max_lateness: vec![0; n_loads],
+            lateness_sum: vec![0; n_loads],
             lateness_seen: vec![0; n_loads],
         }
     }
@@ -115,12 +122,14 @@ impl Recorder {
     /// Records how late (ns) an open-loop op of load `load` started.
     #[inline]
     pub fn record_lateness(&mut self, load: usize, late_ns: u64) {
-        if let (Some(max), Some(seen)) = (
+        if let (Some(max), Some(sum), Some(seen)) = (
             self.max_lateness.get_mut(load),
+            self.lateness_sum.get_mut(load),
             self.lateness_seen.get_mut(load),
         ) {
             *max = (*max).max(late_ns);
-            if (*seen).is_multiple_of(LATENESS_SAMPLE)
+            *sum = sum.saturating_add(late_ns);
+            if (*seen).is_multiple_of(u64::from(LATENESS_SAMPLE))
                 && let Some(h) = self.lateness.get_mut(load)
             {
                 let _ = h.record(late_ns);
@@ -166,9 +175,16 @@ impl Recorder {
             ops: std::mem::replace(&mut self.ops, fresh),
             lateness: std::mem::replace(&mut self.lateness, fresh_late),
             max_lateness: {
-                self.lateness_seen.fill(0);
                 let zero = vec![0; self.max_lateness.len()];
                 std::mem::replace(&mut self.max_lateness, zero)
+            },
+            lateness_sum: {
+                let zero = vec![0; self.lateness_sum.len()];
+                std::mem::replace(&mut self.lateness_sum, zero)
+            },
+            lateness_count: {
+                let zero = vec![0; self.lateness_seen.len()];
+                std::mem::replace(&mut self.lateness_seen, zero)
             },
             busy,
         }
@@ -193,12 +209,15 @@ mod tests {
         // The first op of a flush is sampled, the next 7 are not; the max is exact.
         assert_eq!(f.lateness[0].len(), 1);
         assert_eq!(f.max_lateness, [5_000]);
+        // The mean is exact: every op is summed.
+        assert_eq!((f.lateness_sum[0], f.lateness_count[0]), (8_000, 3));
         assert_eq!(f.ops[0].latency.len(), 0);
         assert_eq!(f.ops[1].latency.len(), 2);
         assert!(f.ops[1].latency.max() >= 29_000_000_000);
         let again = r.take(0, 4, true, None);
         assert_eq!(again.lateness[0].len(), 0);
         assert_eq!(again.max_lateness, [0]);
+        assert_eq!((again.lateness_sum[0], again.lateness_count[0]), (0, 0));
         assert_eq!(again.ops[1].latency.len(), 0);
         let mut merged = OpHistograms::new();
         merged.add(&f.ops[1]);

@@ -274,16 +274,23 @@ impl Collector {
         };
         let mut all = lateness_histogram();
         let mut all_max = 0;
+        let (mut all_sum, mut all_count) = (0_u64, 0_u64);
+        let mean = |sum: u64, count: u64| (count > 0).then(|| s(sum) / count as f64);
         let mut per_load = Vec::with_capacity(loads.len());
         for (i, l) in loads.iter().enumerate() {
             let mut h = lateness_histogram();
             let mut max = 0;
+            let (mut sum, mut count) = (0_u64, 0_u64);
             for f in flushes {
                 if let Some(x) = f.lateness.get(i) {
                     let _ = h.add(x);
                 }
                 max = max.max(f.max_lateness.get(i).copied().unwrap_or(0));
+                sum = sum.saturating_add(f.lateness_sum.get(i).copied().unwrap_or(0));
+                count += f.lateness_count.get(i).copied().unwrap_or(0);
             }
+            all_sum = all_sum.saturating_add(sum);
+            all_count += count;
             let _ = all.add(&h);
             all_max = all_max.max(max);
             let (now, prev) = totals.get(i).copied().unwrap_or_default();
@@ -300,6 +307,7 @@ impl Collector {
                 dropped,
                 lateness_p99_s: fig.map(|f| f.0),
                 max_lateness_s: fig.map(|f| f.1),
+                lateness_mean_s: mean(sum, count),
                 starved,
             });
         }
@@ -308,6 +316,7 @@ impl Collector {
             busy_ratio,
             lateness_p99_s: fig.map(|f| f.0),
             max_lateness_s: fig.map(|f| f.1),
+            lateness_mean_s: mean(all_sum, all_count),
             dropped: per_load.iter().map(|l| l.dropped).sum(),
             loads: per_load,
         }

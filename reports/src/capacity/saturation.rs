@@ -5,9 +5,11 @@
 //! more than the target took. The diagnosis reads, over the measured ticks:
 //!
 //! - the load threads' busy ratio (their CPU time over wall time, from `/proc`);
-//! - the pacing lateness of the load: not yet in `results.json` (the load generator's
-//!   per-tick figures are another issue's), so `pacing_lateness_mean_ns` is `null`
-//!   and no rule reads it yet;
+//! - the pacing lateness of the load: the mean over the measured ticks of how late
+//!   open-loop ops started after their intended time (`pacing_lateness_mean_ns`),
+//!   shown beside the label; no rule reads it, because the generator drops an op
+//!   rather than start it later than `drop_after`, so its drops (rule 2) already
+//!   tell a generator that fell behind;
 //! - the open loop's dropped iterations and how often its ops in flight sat at the
 //!   load's bound;
 //! - the target runtime's worker busy ratio and global queue depth, and the device
@@ -45,6 +47,8 @@ pub fn classify(r: &RunResult) -> (Saturated, SaturationEvidence) {
     let target_busy_ratio = measured::mean(r, |t| t.runtime.busy_ratio);
     let store_busy_ratio = measured::mean(r, |t| t.process.store_thread_busy_ratio);
     let global_queue_depth_mean = measured::mean(r, |t| Some(t.runtime.global_queue_depth as f64));
+    let pacing_lateness_mean_ns =
+        measured::mean(r, |t| t.generator.as_ref()?.lateness_mean_s).map(|s| s * 1e9);
     let dropped_iterations: u64 = r.loads.iter().map(|l| l.dropped_iterations_measured).sum();
     let open_loop = r.loads.iter().any(|l| l.scheduled.is_some());
     let bound: u64 = r.loads.iter().map(|l| l.max_in_flight).sum();
@@ -124,7 +128,7 @@ pub fn classify(r: &RunResult) -> (Saturated, SaturationEvidence) {
         label,
         SaturationEvidence {
             generator_busy_ratio,
-            pacing_lateness_mean_ns: None,
+            pacing_lateness_mean_ns,
             dropped_iterations,
             in_flight_at_bound_share,
             target_busy_ratio,

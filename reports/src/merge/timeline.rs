@@ -193,7 +193,8 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
 
 /// The shards' load-generator figures for one tick: the busiest thread of any shard,
 /// the largest lateness (the merged p99 is the largest shard p99, an upper bound),
-/// drops and completions added per load, a load starved if it was in any shard.
+/// drops and completions added per load, a load starved if it was in any shard; mean
+/// lateness weighted by the shards' completions (the ops it was taken over).
 fn merged_generator<'a>(
     shards: impl Iterator<Item = &'a GeneratorTick> + Clone,
 ) -> Option<GeneratorTick> {
@@ -204,6 +205,10 @@ fn merged_generator<'a>(
             match loads.iter_mut().find(|m| m.load == l.load) {
                 None => loads.push(l.clone()),
                 Some(m) => {
+                    m.lateness_mean_s = weighted_mean([
+                        (m.lateness_mean_s, m.completed),
+                        (l.lateness_mean_s, l.completed),
+                    ]);
                     m.completed += l.completed;
                     m.dropped += l.dropped;
                     m.lateness_p99_s = max([m.lateness_p99_s, l.lateness_p99_s].into_iter());
@@ -217,7 +222,26 @@ fn merged_generator<'a>(
         busy_ratio: max(shards.clone().map(|g| g.busy_ratio)),
         lateness_p99_s: max(shards.clone().map(|g| g.lateness_p99_s)),
         max_lateness_s: max(shards.clone().map(|g| g.max_lateness_s)),
+        lateness_mean_s: weighted_mean(
+            shards
+                .clone()
+                .map(|g| (g.lateness_mean_s, g.loads.iter().map(|l| l.completed).sum())),
+        ),
         dropped: shards.map(|g| g.dropped).sum(),
         loads,
     })
+}
+
+/// The mean of means weighted by their counts, over those that have a mean; `None`
+/// when none has.
+fn weighted_mean(parts: impl IntoIterator<Item = (Option<f64>, u64)>) -> Option<f64> {
+    let (mut sum, mut weight, mut any) = (0.0, 0.0, false);
+    for (mean, count) in parts {
+        if let Some(m) = mean {
+            sum += m * count as f64;
+            weight += count as f64;
+            any = true;
+        }
+    }
+    any.then(|| if weight > 0.0 { sum / weight } else { 0.0 })
 }

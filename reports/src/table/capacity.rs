@@ -71,7 +71,16 @@ pub fn levels(r: &CapacityResult) -> Table {
                 .alive_tasks_max
                 .map_or_else(|| "-".to_owned(), |v| v.to_string())),
             text(match &l.saturation {
-                Some(e) => format!("{}: {}", l.saturated.label(), e.reason),
+                Some(e) => format!(
+                    "{}: {}{}",
+                    l.saturated.label(),
+                    e.reason,
+                    e.pacing_lateness_mean_ns
+                        .map_or_else(String::new, |ns| format!(
+                            " (ops started {} late on average)",
+                            duration(ns)
+                        ))
+                ),
                 None => l.saturated.label().to_owned(),
             }),
             num(l

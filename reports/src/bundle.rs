@@ -94,17 +94,22 @@ pub struct CapacityWritten {
     pub html: PathBuf,
     /// `charts/capacity-*.svg` and `.png`.
     pub charts: Vec<PathBuf>,
+    /// `junit.xml`: a test case per level (failed when it missed the SLO) and one for
+    /// the model.
+    pub junit: PathBuf,
 }
 
 /// Renders the report of a capacity sweep into `dir` (which must exist):
-/// `capacity.html` and its charts as `charts/capacity-*.svg|png`.
+/// `capacity.html` and its charts as `charts/capacity-*.svg|png`, and `junit.xml`.
 pub fn write_capacity(dir: &Path, r: &CapacityResult) -> Result<CapacityWritten, ReportError> {
     let charts = html::capacity::render_charts(r)?;
     let written = CapacityWritten {
         html: dir.join("capacity.html"),
         charts: write_charts(dir, &charts)?,
+        junit: dir.join("junit.xml"),
     };
     write_file(&written.html, html::capacity::render(r, &charts).as_bytes())?;
+    write_file(&written.junit, junit::capacity(r)?.as_bytes())?;
     Ok(written)
 }
 

@@ -3,7 +3,9 @@
 //! list them one by one. Written with the `quick-junit` crate.
 //!
 //! One test suite per run, named after the scenario; the baseline comparison is a
-//! second suite `<scenario>.baseline`. Invariants: the run completed, the target
+//! second suite `<scenario>.baseline`. A capacity sweep's `junit.xml` ([`capacity`])
+//! has a case per level (failed when the level missed the SLO) and one for the model.
+//! Invariants: the run completed, the target
 //! shut down cleanly, no task leaked, no message was lost, no stall failed the
 //! verdict.
 
@@ -153,6 +155,33 @@ pub fn to_xml(report_name: &str, suites: Vec<TestSuite>) -> Result<String, Junit
 /// `junit.xml` of one run.
 pub fn render(outcome: &Outcome<'_>) -> Result<String, JunitError> {
     to_xml("gauntlet", suites(outcome))
+}
+
+/// `junit.xml` of a capacity sweep: one suite `<scenario>.capacity` with a case per
+/// level, named by its index and offered load and failed when the level missed the
+/// SLO (the case's output holds the level's row of the levels table), and a case
+/// `USL model` failed when no model could be fitted.
+pub fn capacity(r: &crate::capacity_schema::CapacityResult) -> Result<String, JunitError> {
+    let name = format!("{}.capacity", r.scenario.name);
+    let mut suite = TestSuite::new(name.as_str());
+    if let Some(t) = started_at(r.started_at_unix_ms) {
+        suite.set_timestamp(t);
+    }
+    suite.set_time(
+        std::time::Duration::try_from_secs_f64(r.elapsed_s).unwrap_or(std::time::Duration::ZERO),
+    );
+    let levels = crate::table::capacity::levels(r);
+    suite.add_test_cases(crate::table::junit::cases(&levels, &name, &[0, 1]));
+    let mut model = case(
+        "USL model".to_owned(),
+        r.fit_error
+            .clone()
+            .or_else(|| r.fit.is_none().then(|| "no model was fitted".to_owned())),
+    );
+    model.set_classname(name.clone());
+    model.set_system_out(r.statement.clone());
+    suite.add_test_case(model);
+    to_xml("gauntlet capacity", vec![suite])
 }
 
 /// The run's start (UTC), `None` when the file's timestamp is out of range.

@@ -359,6 +359,8 @@ fn a_sweep_without_a_model_says_why_on_its_page() {
     let written = gauntlet_reports::bundle::write_capacity(dir.path(), &r).unwrap();
     let page = std::fs::read_to_string(&written.html).unwrap();
     assert!(page.contains("No USL model: "), "{page}");
+    let junit = std::fs::read_to_string(&written.junit).unwrap();
+    assert!(junit.contains("name=\"USL model\""), "{junit}");
     assert_eq!(written.charts.len(), 6);
     for f in &written.charts {
         assert!(std::fs::metadata(f).unwrap().len() > 0, "{}", f.display());

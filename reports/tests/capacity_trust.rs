@@ -575,3 +575,33 @@ fn pacing_lateness_is_the_mean_over_the_measured_ticks() {
     let got = classify(&r).1.pacing_lateness_mean_ns.unwrap();
     assert!((got - expected).abs() < 1e-6, "{got} vs {expected}");
 }
+
+#[test]
+fn a_sweeps_junit_has_a_case_per_level_failed_when_it_missed_the_slo() {
+    let mut r = repeated_sweep(|_, x| quiet(x));
+    assert!(r.fit.is_some());
+    r.levels[3].passed = false;
+    r.levels[3].failures = vec!["p99 12 ms > 5 ms".into()];
+    let xml = gauntlet_reports::junit::capacity(&r).unwrap();
+    assert_eq!(
+        xml.matches("<testcase ").count(),
+        CLIENTS.len() + 1,
+        "a case per level and one for the model: {xml}"
+    );
+    assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+    assert!(
+        xml.contains("<failure message=\"p99 12 ms &gt; 5 ms\""),
+        "{xml}"
+    );
+    assert!(
+        xml.contains("name=\"level 3 offered (clients) 8\""),
+        "cases are named by level and offered load: {xml}"
+    );
+    assert!(xml.contains("name=\"USL model\""), "{xml}");
+    // No model: its case fails with the reason.
+    r.fit = None;
+    r.fit_error = Some("too few levels".into());
+    let xml = gauntlet_reports::junit::capacity(&r).unwrap();
+    assert_eq!(xml.matches("<failure ").count(), 2, "{xml}");
+    assert!(xml.contains("too few levels"), "{xml}");
+}

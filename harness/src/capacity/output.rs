@@ -20,7 +20,8 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
 }
 
 /// Writes `DIR/capacity.json`, `DIR/summary.md` (the capacity section, pointing at
-/// the page) and the report: `DIR/capacity.html` with `DIR/charts/capacity-*.svg|png`.
+/// the page) and the report: `DIR/capacity.html` with `DIR/charts/capacity-*.svg|png`,
+/// and `DIR/junit.xml` (a test case per level, failed when it missed the SLO).
 pub fn write_capacity(dir: &Path, result: &CapacityResult) -> Result<(), String> {
     let json = result
         .to_json()
@@ -29,7 +30,7 @@ pub fn write_capacity(dir: &Path, result: &CapacityResult) -> Result<(), String>
     bundle::write_capacity(dir, result).map_err(|e| e.to_string())?;
     let summary = format!(
         "{}
-Report: [capacity.html](capacity.html); charts: `charts/capacity-throughput.png`, \
+Report: [capacity.html](capacity.html); JUnit: `junit.xml`; charts: `charts/capacity-throughput.png`, \
          `charts/capacity-latency.png`, `charts/capacity-efficiency.png`.\n",
         markdown(result)
     );

@@ -1,14 +1,17 @@
 //! Tables as JUnit test cases: each row that holds a check (a [`super::Cell::Mark`])
 //! becomes one test case, failed when its check failed. The case is named by the
-//! row's text cells, and its output lists every cell under its column title. Rows
-//! without a check are figures, not tests, and are left out.
+//! row's key columns (by default its text cells), and its output lists every cell
+//! under its column title. Rows without a check are figures, not tests, and are left
+//! out.
 
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus};
 
 use super::{Cell, Table};
 
-/// The test cases of `t`, each with class name `classname`.
-pub fn cases(t: &Table, classname: &str) -> Vec<TestCase> {
+/// The test cases of `t`, each with class name `classname`, named by the cells of
+/// the columns `key` (each as `title value`), or by the row's text cells when `key`
+/// is empty.
+pub fn cases(t: &Table, classname: &str, key: &[usize]) -> Vec<TestCase> {
     t.rows
         .iter()
         .filter_map(|row| {
@@ -16,12 +19,18 @@ pub fn cases(t: &Table, classname: &str) -> Vec<TestCase> {
                 Cell::Mark(ok, l) => Some((*ok, l.clone())),
                 _ => None,
             })?;
-            let name: Vec<&str> = row
-                .iter()
-                .filter(|c| matches!(c, Cell::Text(_)))
-                .map(Cell::text)
-                .filter(|s| !s.is_empty())
-                .collect();
+            let name: Vec<String> = if key.is_empty() {
+                row.iter()
+                    .filter(|c| matches!(c, Cell::Text(_)))
+                    .map(|c| c.text().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            } else {
+                key.iter()
+                    .filter_map(|k| Some((t.columns.get(*k)?, row.get(*k)?)))
+                    .map(|(col, c)| format!("{} {}", col.title, c.text()))
+                    .collect()
+            };
             let figures: Vec<String> = t
                 .columns
                 .iter()
@@ -68,7 +77,7 @@ mod tests {
             mark(false, "p99 over 5ms"),
         ]);
         t.push(vec![text("figures only"), num("1")]);
-        let cases = cases(&t, "cap.levels");
+        let cases = cases(&t, "cap.levels", &[]);
         assert_eq!(cases.len(), 2);
         let mut suite = quick_junit::TestSuite::new("cap");
         suite.add_test_cases(cases);
@@ -78,6 +87,8 @@ mod tests {
         assert!(xml.contains("name=\"level 0\""), "{xml}");
         assert!(xml.contains("<failure message=\"p99 over 5ms\""), "{xml}");
         assert!(xml.contains("throughput: 90"), "{xml}");
+        let keyed = super::cases(&t, "cap.levels", &[0, 1]);
+        assert_eq!(keyed[1].name.as_str(), "level level 1 throughput 90");
         assert!(!xml.contains("figures only"));
     }
 }

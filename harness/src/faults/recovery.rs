@@ -23,6 +23,7 @@ use gauntlet_reports::schema::{FaultRecord, FaultWindows, Tick, WindowOp, Window
 
 use super::Injection;
 use super::spec::RecoverySettings;
+use super::vocabulary::Detection;
 
 /// Tolerance for comparing tick times (seconds).
 const EPS: f64 = 1e-6;
@@ -39,7 +40,7 @@ pub fn records(
         t.active_faults = injections
             .iter()
             .filter(|f| f.error.is_none() && f.start_s <= m && m < f.end_s)
-            .map(|f| f.kind.clone())
+            .map(|f| f.kind.name().to_owned())
             .collect();
         t.active_faults.dedup();
     }
@@ -57,7 +58,7 @@ fn record(
     settings: &RecoverySettings,
 ) -> FaultRecord {
     let mut r = FaultRecord {
-        kind: f.kind.clone(),
+        kind: f.kind.name().to_owned(),
         target: f.target.clone(),
         start_s: f.start_s,
         end_s: f.end_s,
@@ -120,7 +121,7 @@ fn record(
             r.recovered = took <= settings.within.as_secs_f64() + EPS;
         }
     }
-    if f.kind == "blocking-worker" {
+    if f.kind.facts().detected == Detection::StallReports {
         // The runtime's stall watchdog must have reported the blocked workers: count
         // its reports from the window's start until the next fault (a report comes
         // only once a handler has been busy past the runtime's stall threshold, which
@@ -234,7 +235,7 @@ mod tests {
         Injection {
             fault: 0,
             window: 0,
-            kind: "crash".into(),
+            kind: crate::faults::Kind::Crash,
             target: "actor://g/*".into(),
             start_s,
             end_s,

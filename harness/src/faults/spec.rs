@@ -56,6 +56,9 @@ pub struct RecoverySettings {
     pub p99_floor: Duration,
     /// Length of the pre-fault baseline window.
     pub baseline: Duration,
+    /// An error ratio (failed ops over ops finished) at or below this counts as
+    /// recovered whatever the baseline's (0 to 1).
+    pub error_floor: f64,
 }
 
 impl Default for RecoverySettings {
@@ -65,6 +68,7 @@ impl Default for RecoverySettings {
             within: Duration::from_secs(10),
             p99_floor: Duration::from_millis(5),
             baseline: Duration::from_secs(5),
+            error_floor: 0.01,
         }
     }
 }

@@ -48,6 +48,7 @@ pub(super) struct RawRecovery {
     pub within: Option<DurationSpec>,
     pub p99_floor: Option<DurationSpec>,
     pub baseline: Option<DurationSpec>,
+    pub error_floor: Option<f64>,
 }
 
 fn key(k: &str) -> Seg {
@@ -162,11 +163,22 @@ impl Validator<'_> {
                 "must be longer than 0s",
             );
         }
+        let error_floor = raw.error_floor.unwrap_or(d.error_floor);
+        if !(0.0..=1.0).contains(&error_floor) {
+            self.problem(
+                &[key("recovery"), key("error_floor")],
+                format!(
+                    "must be between 0 and 1 (got {})",
+                    crate::units::format_number(error_floor)
+                ),
+            );
+        }
         RecoverySettings {
             tolerance,
             within: raw.within.map_or(d.within, |v| v.0),
             p99_floor: raw.p99_floor.map_or(d.p99_floor, |v| v.0),
             baseline,
+            error_floor,
         }
     }
 

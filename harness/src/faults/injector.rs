@@ -145,3 +145,89 @@ async fn end(scope: Scope<'_>, mut record: Injection, active: Option<Active<'_>>
     tracing::info!(kind = %record.kind, target = %scope.spec.target, affected = record.affected, "fault window ended");
     record
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::Fault;
+    use crate::faults::kinds::{
+        crash::Crash, dependency_outage::DependencyOutage, flood::Flood, kill_process::KillProcess,
+        memory_pressure::MemoryPressure,
+    };
+
+    fn spec(index: usize, fault: Fault) -> FaultSpec {
+        FaultSpec {
+            index,
+            fault,
+            target: "actor://g/*".into(),
+            at: Duration::ZERO,
+            duration: Duration::from_secs(1),
+            every: None,
+            toxicity: 1.0,
+            victims: None,
+        }
+    }
+
+    fn window(fault: usize) -> Window {
+        Window {
+            fault,
+            window: 0,
+            start: Duration::ZERO,
+            end: Duration::from_secs(1),
+            seed: 7,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_window_the_target_cannot_take_records_why() {
+        let surface = FaultSurface::default();
+        let cases = [
+            (
+                Fault::Crash(Crash),
+                "fault[0] (crash): the target has no actor system to inject into",
+            ),
+            (
+                Fault::Flood(Flood { messages: 3 }),
+                "fault[1] (flood): the target's workload cannot be flooded",
+            ),
+            (
+                Fault::DependencyOutage(DependencyOutage),
+                "fault[2] (dependency-outage): the target has no device repository",
+            ),
+            (
+                Fault::KillProcess(KillProcess),
+                "fault[3] (kill-process): the target does not run in a child process",
+            ),
+        ];
+        for (i, (fault, why)) in cases.into_iter().enumerate() {
+            let (spec, w) = (spec(i, fault), window(i));
+            let scope = Scope {
+                surface: &surface,
+                spec: &spec,
+                window: &w,
+            };
+            let (record, active) = start(scope).await;
+            assert!(active.is_none(), "{why}");
+            assert_eq!(record.error.as_deref(), Some(why));
+            assert_eq!(record.kind, spec.kind());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_window_that_needs_nothing_of_the_target_starts_and_ends() {
+        let surface = FaultSurface::default();
+        let spec = spec(0, Fault::MemoryPressure(MemoryPressure { bytes: 1 << 16 }));
+        let w = window(0);
+        let scope = Scope {
+            surface: &surface,
+            spec: &spec,
+            window: &w,
+        };
+        let (record, active) = start(scope).await;
+        assert!(active.is_some());
+        let record = end(scope, record, active).await;
+        assert_eq!(record.error, None);
+        assert_eq!(record.affected, 1 << 16);
+        assert_eq!((record.start_s, record.end_s), (0.0, 1.0));
+    }
+}

@@ -372,10 +372,7 @@ fn list(registry: &Registry, addresses: bool) {
         println!("  {name:<24} {help}");
     }
     println!("\nFault kinds ([[fault]] kind = ...):");
-    let kinds: Vec<&str> = crate::faults::spec::FaultKind::ALL
-        .iter()
-        .map(|k| k.name())
-        .collect();
+    let kinds: Vec<&str> = crate::faults::Kind::ALL.iter().map(|k| k.name()).collect();
     println!("  {}", kinds.join(", "));
     println!("\nThreshold metrics ([thresholds] \"metric\" = [\"expression\", ...]):");
     println!("  {}", METRIC_NAMES.join(", "));

@@ -1,36 +1,21 @@
-//! Faults on actors' handlers and lives: `crash`, `latency`, `blocking-worker` (through
-//! the runtime's handler-fault seam) and `kill`.
+//! Faults on actors' handlers and lives: `crash`, `latency` and `blocking-worker`
+//! install a handler fault on their victims through the runtime's seam
+//! (`gauntlet_runtime::actor::fault`) for the window; `kill` kills them.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use gauntlet_runtime::actor::{ActorFault, Address, HandlerFault, System};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use super::spec::{FaultKind, FaultParams, FaultSpec};
+use super::Injection;
+use super::error::InjectError;
+use super::vocabulary::{Scope, addresses};
 
 /// A handler fault installed on its victims for the window.
 #[derive(Debug)]
 pub struct Installed {
     fault: Arc<ActorFault>,
-}
-
-/// The runtime fault a spec installs, if it is a handler fault.
-pub fn handler_fault(spec: &FaultSpec) -> Option<HandlerFault> {
-    match (&spec.kind, &spec.params) {
-        (FaultKind::Crash, _) => Some(HandlerFault::Crash),
-        (FaultKind::Latency, FaultParams::Latency { latency, jitter }) => {
-            Some(HandlerFault::Delay {
-                base: *latency,
-                jitter: *jitter,
-            })
-        }
-        (FaultKind::BlockingWorker, FaultParams::Block { block_for }) => {
-            Some(HandlerFault::Block(*block_for))
-        }
-        _ => None,
-    }
 }
 
 /// Installs `kind` on every victim that is still alive; returns the handle and the
@@ -58,6 +43,34 @@ impl Installed {
     }
 }
 
+/// Starts a handler fault's window: draws the victims and installs `kind` on them.
+pub fn start(
+    scope: Scope<'_>,
+    kind: HandlerFault,
+    record: &mut Injection,
+) -> Result<Installed, InjectError> {
+    let system = scope.system()?;
+    record.victims = scope.own_victims()?;
+    let (installed, n) = install(
+        &system,
+        kind,
+        scope.spec.toxicity,
+        scope.window.seed,
+        &addresses(&record.victims),
+    );
+    if n == 0 {
+        return Err(InjectError::VictimsGone);
+    }
+    Ok(installed)
+}
+
+/// Ends a handler fault's window: removes it and records the messages it affected.
+pub fn end(installed: Installed, scope: Scope<'_>, record: &mut Injection) {
+    if let Ok(system) = scope.system() {
+        record.affected = installed.remove(&system);
+    }
+}
+
 /// Kills each victim with probability `toxicity` (drawn from `seed`); returns how many
 /// were killed.
 pub fn kill(system: &System, toxicity: f64, seed: u64, victims: &[Address]) -> u64 {
@@ -67,13 +80,4 @@ pub fn kill(system: &System, toxicity: f64, seed: u64, victims: &[Address]) -> u
         .filter(|_| toxicity >= 1.0 || rng.random_bool(toxicity.clamp(0.0, 1.0)))
         .filter(|a| system.kill_at(a))
         .count() as u64
-}
-
-/// How long a blocking fault's handler holds its thread; the stall watchdog needs a
-/// block longer than its threshold to report it.
-pub fn block_for(spec: &FaultSpec) -> Option<Duration> {
-    match spec.params {
-        FaultParams::Block { block_for } => Some(block_for),
-        _ => None,
-    }
 }

@@ -8,29 +8,24 @@
 
 use gauntlet_runtime::device::{FaultStats, Faults};
 
-use super::spec::{FaultKind, FaultParams, FaultSpec};
+use super::Injection;
+use super::error::InjectError;
+use super::vocabulary::Scope;
 
-/// Sets the fault; returns the seam's counts before, to compute what it affected.
-pub fn start(faults: &Faults, spec: &FaultSpec) -> FaultStats {
-    let before = faults.stats();
-    match (spec.kind, &spec.params) {
-        (FaultKind::DependencyErrors, _) => faults.set_error_probability(spec.toxicity),
-        (FaultKind::DependencyLatency, FaultParams::Latency { latency, .. }) => {
-            faults.set_latency(*latency)
-        }
-        (FaultKind::DependencyOutage, _) => faults.set_outage(true),
-        _ => {}
-    }
-    before
+/// Sets the fault with `set`; returns the seam's counts before, to compute what it
+/// affected.
+pub fn start(scope: Scope<'_>, set: impl FnOnce(&Faults)) -> Result<FaultStats, InjectError> {
+    let seam = scope.repository()?;
+    let before = seam.stats();
+    set(seam);
+    Ok(before)
 }
 
-/// Clears the fault; returns the repository calls it affected.
-pub fn end(faults: &Faults, spec: &FaultSpec, before: FaultStats) -> u64 {
-    faults.clear();
-    let after = faults.stats();
-    match spec.kind {
-        FaultKind::DependencyErrors => after.errors - before.errors,
-        FaultKind::DependencyLatency => after.delayed - before.delayed,
-        _ => after.outages - before.outages,
+/// Clears the fault; records the calls it affected, `affected` of the seam's counts
+/// now.
+pub fn end(scope: Scope<'_>, record: &mut Injection, affected: impl FnOnce(&FaultStats) -> u64) {
+    if let Ok(seam) = scope.repository() {
+        seam.clear();
+        record.affected = affected(&seam.stats());
     }
 }

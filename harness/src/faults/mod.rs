@@ -1,15 +1,18 @@
 //! Fault injection: a seeded, replayable fault schedule run against the target, and
 //! the recovery measured around every fault window.
 //!
-//! A scenario's `[[fault]]` blocks ([`spec`]) become a [`schedule`] of windows. While
-//! the load runs, the [`injector`] starts and ends each window on time, acting on the
-//! target through its [`FaultSurface`]: the actor runtime's fault seams
-//! (`gauntlet_runtime::actor::fault`) for [`actor`] faults (crash, kill, latency,
-//! blocking-worker) and [`traffic`] faults (flood, partition), the device repository's
-//! seam for [`dependency`] faults, the process itself for [`memory`] pressure, and
-//! rings of its own actors for [`ask_cycle`]s. After the run, [`recovery`] turns each
-//! injection and the timeline into a `FaultRecord`: the windows before, during and
-//! after, and how long throughput and p99 took to come back.
+//! A scenario's `[[fault]]` blocks ([`spec`]) become a [`schedule`] of windows. Every
+//! kind is one module under [`kinds`], described by its [`vocabulary::Facts`] and
+//! implementing [`vocabulary::FaultKind`]. While the load runs, the [`injector`]
+//! starts and ends each window on time, and the kind acts on the target through its
+//! [`FaultSurface`]: the actor runtime's fault seams (`gauntlet_runtime::actor::fault`)
+//! for [`actor`] faults (crash, kill, latency, blocking-worker) and [`traffic`] faults
+//! (flood, partition), the device repository's seam for [`dependency`] faults, the
+//! harness's own process for [`memory`] pressure, a [`ring`] of its own actors for
+//! ask cycles, and the target's child for [`process`] faults. A window that cannot be
+//! injected records why ([`error::InjectError`]). After the run, [`recovery`] turns
+//! each injection and the timeline into a `FaultRecord`: the windows before, during
+//! and after, and how long throughput, p99 and errors took to come back.
 //!
 //! **Replay.** Every random choice (victims, whether an event is affected, jitter) is
 //! drawn from a generator seeded with the scenario seed mixed with the fault's and
@@ -20,17 +23,22 @@
 //! so per-message outcomes replay only statistically.)
 
 pub mod actor;
-pub mod ask_cycle;
 pub mod console;
 pub mod dependency;
+pub mod error;
 pub mod injector;
+pub mod kinds;
 pub mod memory;
 pub mod process;
 pub mod recovery;
+pub mod ring;
 pub mod schedule;
 pub mod selector;
 pub mod spec;
 pub mod traffic;
+pub mod vocabulary;
+
+pub use kinds::{Fault, Kind};
 
 use std::sync::Arc;
 
@@ -98,8 +106,8 @@ pub struct Injection {
     pub fault: usize,
     /// Index of the window.
     pub window: usize,
-    /// The kind's name.
-    pub kind: String,
+    /// The kind.
+    pub kind: Kind,
     /// The target as written.
     pub target: String,
     /// Scheduled start, seconds from the start of the run.
@@ -129,19 +137,21 @@ pub fn unrecovered(run: &gauntlet_reports::schema::RunResult) -> u64 {
         .count() as u64
 }
 
-/// Injected faults the runtime's detection missed: the `faults.undetected` invariant.
-/// Each `ask-cycle` the runtime did not refuse as a deadlock counts one, and so does
-/// each `blocking-worker` window that blocked handlers without the runtime's stall
-/// watchdog reporting any stall.
+/// Injected faults the target's detection missed: the `faults.undetected` invariant,
+/// as each kind's [`vocabulary::Detection`] counts them (each `ask-cycle` the runtime
+/// did not refuse as a deadlock counts one, and so does each `blocking-worker` window
+/// that blocked handlers without the runtime's stall watchdog reporting any stall).
 pub fn undetected(run: &gauntlet_reports::schema::RunResult) -> u64 {
     run.faults
         .iter()
         .filter(|f| f.error.is_none())
-        .map(|f| match (f.kind.as_str(), f.detected) {
-            ("ask-cycle", Some(d)) => f.events_affected.saturating_sub(d),
-            ("ask-cycle", None) => f.events_affected,
-            ("blocking-worker", d) if f.events_affected > 0 => u64::from(d.unwrap_or(0) == 0),
-            _ => 0,
+        .filter_map(|f| {
+            let kind = Kind::from_name(&f.kind)?;
+            Some(
+                kind.facts()
+                    .detected
+                    .undetected(f.events_affected, f.detected),
+            )
         })
         .sum()
 }

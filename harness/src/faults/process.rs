@@ -1,35 +1,21 @@
 //! Process faults: the target's child process killed (`kill-process`), frozen
 //! (`pause-process`) or restarted gracefully (`restart-process`), through its
-//! [`ProcessControl`] (only with `[target] process = "child"`).
-//!
-//! - `kill-process`: SIGKILL at the start of the window; the child gets no chance to
-//!   flush or reply. At the end of the window a new child is started on the same
-//!   scenario and seed: it builds the target again. State survives only where the
-//!   workload keeps it in a file it reopens; the built-ins do not yet (smart-home's
-//!   `storage = "file"` is a temporary file per process), so a restarted child starts
-//!   from a freshly built target.
-//!   `for` is how long the target stays down.
-//! - `pause-process`: SIGSTOP at the start, SIGCONT at the end. Ops wait in the
-//!   frozen child; their latency counts from their intended start (coordinated
-//!   omission corrected), and an op whose `op_timeout` fires counts as a timeout.
-//! - `restart-process`: a graceful shutdown at the start (the target's own
-//!   `shutdown`, within `[watchdog] shutdown_timeout`), a new child at the end: to
-//!   compare with the kill.
+//! [`ProcessControl`](crate::child::ProcessControl) (only with `[target] process =
+//! "child"`); each kind's module under [`super::kinds`] says what it does. What they
+//! share is here: how a window ends.
 //!
 //! While no child is running, ops fail at once as
 //! [`OpError::Unavailable`](crate::target::OpError::Unavailable); `events_affected`
 //! is the number of ops that failed so during the window, and `restart_s` how long
-//! the new child took to be ready.
-
-use std::time::Duration;
+//! the new child took to be ready. A new child is started on the same scenario and
+//! seed and builds the target again.
 
 use super::Injection;
-use super::spec::{FaultKind, FaultSpec};
-use crate::child::ProcessControl;
+use super::vocabulary::Scope;
 
 /// What a running process fault holds until its window ends.
 #[derive(Debug)]
-pub(crate) enum Down {
+pub enum Down {
     /// Killed or stopped: start a new child at the end.
     Gone {
         /// Ops refused so far when the window began.
@@ -44,39 +30,11 @@ pub(crate) enum Down {
     },
 }
 
-/// Starts a process fault's window.
-pub(crate) async fn start(
-    spec: &FaultSpec,
-    control: &ProcessControl,
-    stop_timeout: Duration,
-    record: &mut Injection,
-) -> Result<Down, String> {
-    let unavailable_before = control.unavailable_ops();
-    match spec.kind {
-        FaultKind::KillProcess => {
-            let pid = control.kill().map_err(|e| e.to_string())?;
-            record.victims = vec![format!("process:{pid}")];
-            Ok(Down::Gone { unavailable_before })
-        }
-        FaultKind::PauseProcess => {
-            let pid = control.pause().map_err(|e| e.to_string())?;
-            record.victims = vec![format!("process:{pid}")];
-            Ok(Down::Paused {
-                pid,
-                unavailable_before,
-            })
-        }
-        FaultKind::RestartProcess => {
-            let outcome = control.stop(stop_timeout).await;
-            record.victims = vec![format!("process (stopped: {})", outcome.detail)];
-            Ok(Down::Gone { unavailable_before })
-        }
-        other => Err(format!("`{other}` is not a process fault")),
-    }
-}
-
 /// Ends a process fault's window: restarts or continues the child.
-pub(crate) async fn end(control: &ProcessControl, down: Down, record: &mut Injection) {
+pub async fn end(scope: Scope<'_>, down: Down, record: &mut Injection) {
+    let Ok(control) = scope.process() else {
+        return;
+    };
     match down {
         Down::Gone { unavailable_before } => {
             match control.restart().await {

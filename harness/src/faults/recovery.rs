@@ -1,5 +1,6 @@
 //! Recovery measurement: the timeline around each fault window, and how long after
-//! the window throughput and p99 took to come back to their pre-fault level.
+//! the window throughput, p99 and the error ratio took to come back to their
+//! pre-fault level.
 //!
 //! A tick belongs to the stretch its midpoint falls in (tick boundaries drift a little
 //! against the schedule):
@@ -11,8 +12,13 @@
 //!   the end of the run).
 //!
 //! A fault has **recovered** at the end of the first tick after its window whose total
-//! throughput is at least `(1 - tolerance)` times the baseline's and whose worst p99 is
-//! at most `(1 + tolerance)` times the baseline's (or at most `p99_floor`). Recovery
+//! throughput is at least `(1 - tolerance)` times the baseline's, whose worst p99 is
+//! at most `(1 + tolerance)` times the baseline's (or at most `p99_floor`), and whose
+//! error ratio (failed ops over ops finished, all ops together) is at most
+//! `(1 + tolerance)` times the baseline's (or at most `error_floor`). Throughput counts
+//! every op that finished, failed or not, so a target that fails fast keeps it up (a
+//! killed child's ops fail at once as unavailable, an open breaker rejects at once):
+//! the error ratio is what says it has not recovered. Recovery
 //! time is measured at tick resolution, from the end of the window to the end of that
 //! tick: an upper bound. `recovered` is true only when that is within the scenario's
 //! bound (`[recovery] within`). A fault with no baseline (no fault-free tick before
@@ -23,6 +29,7 @@ use gauntlet_reports::schema::{FaultRecord, FaultWindows, Tick, WindowOp, Window
 
 use super::Injection;
 use super::spec::RecoverySettings;
+use super::vocabulary::Detection;
 
 /// Tolerance for comparing tick times (seconds).
 const EPS: f64 = 1e-6;
@@ -39,7 +46,7 @@ pub fn records(
         t.active_faults = injections
             .iter()
             .filter(|f| f.error.is_none() && f.start_s <= m && m < f.end_s)
-            .map(|f| f.kind.clone())
+            .map(|f| f.kind.name().to_owned())
             .collect();
         t.active_faults.dedup();
     }
@@ -57,7 +64,7 @@ fn record(
     settings: &RecoverySettings,
 ) -> FaultRecord {
     let mut r = FaultRecord {
-        kind: f.kind.clone(),
+        kind: f.kind.name().to_owned(),
         target: f.target.clone(),
         start_s: f.start_s,
         end_s: f.end_s,
@@ -112,15 +119,19 @@ fn record(
         let tp_floor = before_stats.throughput_per_s * (1.0 - settings.tolerance);
         let p99_limit = before_stats.p99_ns.map_or(0.0, |p| p as f64) * (1.0 + settings.tolerance);
         let p99_limit = p99_limit.max(settings.p99_floor.as_nanos() as f64);
+        let error_limit =
+            (error_ratio(&before) * (1.0 + settings.tolerance)).max(settings.error_floor);
         if let Some(t) = timeline.iter().filter(|t| mid(t) >= f.end_s).find(|t| {
-            throughput(t) >= tp_floor && worst_p99(t).is_none_or(|p| p as f64 <= p99_limit)
+            throughput(t) >= tp_floor
+                && worst_p99(t).is_none_or(|p| p as f64 <= p99_limit)
+                && error_ratio(&[*t]) <= error_limit
         }) {
             let took = (t.t_s - f.end_s).max(0.0);
             r.recovery_s = Some(took);
             r.recovered = took <= settings.within.as_secs_f64() + EPS;
         }
     }
-    if f.kind == "blocking-worker" {
+    if f.kind.facts().detected == Detection::StallReports {
         // The runtime's stall watchdog must have reported the blocked workers: count
         // its reports from the window's start until the next fault (a report comes
         // only once a handler has been busy past the runtime's stall threshold, which
@@ -138,6 +149,21 @@ fn record(
 
 fn throughput(t: &Tick) -> f64 {
     t.ops.iter().map(|o| o.rate_per_s).sum()
+}
+
+/// Failed ops over ops finished in `ticks` (`completed` counts both, succeeded and
+/// failed); 0 when none finished.
+fn error_ratio(ticks: &[&Tick]) -> f64 {
+    let (mut done, mut failed) = (0u64, 0u64);
+    for o in ticks.iter().flat_map(|t| &t.ops) {
+        done += o.completed;
+        failed += o.errors;
+    }
+    if done == 0 {
+        0.0
+    } else {
+        failed as f64 / done as f64
+    }
 }
 
 fn worst_p99(t: &Tick) -> Option<u64> {
@@ -192,13 +218,18 @@ mod tests {
     use gauntlet_reports::schema::{ProcessSample, RuntimeSample, TargetSample, TickOp};
 
     fn tick(t_s: f64, rate: f64, p99_ms: u64, restarts: u64) -> Tick {
+        failing(t_s, rate, 0, p99_ms, restarts)
+    }
+
+    /// A one-second tick in which `rate` ops finished, `errors` of them failed.
+    fn failing(t_s: f64, rate: f64, errors: u64, p99_ms: u64, restarts: u64) -> Tick {
         Tick {
             t_s,
             warmup: false,
             ops: vec![TickOp {
                 op: "ask".into(),
                 completed: rate as u64,
-                errors: 0,
+                errors,
                 rate_per_s: rate,
                 p50_ns: None,
                 p90_ns: None,
@@ -235,7 +266,7 @@ mod tests {
         Injection {
             fault: 0,
             window: 0,
-            kind: "crash".into(),
+            kind: crate::faults::Kind::Crash,
             target: "actor://g/*".into(),
             start_s,
             end_s,
@@ -292,5 +323,68 @@ mod tests {
         // With no baseline there is nothing to recover to.
         let r = &records(&[injection(0.0, 1.0)], &mut tl, 1.0, &settings())[0];
         assert!(!r.recovered);
+    }
+
+    /// A target that fails fast: throughput (ops finished) and p99 never drop, but
+    /// every op fails in the window and 30% until 7 s: the fault has recovered only
+    /// at the end of the tick ending at 8 s. The same series with the error check off
+    /// (`error_floor = 1`, any ratio passes) recovers at 6 s, so it is the error
+    /// ratio that holds the verdict back.
+    fn fails_fast_after_the_window() -> Vec<Tick> {
+        (1..=10u32)
+            .map(|s| {
+                let t = f64::from(s);
+                match s {
+                    4..=7 => failing(t, 1000.0, if s < 6 { 1000 } else { 300 }, 1, 0),
+                    _ => failing(t, 1000.0, 2, 1, 0),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn errors_keep_a_fault_unrecovered_until_their_ratio_is_back() {
+        let mut tl = fails_fast_after_the_window();
+        let r = &records(&[injection(3.0, 5.0)], &mut tl, 1.0, &settings())[0];
+        assert_eq!(r.recovery_s, Some(3.0));
+        assert!(r.recovered);
+        // Negative control: without the error check the same series passes at once.
+        let off = RecoverySettings {
+            error_floor: 1.0,
+            ..settings()
+        };
+        let r = &records(&[injection(3.0, 5.0)], &mut tl, 1.0, &off)[0];
+        assert_eq!(r.recovery_s, Some(1.0));
+        // And a bound shorter than the failing stretch fails the fault.
+        let tight = RecoverySettings {
+            within: std::time::Duration::from_secs(2),
+            ..settings()
+        };
+        let r = &records(&[injection(3.0, 5.0)], &mut tl, 1.0, &tight)[0];
+        assert!(!r.recovered);
+    }
+
+    #[test]
+    fn the_error_ratio_is_judged_against_the_baselines_own() {
+        // A target that fails 10% of its ops before the fault is back at 11.5%
+        // (within the tolerance of 20%), though that is above the floor of 1%.
+        let mut tl: Vec<Tick> = (1..=8u32)
+            .map(|s| {
+                let t = f64::from(s);
+                match s {
+                    4 | 5 => failing(t, 1000.0, 900, 1, 0),
+                    _ if s > 5 => failing(t, 1000.0, 115, 1, 0),
+                    _ => failing(t, 1000.0, 100, 1, 0),
+                }
+            })
+            .collect();
+        let r = &records(&[injection(3.0, 5.0)], &mut tl, 1.0, &settings())[0];
+        assert_eq!(r.recovery_s, Some(1.0));
+        // 15% is past the tolerance: never recovered.
+        for t in tl.iter_mut().skip(5) {
+            t.ops[0].errors = 150;
+        }
+        let r = &records(&[injection(3.0, 5.0)], &mut tl, 1.0, &settings())[0];
+        assert_eq!(r.recovery_s, None);
     }
 }

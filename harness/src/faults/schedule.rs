@@ -61,19 +61,19 @@ pub fn windows(faults: &[FaultSpec], run: Duration, seed: u64) -> Vec<Window> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::faults::spec::{FaultKind, FaultParams};
+    use crate::faults::Fault;
+    use crate::faults::kinds::crash::Crash;
 
     fn spec(index: usize, at: u64, dur: u64, every: Option<u64>) -> FaultSpec {
         FaultSpec {
             index,
-            kind: FaultKind::Crash,
+            fault: Fault::Crash(Crash),
             target: "actor://g/*".into(),
             at: Duration::from_secs(at),
             duration: Duration::from_secs(dur),
             every: every.map(Duration::from_secs),
             toxicity: 1.0,
             victims: None,
-            params: FaultParams::None,
         }
     }
 

@@ -77,6 +77,19 @@ impl Selector {
     }
 }
 
+/// Checks an actor address glob as written in a scenario: `actor://<system>/...` with
+/// `*` (one path segment), `**` (any depth), `?` and `[...]`.
+pub fn check_glob(glob: &str) -> Result<(), String> {
+    if !glob.starts_with("actor://") {
+        return Err(format!(
+            "`{glob}` is not an actor address glob: it must start with `actor://` (e.g. `actor://gauntlet/worker-*`)"
+        ));
+    }
+    Glob::new(glob)
+        .map(drop)
+        .map_err(|e| format!("`{glob}` is not a valid glob: {}", e.kind()))
+}
+
 /// Picks `count` of `candidates` (all of them when `None` or more than there are),
 /// drawn from `seed`; keeps the candidates' order.
 pub fn choose(candidates: Vec<String>, count: Option<usize>, seed: u64) -> Vec<String> {

@@ -5,6 +5,7 @@
 
 use gauntlet_runtime::actor::{Address, System};
 
+use super::error::InjectError;
 use super::{FloodOutcome, Flooder};
 
 /// Floods each victim with `messages` messages; returns the total outcome.
@@ -20,27 +21,25 @@ pub fn flood(flooder: &Flooder, victims: &[Address], messages: u64) -> FloodOutc
     total
 }
 
-/// A partition in force; healed by [`Partition::heal`].
+/// A partition in force; healed by [`Cut::heal`].
 #[derive(Debug)]
-pub struct Partition {
+pub struct Cut {
     dead_lettered_before: u64,
 }
 
 /// Cuts `a` off from `b`; an error names an empty side.
-pub fn partition(system: &System, a: &[Address], b: &[Address]) -> Result<Partition, String> {
-    let (found_a, found_b) = system.partition(a, b);
-    if found_a == 0 || found_b == 0 {
+pub fn partition(system: &System, a: &[Address], b: &[Address]) -> Result<Cut, InjectError> {
+    let (target, peer) = system.partition(a, b);
+    if target == 0 || peer == 0 {
         system.heal();
-        return Err(format!(
-            "partition needs live actors on both sides (found {found_a} and {found_b})"
-        ));
+        return Err(InjectError::EmptySide { target, peer });
     }
-    Ok(Partition {
+    Ok(Cut {
         dead_lettered_before: system.partitioned_messages(),
     })
 }
 
-impl Partition {
+impl Cut {
     /// Heals the partition; returns the messages it dead-lettered.
     pub fn heal(self, system: &System) -> u64 {
         let n = system.partitioned_messages() - self.dead_lettered_before;

@@ -357,7 +357,7 @@ fn active_faults(
         .iter()
         .filter(|w| w.start.as_secs_f64() <= middle && middle < w.end.as_secs_f64())
         .filter_map(|w| scenario.faults.iter().find(|f| f.index == w.fault))
-        .map(|f| f.kind.name().to_owned())
+        .map(|f| f.kind().name().to_owned())
         .collect();
     kinds.sort_unstable();
     kinds.dedup();

@@ -10,7 +10,11 @@ use super::limits::MAX_FAULT_DELAY;
 use super::location::Seg;
 use super::model::TargetSpec;
 use super::validate::Validator;
-use crate::faults::spec::{FaultKind, FaultParams, FaultSpec, RecoverySettings, TargetKind};
+use crate::child::Process;
+use crate::faults::Kind;
+use crate::faults::selector::check_glob;
+use crate::faults::spec::{FaultSpec, RecoverySettings};
+use crate::faults::vocabulary::{Detection, Fields, Targets, Toxicity};
 use crate::threshold::Threshold;
 use crate::units::DurationSpec;
 
@@ -18,7 +22,7 @@ use crate::units::DurationSpec;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawFault {
-    pub kind: FaultKind,
+    pub kind: Kind,
     pub target: Option<String>,
     pub at: DurationSpec,
     #[serde(rename = "for")]
@@ -44,84 +48,41 @@ pub(super) struct RawRecovery {
     pub within: Option<DurationSpec>,
     pub p99_floor: Option<DurationSpec>,
     pub baseline: Option<DurationSpec>,
+    pub error_floor: Option<f64>,
 }
 
 fn key(k: &str) -> Seg {
     Seg::Key(k.to_owned())
 }
 
-/// The kinds whose events `toxicity` thins out: a handled message (`crash`, `latency`,
-/// `blocking-worker`), a chosen actor (`kill`), a repository call
-/// (`dependency-errors`).
-const TOXIC_KINDS: &[FaultKind] = &[
-    FaultKind::Crash,
-    FaultKind::Kill,
-    FaultKind::Latency,
-    FaultKind::BlockingWorker,
-    FaultKind::DependencyErrors,
-];
-
-/// The kind-specific fields and the kinds that take them.
-const KIND_FIELDS: &[(&str, &[FaultKind])] = &[
-    (
-        "latency",
-        &[FaultKind::Latency, FaultKind::DependencyLatency],
-    ),
-    ("jitter", &[FaultKind::Latency]),
-    ("messages", &[FaultKind::Flood]),
-    ("peer", &[FaultKind::Partition]),
-    ("block_for", &[FaultKind::BlockingWorker]),
-    ("size", &[FaultKind::MemoryPressure]),
-    ("length", &[FaultKind::AskCycle]),
-    ("cycles", &[FaultKind::AskCycle]),
-];
-
-fn given(f: &RawFault, field: &str) -> bool {
-    match field {
-        "latency" => f.latency.is_some(),
-        "jitter" => f.jitter.is_some(),
-        "messages" => f.messages.is_some(),
-        "peer" => f.peer.is_some(),
-        "block_for" => f.block_for.is_some(),
-        "size" => f.size.is_some(),
-        "length" => f.length.is_some(),
-        "cycles" => f.cycles.is_some(),
-        _ => false,
-    }
+/// The kinds whose events `toxicity` thins out, as named in the message refusing it
+/// on another kind: the actor kinds first, then the dependency ones.
+fn toxic_kinds() -> String {
+    let mut kinds: Vec<Kind> = Kind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.facts().toxicity == Toxicity::Thins)
+        .collect();
+    kinds.sort_by_key(|k| k.facts().target == Targets::Dependency);
+    kinds
+        .iter()
+        .map(|k| format!("`{k}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-/// Checks an actor address glob: `actor://<system>/...` with `*` (one path segment),
-/// `**` (any depth), `?` and `[...]`.
-pub(crate) fn check_glob(glob: &str) -> Result<(), String> {
-    if !glob.starts_with("actor://") {
-        return Err(format!(
-            "`{glob}` is not an actor address glob: it must start with `actor://` (e.g. `actor://gauntlet/worker-*`)"
-        ));
-    }
-    Glob::new(glob)
-        .map(drop)
-        .map_err(|e| format!("`{glob}` is not a valid glob: {}", e.kind()))
-}
-
-/// What `kind` needs of a workload that `caps` lacks, if anything.
-fn missing_capability(
-    kind: FaultKind,
-    caps: &crate::workload::Capabilities,
-) -> Option<&'static str> {
-    match kind {
-        FaultKind::MemoryPressure => None,
-        k if k.acts_on_process() => None,
-        FaultKind::Flood if !caps.flood => {
-            Some("can flood a mailbox with its own messages (capability `flood`)")
-        }
-        FaultKind::Flood => None,
-        k if k.target_kind() == TargetKind::Dependency && caps.dependencies.is_empty() => {
-            Some("exposes a dependency seam (e.g. `device-repository`)")
-        }
-        k if k.target_kind() == TargetKind::Dependency => None,
-        _ if !caps.actor_system => Some("hands over its actor system (capability `actor-system`)"),
-        _ => None,
-    }
+/// The kind-specific fields of a block, to be read by its kind.
+fn fields(f: &mut RawFault) -> Fields {
+    let mut fields = Fields::new(f.kind.name());
+    fields.latency = f.latency.as_ref().map(|d| d.0);
+    fields.jitter = f.jitter.as_ref().map(|d| d.0);
+    fields.messages = f.messages;
+    fields.peer = f.peer.take();
+    fields.block_for = f.block_for.as_ref().map(|d| d.0);
+    fields.size = f.size.take();
+    fields.length = f.length;
+    fields.cycles = f.cycles;
+    fields
 }
 
 /// Why the fault glob `glob` can match no address the target creates, if it cannot.
@@ -171,7 +132,7 @@ pub(super) fn fault_invariants(faults: &[FaultSpec], thresholds: &mut Vec<Thresh
     let mut wanted = vec!["messages.lost", "tasks.leaked", "faults.unrecovered"];
     if faults
         .iter()
-        .any(|f| matches!(f.kind, FaultKind::AskCycle | FaultKind::BlockingWorker))
+        .any(|f| f.kind().facts().detected != Detection::Nothing)
     {
         wanted.push("faults.undetected");
     }
@@ -202,11 +163,22 @@ impl Validator<'_> {
                 "must be longer than 0s",
             );
         }
+        let error_floor = raw.error_floor.unwrap_or(d.error_floor);
+        if !(0.0..=1.0).contains(&error_floor) {
+            self.problem(
+                &[key("recovery"), key("error_floor")],
+                format!(
+                    "must be between 0 and 1 (got {})",
+                    crate::units::format_number(error_floor)
+                ),
+            );
+        }
         RecoverySettings {
             tolerance,
             within: raw.within.map_or(d.within, |v| v.0),
             p99_floor: raw.p99_floor.map_or(d.p99_floor, |v| v.0),
             baseline,
+            error_floor,
         }
     }
 
@@ -225,19 +197,20 @@ impl Validator<'_> {
     fn fault(
         &mut self,
         i: usize,
-        f: RawFault,
+        mut f: RawFault,
         target: Option<&TargetSpec>,
         run: Duration,
     ) -> Option<FaultSpec> {
         let at = |k: &str| [key("fault"), Seg::Index(i), key(k)];
         let before = self.problems.len();
         let kind = f.kind;
+        let facts = kind.facts();
         let (workload, caps) = match target {
             Some(t) => (t.workload(), t.info().capabilities),
             None => ("", crate::workload::Capabilities::default()),
         };
         if target.is_some()
-            && let Some(missing) = missing_capability(kind, &caps)
+            && let Some(missing) = facts.requires.capability.missing(&caps)
         {
             self.problem(
                 &at("kind"),
@@ -246,22 +219,32 @@ impl Validator<'_> {
                 ),
             );
         }
-        // issue 18: process faults need the target in a child process, and the
-        // faults that act inside the target's process cannot reach it there (yet).
-        let in_child = target.is_some_and(|t| t.process() == crate::child::Process::Child);
-        if target.is_some() && kind.acts_on_process() && !in_child {
-            self.problem(
+        // Process faults need the target in a child process, and the faults that act
+        // inside the target's process cannot reach it there.
+        match (facts.requires.process, target.map(TargetSpec::process)) {
+            (Process::Child, Some(Process::InProcess)) => self.problem(
                 &at("kind"),
                 format!("`{kind}` faults need the target in a child process: `[target] process = \"child\"`"),
-            );
-        } else if in_child && !kind.acts_on_process() {
-            self.problem(
-                &at("kind"),
-                format!("`{kind}` faults act inside the target's process, which `[target] process = \"child\"` puts out of reach; with it, use `kill-process`, `pause-process` or `restart-process`"),
-            );
+            ),
+            (Process::InProcess, Some(Process::Child)) => {
+                let process_kinds: Vec<String> = Kind::ALL
+                    .iter()
+                    .filter(|k| k.facts().requires.process == Process::Child)
+                    .map(|k| format!("`{k}`"))
+                    .collect();
+                self.problem(
+                    &at("kind"),
+                    format!(
+                        "`{kind}` faults act inside the target's process, which `[target] process = \"child\"` puts out of reach; with it, use {}",
+                        or_list(&process_kinds)
+                    ),
+                );
+            }
+            _ => {}
         }
-        for (field, kinds) in KIND_FIELDS {
-            if given(&f, field) && !kinds.contains(&kind) {
+        let mut fields = fields(&mut f);
+        for field in fields.given() {
+            if !facts.fields.contains(&field) {
                 self.problem(
                     &at(field),
                     format!("`{field}` does not apply to `{kind}` faults"),
@@ -269,12 +252,12 @@ impl Validator<'_> {
             }
         }
         let target_text = f.target.clone().unwrap_or_default();
-        match (kind.target_kind(), &f.target) {
-            (TargetKind::Actors, None) => self.problem(
+        match (facts.target, &f.target) {
+            (Targets::Actors, None) => self.problem(
                 &[key("fault"), Seg::Index(i)],
                 format!("`{kind}` needs a `target`: an actor address glob such as `actor://gauntlet/worker-*`"),
             ),
-            (TargetKind::Actors, Some(g)) => {
+            (Targets::Actors, Some(g)) => {
                 if let Err(e) = check_glob(g) {
                     self.problem(&at("target"), e);
                 } else if let Some(t) = target
@@ -283,24 +266,20 @@ impl Validator<'_> {
                     self.problem(&at("target"), e);
                 }
             }
-            (TargetKind::Dependency, Some(d)) if caps.dependencies.contains(&d.as_str()) => {}
-            (TargetKind::Dependency, _) if caps.dependencies.is_empty() => {}
-            (TargetKind::Dependency, _) => self.problem(
+            (Targets::Dependency, Some(d)) if caps.dependencies.contains(&d.as_str()) => {}
+            (Targets::Dependency, _) if caps.dependencies.is_empty() => {}
+            (Targets::Dependency, _) => self.problem(
                 &at("target"),
                 format!(
                     "`{kind}` needs `target` naming a dependency of workload `{workload}`: {}",
                     caps.dependencies.join(", ")
                 ),
             ),
-            (TargetKind::None, Some(_)) => self.problem(
+            (Targets::Nothing(acts_on), Some(_)) => self.problem(
                 &at("target"),
-                match kind {
-                    k if k.acts_on_process() => format!("`{k}` takes no target: it acts on the target's child process"),
-                    FaultKind::AskCycle => "`ask-cycle` takes no target: it spawns its own rings of actors in the target's actor system".to_owned(),
-                    _ => format!("`{kind}` takes no target: it acts on the whole process"),
-                },
+                format!("`{kind}` takes no target: {acts_on}"),
             ),
-            (TargetKind::None, None) => {}
+            (Targets::Nothing(_), None) => {}
         }
         if f.at.0 >= run {
             self.problem(
@@ -336,24 +315,17 @@ impl Validator<'_> {
                 ),
             );
         }
-        if f.toxicity.is_some() && kind == FaultKind::DependencyOutage {
-            self.problem(
-                &at("toxicity"),
-                "`dependency-outage` fails every call; use `dependency-errors` for a failure probability",
-            );
-        } else if f.toxicity.is_some() && !TOXIC_KINDS.contains(&kind) {
+        match (f.toxicity, facts.toxicity) {
+            (None, _) | (_, Toxicity::Thins) => {}
+            (Some(_), Toxicity::RefusedBecause(why)) => self.problem(&at("toxicity"), why),
             // As for every field of another kind: silently ignoring it would mislead.
-            self.problem(
+            (Some(_), Toxicity::Refused) => self.problem(
                 &at("toxicity"),
                 format!(
                     "`toxicity` does not apply to `{kind}` faults (it applies to {})",
-                    TOXIC_KINDS
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    toxic_kinds()
                 ),
-            );
+            ),
         }
         for (field, d) in [("latency", &f.latency), ("jitter", &f.jitter)] {
             if let Some(d) = d
@@ -371,8 +343,8 @@ impl Validator<'_> {
         }
         let victims = match f.victims {
             None => None,
-            Some(n) if n >= 1 && kind.target_kind() == TargetKind::Actors => Some(n as usize),
-            Some(_) if kind.target_kind() != TargetKind::Actors => {
+            Some(n) if n >= 1 && facts.target == Targets::Actors => Some(n as usize),
+            Some(_) if facts.target != Targets::Actors => {
                 self.problem(
                     &at("victims"),
                     format!("`victims` does not apply to `{kind}` faults"),
@@ -384,128 +356,33 @@ impl Validator<'_> {
                 None
             }
         };
-        let required = |v: &mut Self, field: &str| {
-            v.problem(
-                &[key("fault"), Seg::Index(i)],
-                format!("`{kind}` needs `{field}`"),
-            )
-        };
-        let params = match kind {
-            FaultKind::Latency | FaultKind::DependencyLatency => match &f.latency {
-                Some(l) if !l.0.is_zero() => FaultParams::Latency {
-                    latency: l.0,
-                    jitter: f.jitter.as_ref().map_or(Duration::ZERO, |j| j.0),
-                },
-                Some(_) => {
-                    self.problem(&at("latency"), "must be longer than 0s");
-                    FaultParams::None
-                }
-                None => {
-                    required(self, "latency");
-                    FaultParams::None
-                }
-            },
-            FaultKind::Flood => match f.messages {
-                Some(n) if (1..=100_000_000).contains(&n) => {
-                    FaultParams::Flood { messages: n as u64 }
-                }
-                Some(n) => {
-                    self.problem(
-                        &at("messages"),
-                        format!("must be between 1 and 100000000 (got {n})"),
-                    );
-                    FaultParams::None
-                }
-                None => {
-                    required(self, "messages");
-                    FaultParams::None
-                }
-            },
-            FaultKind::Partition => match &f.peer {
-                Some(p) => {
-                    if let Err(e) = check_glob(p) {
-                        self.problem(&at("peer"), e);
-                    }
-                    FaultParams::Partition { peer: p.clone() }
-                }
-                None => {
-                    required(self, "peer");
-                    FaultParams::None
-                }
-            },
-            FaultKind::BlockingWorker => match &f.block_for {
-                Some(b) if !b.0.is_zero() && b.0 <= MAX_FAULT_DELAY => {
-                    FaultParams::Block { block_for: b.0 }
-                }
-                Some(_) => {
-                    self.problem(
-                        &at("block_for"),
-                        format!(
-                            "must be longer than 0s and at most {}s",
-                            MAX_FAULT_DELAY.as_secs()
-                        ),
-                    );
-                    FaultParams::None
-                }
-                None => {
-                    required(self, "block_for");
-                    FaultParams::None
-                }
-            },
-            FaultKind::MemoryPressure => match f.size.as_deref().map(crate::units::parse_bytes) {
-                Some(Ok(b)) if (1.0..=64e9).contains(&b) => FaultParams::Memory { bytes: b as u64 },
-                Some(Ok(b)) => {
-                    self.problem(
-                        &at("size"),
-                        format!(
-                            "must be between 1B and 64GB (got {} bytes)",
-                            crate::units::format_number(b)
-                        ),
-                    );
-                    FaultParams::None
-                }
-                Some(Err(e)) => {
-                    self.problem(&at("size"), e.to_string());
-                    FaultParams::None
-                }
-                None => {
-                    required(self, "size");
-                    FaultParams::None
-                }
-            },
-            FaultKind::AskCycle => {
-                let length = f.length.unwrap_or(3);
-                let cycles = f.cycles.unwrap_or(1);
-                if !(1..=1000).contains(&length) {
-                    self.problem(
-                        &at("length"),
-                        format!("must be between 1 and 1000 (got {length})"),
-                    );
-                }
-                if !(1..=100_000).contains(&cycles) {
-                    self.problem(
-                        &at("cycles"),
-                        format!("must be between 1 and 100000 (got {cycles})"),
-                    );
-                }
-                FaultParams::AskCycle {
-                    length: length.clamp(1, 1000) as usize,
-                    cycles: cycles.clamp(1, 100_000) as u64,
-                }
+        // The kind reads its own fields; their problems come last, as they always have.
+        let fault = kind.read(&mut fields);
+        for (field, message) in fields.into_problems() {
+            match field {
+                Some(field) => self.problem(&at(field), message),
+                None => self.problem(&[key("fault"), Seg::Index(i)], message),
             }
-            _ => FaultParams::None,
-        };
+        }
+        let fault = fault?;
         (self.problems.len() == before).then(|| FaultSpec {
             index: i,
-            kind,
+            fault,
             target: target_text,
             at: f.at.0,
             duration: f.for_.0,
             every: f.every.map(|e| e.0),
             toxicity,
             victims,
-            params,
         })
+    }
+}
+
+/// `a`, `b` or `c`.
+fn or_list(items: &[String]) -> String {
+    match items.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => items.join(""),
     }
 }
 

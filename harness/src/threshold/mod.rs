@@ -285,7 +285,7 @@ impl Metric {
                         )));
                     }
                 };
-                let kinds = crate::faults::spec::FaultKind::ALL;
+                let kinds = crate::faults::Kind::ALL;
                 if !kinds.iter().any(|k| k.name() == fault) {
                     let names: Vec<&str> = kinds.iter().map(|k| k.name()).collect();
                     return Err(ThresholdError(format!(

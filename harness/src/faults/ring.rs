@@ -1,15 +1,18 @@
-//! `ask-cycle`: rings of `length` actors, spawned in the target's actor system next to
-//! the workload's own, each asking the next from inside its handler; the last asks the
-//! first, which closes a cycle of actors waiting on each other. The runtime must refuse
-//! that ask as a deadlock (`AskError::Deadlock`); the refusal travels back round the
-//! ring as the answer. A cycle whose answer is not a refusal (a timeout: the cycle
-//! hung) is *undetected*, and fails the run.
+//! A ring of actors asking each other round (the `ask-cycle` fault's instrument):
+//! spawned in the target's actor system next to the workload's own, each member asks
+//! the next from inside its handler; the last asks the first, which closes a cycle of
+//! actors waiting on each other. The runtime must refuse that ask as a deadlock
+//! (`AskError::Deadlock`); the refusal travels back round the ring as the answer. A
+//! cycle whose answer is not a refusal (a timeout: the cycle hung) is *undetected*,
+//! and fails the run.
 
 use std::time::Duration;
 
 use gauntlet_runtime::actor::{
     Actor, ActorRef, AskError, Context, HandlerError, Props, ReplyTo, System,
 };
+
+use super::error::InjectError;
 
 /// How long one cycle may take before it counts as undetected.
 const CYCLE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -61,7 +64,7 @@ pub struct Ring {
 
 impl Ring {
     /// Spawns a ring of `length` members named `<prefix>-<i>` and links it.
-    pub async fn spawn(system: &System, prefix: &str, length: usize) -> Result<Self, String> {
+    pub async fn spawn(system: &System, prefix: &str, length: usize) -> Result<Self, InjectError> {
         let mut members = Vec::with_capacity(length);
         for i in 0..length {
             let m = system
@@ -69,14 +72,14 @@ impl Ring {
                     &format!("{prefix}-{i}"),
                     Props::new(|| Member { next: None }),
                 )
-                .map_err(|e| format!("cannot spawn the ask-cycle ring: {e}"))?;
+                .map_err(InjectError::RingSpawn)?;
             members.push(m);
         }
         for (i, m) in members.iter().enumerate() {
             let next = members[(i + 1) % length].clone();
             m.tell(CycleMsg::Link(next))
                 .await
-                .map_err(|e| format!("cannot link the ask-cycle ring: {e}"))?;
+                .map_err(|e| InjectError::RingLink(e.to_string()))?;
         }
         Ok(Self { members })
     }

@@ -1,0 +1,46 @@
+//! `kill-process`: SIGKILL to the target's child at the start of the window (it gets
+//! no chance to flush or reply); at the end a new child is started on the same
+//! scenario and seed and builds the target again, so `for` is how long the target
+//! stays down. State survives only where the workload keeps it in a file it reopens;
+//! the built-ins do not yet (smart-home's `storage = "file"` is a temporary file per
+//! process), so a restarted child starts from a freshly built target. See
+//! [`crate::faults::process`] for what ops see meanwhile.
+
+use crate::faults::Injection;
+use crate::faults::error::InjectError;
+use crate::faults::process::{self, Down};
+use crate::faults::vocabulary::{
+    Detection, Facts, FaultKind, Fields, Requires, Scope, Targets, Toxicity,
+};
+
+/// `kill-process`: no settings of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KillProcess;
+
+impl FaultKind for KillProcess {
+    const FACTS: Facts = Facts {
+        name: "kill-process",
+        target: Targets::Nothing("it acts on the target's child process"),
+        fields: &[],
+        toxicity: Toxicity::Refused,
+        requires: Requires::CHILD,
+        detected: Detection::Nothing,
+    };
+    type Active = Down;
+
+    fn read(_: &mut Fields) -> Option<Self> {
+        Some(KillProcess)
+    }
+
+    async fn start(&self, scope: Scope<'_>, record: &mut Injection) -> Result<Down, InjectError> {
+        let control = scope.process()?;
+        let unavailable_before = control.unavailable_ops();
+        let pid = control.kill()?;
+        record.victims = vec![format!("process:{pid}")];
+        Ok(Down::Gone { unavailable_before })
+    }
+
+    async fn end(&self, down: Down, scope: Scope<'_>, record: &mut Injection) {
+        process::end(scope, down, record).await;
+    }
+}

@@ -191,7 +191,7 @@ pub fn command(args: CapacityArgs, registry: &crate::workload::Registry) -> u8 {
 fn finish(result: &CapacityResult, dir: &std::path::Path) -> u8 {
     println!("{}", console(result));
     println!(
-        "capacity.json, capacity.html, summary.md and charts/ written to {}",
+        "capacity.json, capacity.html, summary.md, junit.xml and charts/ written to {}",
         dir.display()
     );
     let incomplete = matches!(

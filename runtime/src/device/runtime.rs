@@ -339,6 +339,45 @@ impl DeviceRuntime {
         })
     }
 
+    /// Devices stored in the repository (registered in this or an earlier run on the
+    /// same database file).
+    pub async fn stored_devices(&self) -> Result<u64, DeviceError> {
+        Ok(self
+            .inner
+            .shared
+            .store
+            .call(|repo| repo.device_count())
+            .await?)
+    }
+
+    /// Twins stored in the repository (devices whose state was written at least once).
+    pub async fn stored_twins(&self) -> Result<u64, DeviceError> {
+        Ok(self
+            .inner
+            .shared
+            .store
+            .call(|repo| repo.twin_count())
+            .await?)
+    }
+
+    /// Makes a device already stored in the repository known again, without writing
+    /// anything: after a restart on the same database file, where
+    /// [`DeviceRuntime::register_devices`] would rewrite every record. The device
+    /// loads its record and twin when first used; an id that is not stored answers
+    /// [`CommandError::UnknownDevice`] then.
+    pub fn reopen_device(&self, id: DeviceId) -> Result<DeviceHandle, DeviceError> {
+        self.inner.devices.register(id)?;
+        self.device(id)
+    }
+
+    /// Makes a room already stored in the repository known again, without writing
+    /// anything (see [`DeviceRuntime::reopen_device`]); it loads its members when
+    /// first used.
+    pub fn reopen_room(&self, id: RoomId) -> Result<RoomHandle, DeviceError> {
+        self.inner.rooms.register(id)?;
+        self.room(id)
+    }
+
     /// Delivers an edge [`Message`] addressed to a device (`target` is its decimal id):
     /// telemetry is a JSON object of key -> number (one reading per key, fire and
     /// forget, answered `None`); a command is `{"action": .., "payload": ..}` and is

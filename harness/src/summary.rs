@@ -54,6 +54,13 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
         let _ = writeln!(s, "\n  MESSAGES");
         s.push_str(&console::render(&t, 4));
     }
+    if let Some(t) = table::run::durability(r.durability.as_ref()) {
+        let _ = writeln!(s, "\n  DURABILITY");
+        s.push_str(&console::render(&t, 4));
+        if let Some(t) = table::run::lost_writes(r.durability.as_ref()) {
+            s.push_str(&console::render(&t, 4));
+        }
+    }
     let measured: Vec<_> = r.timeline.iter().filter(|t| !t.warmup).collect();
     let peak_rss = measured.iter().filter_map(|t| t.process.rss_bytes).max();
     let peak_tasks = measured.iter().map(|t| t.runtime.alive_tasks).max();

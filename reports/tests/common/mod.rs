@@ -174,6 +174,7 @@ pub fn run() -> RunResult {
         },
         shard: None,
         merged: None,
+        durability: None,
     }
 }
 

@@ -144,6 +144,35 @@ async fn every_acknowledged_change_survives_a_restart_on_the_same_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unsafe_setting_acknowledges_desired_state_before_it_is_committed() {
+    let db = TempDb::new("unsafe");
+    let system = System::new("unsafe").unwrap();
+    let config = DeviceConfig {
+        unsafe_ack_before_commit: true,
+        ..no_timer()
+    };
+    let home = open(&system, &db, config);
+    let lamp = home
+        .register_device(Device::new(DeviceId(5), "lamp", "light"))
+        .await
+        .unwrap();
+    lamp.command(Command::set_desired(json!({ "level": 0.7 })))
+        .await
+        .unwrap();
+    // Acknowledged, but a second connection (as after a crash) does not see it.
+    let other = SqliteRepository::open(db.path()).unwrap();
+    assert!(other.twin(DeviceId(5)).unwrap().is_none());
+    // Written behind: a graceful shutdown still writes it.
+    assert!(home.shutdown(T).await.graceful);
+    let twin = other.twin(DeviceId(5)).unwrap().unwrap().twin;
+    assert_eq!(
+        twin.desired.get(Key::new("level").unwrap()),
+        Some(&Value::Number(0.7))
+    );
+    system.shutdown(T).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_reopens_stored_devices_and_rooms_without_writing_them_again() {
     let db = TempDb::new("reopen");
     let target = Key::new("target").unwrap();

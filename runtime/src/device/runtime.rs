@@ -58,6 +58,11 @@ pub struct DeviceConfig {
     pub event_buffer: usize,
     /// Seed of the fault seam's random errors.
     pub fault_seed: u64,
+    /// **Unsafe; a negative control for durability checkers.** Acknowledge
+    /// `set_desired` before its commit: the change is applied in memory, acknowledged
+    /// at once and written behind like reported state, so a crash can lose an
+    /// acknowledged change. Default: `false` (durable before acknowledged).
+    pub unsafe_ack_before_commit: bool,
 }
 
 impl Default for DeviceConfig {
@@ -73,6 +78,7 @@ impl Default for DeviceConfig {
             pipeline: Pipeline::new(),
             event_buffer: 1024,
             fault_seed: 0x5eed,
+            unsafe_ack_before_commit: false,
         }
     }
 }
@@ -222,6 +228,7 @@ impl DeviceRuntime {
             events,
             slices: Slices::new(config.flush_interval),
             closing: std::sync::atomic::AtomicBool::new(false),
+            unsafe_ack_before_commit: config.unsafe_ack_before_commit,
         });
         let p = &config.prefix;
         // Spawned first, so a system shutdown stops it last, after the devices.

@@ -176,6 +176,11 @@ const FIELDS: &[ConfigField] = &[
         help: "every N-th command is a durable set_desired (default 0: never)",
     },
     ConfigField {
+        name: "unsafe_ack_before_commit",
+        example: "true",
+        help: "UNSAFE, a negative control: acknowledge set_desired before its commit (default false)",
+    },
+    ConfigField {
         name: "ask_timeout",
         example: "\"5s\"",
         help: "timeout of commands (default 5s)",
@@ -247,6 +252,11 @@ pub struct SmartHomeSpec {
     /// Every N-th `command` op is a durable `set_desired` (default 0: never).
     #[serde(default)]
     pub desired_every: u64,
+    /// **Unsafe, a negative control**: acknowledge `set_desired` before its commit
+    /// (the device runtime's `unsafe_ack_before_commit`), so that the durability
+    /// checker can be shown to find lost acknowledged writes. Default `false`.
+    #[serde(default)]
+    pub unsafe_ack_before_commit: bool,
     /// Timeout of commands (default 5s).
     pub ask_timeout: Option<DurationSpec>,
     /// Deadline of a room broadcast (default 100ms).
@@ -387,6 +397,7 @@ impl SmartHomeTarget {
                 mailbox: mailbox(&settings),
                 thresholds,
                 fault_seed: seed,
+                unsafe_ack_before_commit: spec.unsafe_ack_before_commit,
                 ..DeviceConfig::default()
             },
         )
@@ -782,6 +793,7 @@ mod tests {
             flush_interval: Some(DurationSpec(Duration::from_millis(10))),
             storage: Storage::Memory,
             desired_every: 3,
+            unsafe_ack_before_commit: false,
             ask_timeout: None,
             broadcast_deadline: Some(DurationSpec(Duration::from_secs(2))),
         }

@@ -556,15 +556,16 @@ impl ProcessControl {
     /// fails now, and every op until [`ProcessControl::restart`] fails at once.
     /// Returns the killed pid.
     pub fn kill(&self) -> Result<u32, ProcessFaultError> {
-        let pid = {
-            let mut link = lock(&self.shared.link);
-            let pid = link.pid.ok_or(ProcessFaultError::NotRunning)?;
-            link.epoch += 1;
-            link.drop_incarnation();
-            lock(&self.shared.ledger).went_down();
-            pid
-        };
+        let mut link = lock(&self.shared.link);
+        let pid = link.pid.ok_or(ProcessFaultError::NotRunning)?;
+        // Signal first, while the lock keeps the incarnation's stdin open. Dropping the
+        // incarnation first closed its stdin: the child could read the end of its
+        // input, exit on its own and be reaped before the signal, which then failed
+        // with "no such process" (the kill test's one failure in 15 runs).
         signal(pid, rustix::process::Signal::KILL)?;
+        link.epoch += 1;
+        link.drop_incarnation();
+        lock(&self.shared.ledger).went_down();
         Ok(pid)
     }
 

@@ -80,6 +80,22 @@ fn a_target_in_a_child_process_runs_ops_checks_invariants_and_accounts_messages(
         .filter_map(|t| t["target"]["actors_alive"].as_u64())
         .max();
     assert_eq!(actors_seen, Some(4), "{}", r["timeline"]);
+    // The child's own process figures, from /proc, beside the harness's.
+    let timeline = r["timeline"].as_array().unwrap();
+    for figure in ["process_rss_bytes", "process_threads"] {
+        assert!(
+            timeline
+                .iter()
+                .any(|t| t["target"][figure].as_u64().is_some_and(|v| v > 0)),
+            "{figure}: {timeline:?}"
+        );
+    }
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t["target"]["process_cpu_percent"].as_f64().is_some()),
+        "{timeline:?}"
+    );
 }
 
 #[test]

@@ -4,8 +4,9 @@
 //! The child may be replaced during the run (`kill-process`, `restart-process`): each
 //! start is an *incarnation*. Ops go to the current incarnation; while there is none
 //! (killed, stopping, restarting) they fail at once with [`OpError::Unavailable`].
-//! A restarted child parses the same scenario and builds the target anew from it;
-//! state survives a restart only where the workload reopens a file of its own.
+//! A restarted child parses the same scenario and builds the target anew from it, on
+//! the run's state directory: state survives a restart where the workload reopens
+//! what it keeps there.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -81,6 +82,8 @@ struct Shared {
     /// What the target acknowledged and what read-backs found. Locked after `link`
     /// where both are held.
     ledger: Mutex<Ledger>,
+    /// The child's own figures, per tick.
+    probe: Mutex<super::probe::ChildProbe>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -138,6 +141,7 @@ impl ChildTarget {
             stopped_signal: tokio::sync::Notify::new(),
             durability: std::sync::atomic::AtomicBool::new(false),
             ledger: Mutex::new(Ledger::new()),
+            probe: Mutex::new(super::probe::ChildProbe::new()),
         });
         start_incarnation(shared.clone()).await?;
         Ok(Self { shared })
@@ -420,7 +424,13 @@ impl Target for ChildTarget {
     }
 
     fn sample(&self) -> TargetSample {
-        *lock(&self.shared.sample)
+        let mut sample = *lock(&self.shared.sample);
+        let pid = lock(&self.shared.link).pid;
+        let figures = lock(&self.shared.probe).sample(pid);
+        sample.process_rss_bytes = figures.rss_bytes;
+        sample.process_threads = figures.threads;
+        sample.process_cpu_percent = figures.cpu_percent;
+        sample
     }
 
     fn stall_detail(&self) -> String {

@@ -163,7 +163,7 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
         let _ = writeln!(s, "{h}# Durability\n");
         s.push_str(&table::markdown::render(&t));
         s.push('\n');
-        if let Some(t) = table::run::lost_writes(r.durability.as_ref()) {
+        if let Some(t) = table::run::lost_writes(r.durability.as_ref(), usize::MAX) {
             s.push_str(&table::markdown::render(&t));
             s.push('\n');
         }

@@ -338,7 +338,7 @@ pub(super) fn durability(page: &mut String, r: &RunResult) {
         "Every write the target acknowledged, read back through the restarted target after every restart of its process and at the end: durable writes must all be found; written-behind ones may be lost in a kill, at most the bound old.",
     );
     put(page, &t);
-    if let Some(t) = crate::table::run::lost_writes(r.durability.as_ref()) {
+    if let Some(t) = crate::table::run::lost_writes(r.durability.as_ref(), usize::MAX) {
         put(page, &t);
     }
 }

@@ -226,11 +226,12 @@ pub fn durability(d: Option<&Durability>) -> Option<Table> {
     Some(t)
 }
 
-/// The acknowledged writes a read-back did not find (`None` when none was lost).
-pub fn lost_writes(d: Option<&Durability>) -> Option<Table> {
+/// The acknowledged writes a read-back did not find, the first `limit` (`None` when
+/// none was lost). results.json keeps the first 100.
+pub fn lost_writes(d: Option<&Durability>, limit: usize) -> Option<Table> {
     let d = d.filter(|d| !d.lost.is_empty())?;
     let mut t = Table::new(&[("key", L), ("acknowledged", L), ("found", L), ("at", R)]);
-    for w in &d.lost {
+    for w in d.lost.iter().take(limit) {
         t.push(vec![
             text(&w.key),
             text(format!("v{} {}", w.version, w.value)),
@@ -261,7 +262,7 @@ mod durability_tests {
             readbacks: 4,
             ..Durability::default()
         };
-        assert!(lost_writes(Some(&d)).is_none());
+        assert!(lost_writes(Some(&d), 10).is_none());
         let md = crate::table::markdown::render(&durability(Some(&d)).unwrap());
         assert!(
             md.contains("| 550 | ✅ 0 | 4000 | 900 | ✅ 989.00ms | 1.25s | 4 |"),
@@ -278,7 +279,7 @@ mod durability_tests {
         });
         let md = crate::table::markdown::render(&durability(Some(&d)).unwrap());
         assert!(md.contains("❌ 1"), "{md}");
-        let lost = crate::table::markdown::render(&lost_writes(Some(&d)).unwrap());
+        let lost = crate::table::markdown::render(&lost_writes(Some(&d), 10).unwrap());
         assert!(
             lost.contains("| device-3 | v12 target=21.0 | v10 target=19.0 | 4.2s |"),
             "{lost}"

@@ -87,6 +87,7 @@ fn main() {
                     Arc::from(SCENARIO),
                     "bench.toml".into(),
                     0,
+                    std::env::temp_dir(),
                 ))
                 .await
         })

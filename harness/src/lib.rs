@@ -41,6 +41,7 @@
 pub mod capacity;
 pub mod child;
 pub mod cli;
+pub mod durability;
 pub mod faults;
 pub mod gate;
 pub mod input;

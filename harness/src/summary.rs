@@ -54,6 +54,22 @@ pub fn render(r: &RunResult, results_path: Option<&str>) -> String {
         let _ = writeln!(s, "\n  MESSAGES");
         s.push_str(&console::render(&t, 4));
     }
+    if let Some(t) = table::run::durability(r.durability.as_ref()) {
+        let _ = writeln!(s, "\n  DURABILITY");
+        s.push_str(&console::render(&t, 4));
+        if let Some(t) = table::run::lost_writes(r.durability.as_ref(), 5) {
+            s.push_str(&console::render(&t, 4));
+            if let Some(d) = &r.durability
+                && d.lost_acknowledged > 5
+            {
+                let _ = writeln!(
+                    s,
+                    "    ... {} more lost (results.json names the first 100)",
+                    d.lost_acknowledged - 5
+                );
+            }
+        }
+    }
     let measured: Vec<_> = r.timeline.iter().filter(|t| !t.warmup).collect();
     let peak_rss = measured.iter().filter_map(|t| t.process.rss_bytes).max();
     let peak_tasks = measured.iter().map(|t| t.runtime.alive_tasks).max();

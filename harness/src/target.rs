@@ -167,6 +167,24 @@ pub trait Target: Send + Sync + 'static {
             .unwrap_or_default()
     }
 
+    /// Reads `keys` (as the target's [`Ack`](crate::durability::Ack)s named them) back
+    /// through the target's own read path, for the durability checker
+    /// ([`crate::durability`]): one entry per key, `None` where it cannot be read. Runs
+    /// on the target runtime. By default nothing can be read: a target that
+    /// acknowledges writes must implement it.
+    fn read_back(
+        &self,
+        keys: Vec<String>,
+    ) -> impl Future<Output = Vec<Option<crate::durability::Stored>>> + Send {
+        async move { keys.iter().map(|_| None).collect() }
+    }
+
+    /// What the durability checker found, for a target that runs it (a target child
+    /// process, see [`crate::child`]); `None` by default.
+    fn durability(&self) -> Option<gauntlet_reports::schema::Durability> {
+        None
+    }
+
     /// What of the target `[[fault]]` blocks can act on (see [`crate::faults`]). By
     /// default, the actor system.
     fn fault_surface(&self) -> crate::faults::FaultSurface {

@@ -80,6 +80,22 @@ fn a_target_in_a_child_process_runs_ops_checks_invariants_and_accounts_messages(
         .filter_map(|t| t["target"]["actors_alive"].as_u64())
         .max();
     assert_eq!(actors_seen, Some(4), "{}", r["timeline"]);
+    // The child's own process figures, from /proc, beside the harness's.
+    let timeline = r["timeline"].as_array().unwrap();
+    for figure in ["process_rss_bytes", "process_threads"] {
+        assert!(
+            timeline
+                .iter()
+                .any(|t| t["target"][figure].as_u64().is_some_and(|v| v > 0)),
+            "{figure}: {timeline:?}"
+        );
+    }
+    assert!(
+        timeline
+            .iter()
+            .any(|t| t["target"]["process_cpu_percent"].as_f64().is_some()),
+        "{timeline:?}"
+    );
 }
 
 #[test]
@@ -161,8 +177,6 @@ within = "2s"
 "#;
 
 #[test]
-#[ignore = "failed once in 15 runs (a kill-process record carried an error, not captured); \
-            kept out of CI until understood: cargo test --test child_process -- --ignored"]
 fn kill_process_fails_ops_fast_restarts_the_child_and_the_run_goes_on() {
     let dir = tempfile::tempdir().unwrap();
     let file = write(dir.path(), "kills.toml", KILLS);
@@ -184,6 +198,8 @@ fn kill_process_fails_ops_fast_restarts_the_child_and_the_run_goes_on() {
     assert_eq!(kills.len(), 4, "{faults:?}");
     let mut pids = Vec::new();
     for k in &kills {
+        // (An error here was the one failure in 15 runs: the kill was signalled after
+        // the child's stdin was closed, and the child could be gone by then.)
         assert!(k["error"].is_null(), "{k}");
         // Ops issued while the child was down failed, and were counted.
         assert!(k["events_affected"].as_u64().unwrap() > 0, "{k}");
@@ -201,9 +217,16 @@ fn kill_process_fails_ops_fast_restarts_the_child_and_the_run_goes_on() {
     // Ops failed while down, as errors; the child took ops again after every restart.
     let op = &r["ops"][0];
     assert!(op["errors"].as_u64().unwrap() > 0, "{op}");
-    let last = r["timeline"].as_array().unwrap().last().unwrap();
-    assert_eq!(last["ops"][0]["errors"], 0, "{last}");
-    assert!(last["ops"][0]["completed"].as_u64().unwrap() > 0, "{last}");
+    // After the last restart (the last kill ends at 4 s) ops succeed again. (Not
+    // simply the last tick: one after the load's end, while the run winds down, has
+    // no ops at all.)
+    let timeline = r["timeline"].as_array().unwrap();
+    assert!(
+        timeline.iter().any(|t| t["t_s"].as_f64().unwrap() > 4.0
+            && t["ops"][0]["errors"] == 0
+            && t["ops"][0]["completed"].as_u64().unwrap() > 0),
+        "{timeline:?}"
+    );
     // The final shutdown and invariant check reached the last incarnation.
     assert!(
         r["leaks"]["shutdown_clean"].as_bool().unwrap(),

@@ -55,6 +55,7 @@ fn exported_names() -> BTreeSet<String> {
         breaker_state: Some(BreakerState::Open),
         breaker_transitions: Some(1),
         breaker_rejections: Some(1),
+        ..Default::default()
     };
     let tick = Tick {
         t_s: 1.0,

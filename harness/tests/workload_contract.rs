@@ -20,6 +20,7 @@ fn ctx() -> BuildContext {
             mailbox_capacity: 64,
             mailbox_policy: MailboxPolicy::Block,
         },
+        state_dir: std::env::temp_dir(),
     }
 }
 

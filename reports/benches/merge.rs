@@ -158,6 +158,7 @@ fn shard(index: u32) -> RunResult {
             start_at_unix_ms: Some(1_790_000_001_000),
         }),
         merged: None,
+        durability: None,
     }
 }
 

@@ -159,6 +159,16 @@ pub fn render(outcome: &Outcome<'_>, heading: usize) -> String {
         s.push('\n');
     }
 
+    if let Some(t) = table::run::durability(r.durability.as_ref()) {
+        let _ = writeln!(s, "{h}# Durability\n");
+        s.push_str(&table::markdown::render(&t));
+        s.push('\n');
+        if let Some(t) = table::run::lost_writes(r.durability.as_ref(), usize::MAX) {
+            s.push_str(&table::markdown::render(&t));
+            s.push('\n');
+        }
+    }
+
     let m = &r.messages;
     let lost = m.lost.map_or_else(|| "n/a".to_owned(), |v| v.to_string());
     let l = &r.leaks;

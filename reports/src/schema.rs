@@ -68,6 +68,53 @@ pub struct RunResult {
     /// per shard (faults, stalls, leaks, verdict); absent for a single run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merged: Option<crate::shard::MergedFrom>,
+    /// What the durability checker found: writes the target acknowledged, read back
+    /// after every restart of its process and at the end (present only when the
+    /// scenario restarts the target's process: `kill-process`, `restart-process`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durability: Option<Durability>,
+}
+
+/// The durability checker's findings (the harness's `durability` module): what the
+/// target acknowledged and what a restarted target still had.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Durability {
+    /// Writes acknowledged as durable (committed before the reply).
+    pub acknowledged: u64,
+    /// Of those, found missing or older than acknowledged when read back.
+    pub lost_acknowledged: u64,
+    /// Writes acknowledged as written behind (e.g. telemetry readings), which a kill
+    /// may lose within the target's documented bound.
+    pub write_behind_acknowledged: u64,
+    /// Of those, lost in a kill (the state read back after the restart was older).
+    pub write_behind_lost: u64,
+    /// How old the oldest lost written-behind write was when its process went down,
+    /// in milliseconds (`null`: none lost).
+    pub write_behind_oldest_lost_ms: Option<f64>,
+    /// The target's documented bound on that age, in milliseconds (`null`: the target
+    /// states none).
+    pub write_behind_bound_ms: Option<f64>,
+    /// Read-backs done: one after every restart, one at the end.
+    pub readbacks: u64,
+    /// The acknowledged writes lost, first ones first (at most 100).
+    pub lost: Vec<LostWrite>,
+}
+
+/// One acknowledged durable write that a read-back did not find.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LostWrite {
+    /// The key written (`device-17`).
+    pub key: String,
+    /// The value acknowledged.
+    pub value: String,
+    /// The version acknowledged.
+    pub version: u64,
+    /// The version read back (`null`: the key could not be read).
+    pub found_version: Option<u64>,
+    /// The value read back.
+    pub found_value: Option<String>,
+    /// When the read-back found it missing, seconds from the start of the run.
+    pub found_at_s: f64,
 }
 
 /// Identification of the scenario a run executed.
@@ -401,6 +448,16 @@ pub struct TargetSample {
     /// Calls the open circuit breaker rejected so far (cumulative).
     #[serde(default)]
     pub breaker_rejections: Option<u64>,
+    /// The target's own process (`[target] process = "child"`): resident memory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_rss_bytes: Option<u64>,
+    /// The target's own process: threads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_threads: Option<u64>,
+    /// The target's own process: CPU used since the previous sample, in percent of one
+    /// core.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process_cpu_percent: Option<f64>,
 }
 
 /// State of a circuit breaker, as sampled.

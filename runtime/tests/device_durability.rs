@@ -144,6 +144,92 @@ async fn every_acknowledged_change_survives_a_restart_on_the_same_file() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_unsafe_setting_acknowledges_desired_state_before_it_is_committed() {
+    let db = TempDb::new("unsafe");
+    let system = System::new("unsafe").unwrap();
+    let config = DeviceConfig {
+        unsafe_ack_before_commit: true,
+        ..no_timer()
+    };
+    let home = open(&system, &db, config);
+    let lamp = home
+        .register_device(Device::new(DeviceId(5), "lamp", "light"))
+        .await
+        .unwrap();
+    lamp.command(Command::set_desired(json!({ "level": 0.7 })))
+        .await
+        .unwrap();
+    // Acknowledged, but a second connection (as after a crash) does not see it.
+    let other = SqliteRepository::open(db.path()).unwrap();
+    assert!(other.twin(DeviceId(5)).unwrap().is_none());
+    // Written behind: a graceful shutdown still writes it.
+    assert!(home.shutdown(T).await.graceful);
+    let twin = other.twin(DeviceId(5)).unwrap().unwrap().twin;
+    assert_eq!(
+        twin.desired.get(Key::new("level").unwrap()),
+        Some(&Value::Number(0.7))
+    );
+    system.shutdown(T).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_reopens_stored_devices_and_rooms_without_writing_them_again() {
+    let db = TempDb::new("reopen");
+    let target = Key::new("target").unwrap();
+    {
+        let system = System::new("first").unwrap();
+        let home = open(&system, &db, no_timer());
+        let mut hall = Room::new(RoomId(4), "hall", RoomType::ManyToMany);
+        for id in 0..3 {
+            let d = home
+                .register_device(Device::new(DeviceId(id), format!("d{id}"), "light"))
+                .await
+                .unwrap();
+            d.command(Command::set_desired(json!({ "target": id as f64 })))
+                .await
+                .unwrap();
+            hall.add(DeviceId(id));
+        }
+        home.create_room(hall).await.unwrap();
+        assert_eq!(home.stored_devices().await.unwrap(), 3);
+        // No shutdown: the process is gone as after a kill.
+        system.shutdown(T).await;
+    }
+
+    let system = System::new("second").unwrap();
+    let home = open(&system, &db, no_timer());
+    assert_eq!(home.stored_devices().await.unwrap(), 3);
+    assert_eq!(home.stored_twins().await.unwrap(), 3);
+    for id in 0..3u64 {
+        let twin = home
+            .reopen_device(DeviceId(id))
+            .unwrap()
+            .twin()
+            .await
+            .unwrap();
+        assert_eq!(twin.desired.get(target), Some(&Value::Number(id as f64)));
+        assert_eq!(twin.version, 1);
+    }
+    let hall = home.reopen_room(RoomId(4)).unwrap().get().await.unwrap();
+    assert_eq!(hall.devices.len(), 3);
+    let report = hall_broadcast(&home).await;
+    assert_eq!(report, 3);
+    // Reopening wrote nothing: still one row each.
+    assert_eq!(home.stored_devices().await.unwrap(), 3);
+    home.shutdown(T).await;
+    system.shutdown(T).await;
+}
+
+async fn hall_broadcast(home: &DeviceRuntime) -> usize {
+    home.room(RoomId(4))
+        .unwrap()
+        .broadcast(Command::get_state(), T)
+        .await
+        .unwrap()
+        .succeeded()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_desired_state_and_membership_are_committed_before_the_ack() {
     let db = TempDb::new("ack");
     let system = System::new("ack").unwrap();

@@ -23,10 +23,17 @@
 //! **What is not forwarded yet.** The actor system lives in the child, so the faults
 //! that act on it (crash, kill, latency, flood, partition, blocking-worker,
 //! ask-cycle, dependency-*) find no surface on the harness side and are recorded as
-//! not injected; `sample_detail` (live per-kind metrics) is empty; the harness's
-//! process probe measures the harness, not the child.
+//! not injected; `sample_detail` (live per-kind metrics) is empty. The harness's
+//! process probe measures the harness; the child's own RSS, threads and CPU come from
+//! [`probe`], as the target sample's `process_*` figures.
+//!
+//! **State.** Every incarnation builds its target on the run's state directory
+//! ([`crate::workload::BuildContext::state_dir`]); the durability checker
+//! ([`crate::durability`]) reads back what the target acknowledged after every
+//! restart, before the new child takes an op.
 
 pub mod parent;
+pub mod probe;
 pub mod serve;
 pub mod wire;
 

@@ -4,8 +4,9 @@
 //! The child may be replaced during the run (`kill-process`, `restart-process`): each
 //! start is an *incarnation*. Ops go to the current incarnation; while there is none
 //! (killed, stopping, restarting) they fail at once with [`OpError::Unavailable`].
-//! A restarted child parses the same scenario and builds the target anew from it;
-//! state survives a restart only where the workload reopens a file of its own.
+//! A restarted child parses the same scenario and builds the target anew from it, on
+//! the run's state directory: state survives a restart where the workload reopens
+//! what it keeps there.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -18,6 +19,7 @@ use gauntlet_reports::schema::{MessageAccounting, TargetSample};
 use tokio::sync::{mpsc, oneshot};
 
 use super::wire::{self, FromChild, ToChild};
+use crate::durability::{Ledger, Stored};
 use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target, TargetEvent};
 use crate::workload::{Checkpoint, InvariantCheck};
 
@@ -31,7 +33,11 @@ const MAX_EVENTS: usize = 10_000;
 enum Reply {
     Done(u8),
     Checked(Vec<(String, Option<String>)>),
+    ReadBack(Vec<Option<Stored>>),
 }
+
+/// How long a read-back of the durability checker may take.
+const READ_BACK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The current incarnation and the requests waiting on it.
 #[derive(Default)]
@@ -59,6 +65,8 @@ struct Shared {
     text: Arc<str>,
     file: String,
     seed: u64,
+    /// The run's state directory, handed to every incarnation.
+    state_dir: PathBuf,
     /// The runtime the pipes' tasks run on (the target runtime).
     handle: tokio::runtime::Handle,
     link: Mutex<Link>,
@@ -69,6 +77,13 @@ struct Shared {
     stall_detail: Mutex<String>,
     stopped: Mutex<Option<(ShutdownOutcome, MessageAccounting)>>,
     stopped_signal: tokio::sync::Notify,
+    /// Whether the durability checker runs ([`ChildTarget::check_durability`]).
+    durability: std::sync::atomic::AtomicBool,
+    /// What the target acknowledged and what read-backs found. Locked after `link`
+    /// where both are held.
+    ledger: Mutex<Ledger>,
+    /// The child's own figures, per tick.
+    probe: Mutex<super::probe::ChildProbe>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -84,13 +99,20 @@ impl ChildTarget {
     /// Starts the child (see [`PROGRAM_ENV`]), sends it the scenario and waits until it
     /// has built its target. Must run on a runtime with I/O and time enabled: the
     /// pipes are served there for the whole run.
-    pub async fn start(text: Arc<str>, file: String, seed: u64) -> Result<Self, BuildError> {
+    /// `state_dir` is the run's state directory ([`crate::workload::BuildContext::state_dir`]):
+    /// every incarnation builds its target on it.
+    pub async fn start(
+        text: Arc<str>,
+        file: String,
+        seed: u64,
+        state_dir: PathBuf,
+    ) -> Result<Self, BuildError> {
         let program = match std::env::var_os(PROGRAM_ENV) {
             Some(p) => PathBuf::from(p),
             None => std::env::current_exe()
                 .map_err(|e| BuildError(format!("cannot find the gauntlet executable: {e}")))?,
         };
-        Self::start_program(program, text, file, seed).await
+        Self::start_program(program, text, file, seed, state_dir).await
     }
 
     /// As [`ChildTarget::start`], with `program` as the child (a binary whose `main`
@@ -100,12 +122,14 @@ impl ChildTarget {
         text: Arc<str>,
         file: String,
         seed: u64,
+        state_dir: PathBuf,
     ) -> Result<Self, BuildError> {
         let shared = Arc::new(Shared {
             program,
             text,
             file,
             seed,
+            state_dir,
             handle: tokio::runtime::Handle::current(),
             link: Mutex::new(Link::default()),
             next_id: AtomicU64::new(0),
@@ -115,9 +139,21 @@ impl ChildTarget {
             stall_detail: Mutex::new(String::new()),
             stopped: Mutex::new(None),
             stopped_signal: tokio::sync::Notify::new(),
+            durability: std::sync::atomic::AtomicBool::new(false),
+            ledger: Mutex::new(Ledger::new()),
+            probe: Mutex::new(super::probe::ChildProbe::new()),
         });
         start_incarnation(shared.clone()).await?;
         Ok(Self { shared })
+    }
+
+    /// Runs the durability checker ([`crate::durability`]): the acknowledgements that
+    /// come back with ops are recorded, read back after every restart (before the new
+    /// child takes an op) and at the end, and judged as the invariants
+    /// `durability.lost_acknowledged` and `durability.write_behind_bounded`.
+    pub fn check_durability(self, on: bool) -> Self {
+        self.shared.durability.store(on, Ordering::Relaxed);
+        self
     }
 
     /// The current child's process id, if one is running.
@@ -172,6 +208,7 @@ async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
         text: shared.text.to_string(),
         file: shared.file.clone(),
         seed: shared.seed,
+        state_dir: Some(shared.state_dir.clone()),
     });
     let mut buf = Vec::new();
     match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
@@ -190,6 +227,10 @@ async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
             ));
         }
         Err(e) => return Err(BuildError(e.to_string())),
+    }
+    let restarted = lock(&shared.link).epoch > 0;
+    if restarted && shared.durability.load(Ordering::Relaxed) {
+        read_back_before_ops(&shared, &to_child, &mut stdout, &mut buf).await?;
     }
     let epoch = {
         let mut link = lock(&shared.link);
@@ -228,12 +269,63 @@ async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
     Ok(())
 }
 
+/// The durability checker's read-back after a restart: the new child has built its
+/// target on the reopened state and takes no op until this is done.
+async fn read_back_before_ops(
+    shared: &Shared,
+    to_child: &mpsc::UnboundedSender<ToChild>,
+    stdout: &mut tokio::process::ChildStdout,
+    buf: &mut Vec<u8>,
+) -> Result<(), BuildError> {
+    let keys = lock(&shared.ledger).keys(true);
+    if keys.is_empty() {
+        lock(&shared.ledger).absorb_nothing(true);
+        return Ok(());
+    }
+    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    let failed = |why: String| BuildError(format!("reading back acknowledged writes: {why}"));
+    to_child
+        .send(ToChild::ReadBack {
+            id,
+            keys: keys.clone(),
+        })
+        .map_err(|_| failed("the target process is gone".to_owned()))?;
+    let wait = async {
+        loop {
+            match wire::read::<_, FromChild>(stdout, buf).await {
+                Ok(Some(FromChild::ReadBack { id: got, stored })) if got == id => {
+                    return Ok(stored);
+                }
+                Ok(Some(other)) => shared.absorb(other),
+                Ok(None) => return Err(failed("the target process exited".to_owned())),
+                Err(e) => return Err(failed(e.to_string())),
+            }
+        }
+    };
+    let stored = tokio::time::timeout(READ_BACK_TIMEOUT, wait)
+        .await
+        .map_err(|_| failed(format!("no answer within {}s", READ_BACK_TIMEOUT.as_secs())))??;
+    lock(&shared.ledger).absorb(&keys, stored, true);
+    Ok(())
+}
+
 impl Shared {
     fn absorb(&self, frame: FromChild) {
         match frame {
-            FromChild::Done { id, result } => {
-                if let Some(tx) = lock(&self.link).pending.remove(&id) {
+            FromChild::Done { id, result, acks } => {
+                let mut link = lock(&self.link);
+                if let Some(tx) = link.pending.remove(&id) {
+                    // Recorded before the op's caller hears of it, and under the link
+                    // lock: a kill (which takes it) never comes between the two.
+                    if result == 0 && !acks.is_empty() {
+                        lock(&self.ledger).record(acks);
+                    }
                     let _ = tx.send(Reply::Done(result));
+                }
+            }
+            FromChild::ReadBack { id, stored } => {
+                if let Some(tx) = lock(&self.link).pending.remove(&id) {
+                    let _ = tx.send(Reply::ReadBack(stored));
                 }
             }
             FromChild::Checked { id, checks } => {
@@ -321,7 +413,7 @@ impl Target for ChildTarget {
             None => Err(OpError::Unavailable),
             Some(rx) => match rx.await {
                 Ok(Reply::Done(code)) => wire::decode_result(code),
-                Ok(Reply::Checked(_)) => Err(OpError::Failed),
+                Ok(Reply::Checked(_) | Reply::ReadBack(_)) => Err(OpError::Failed),
                 Err(_) => Err(OpError::Unavailable),
             },
         };
@@ -332,7 +424,13 @@ impl Target for ChildTarget {
     }
 
     fn sample(&self) -> TargetSample {
-        *lock(&self.shared.sample)
+        let mut sample = *lock(&self.shared.sample);
+        let pid = lock(&self.shared.link).pid;
+        let figures = lock(&self.shared.probe).sample(pid);
+        sample.process_rss_bytes = figures.rss_bytes;
+        sample.process_threads = figures.threads;
+        sample.process_cpu_percent = figures.cpu_percent;
+        sample
     }
 
     fn stall_detail(&self) -> String {
@@ -348,16 +446,52 @@ impl Target for ChildTarget {
             id,
             end: at == Checkpoint::End,
         });
+        // The durability checker's read-back at the end: durable writes only (the live
+        // target still holds what it wrote behind).
+        let durability = at == Checkpoint::End && self.shared.durability.load(Ordering::Relaxed);
+        let keys = if durability {
+            lock(&self.shared.ledger).keys(false)
+        } else {
+            Vec::new()
+        };
+        let read_back = (!keys.is_empty()).then(|| {
+            let keys = keys.clone();
+            self.request(|id| ToChild::ReadBack { id, keys })
+        });
+        let shared = self.shared.clone();
         async move {
-            let Some(rx) = rx else { return Vec::new() };
-            match rx.await {
-                Ok(Reply::Checked(checks)) => checks
-                    .into_iter()
-                    .map(|(name, violation)| InvariantCheck { name, violation })
-                    .collect(),
-                _ => Vec::new(),
+            let mut checks: Vec<InvariantCheck> = match rx {
+                Some(rx) => match rx.await {
+                    Ok(Reply::Checked(checks)) => checks
+                        .into_iter()
+                        .map(|(name, violation)| InvariantCheck { name, violation })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                None => Vec::new(),
+            };
+            if durability {
+                let stored = match read_back.flatten() {
+                    Some(rx) => match rx.await {
+                        Ok(Reply::ReadBack(stored)) => stored,
+                        // Not read: every key counts as unreadable.
+                        _ => Vec::new(),
+                    },
+                    None => Vec::new(),
+                };
+                let mut ledger = lock(&shared.ledger);
+                ledger.absorb(&keys, stored, false);
+                checks.extend(ledger.checks());
             }
+            checks
         }
+    }
+
+    fn durability(&self) -> Option<gauntlet_reports::schema::Durability> {
+        self.shared
+            .durability
+            .load(Ordering::Relaxed)
+            .then(|| lock(&self.shared.ledger).summary())
     }
 
     fn shutdown(&self, timeout: Duration) -> impl Future<Output = ShutdownOutcome> + Send {
@@ -432,14 +566,16 @@ impl ProcessControl {
     /// fails now, and every op until [`ProcessControl::restart`] fails at once.
     /// Returns the killed pid.
     pub fn kill(&self) -> Result<u32, ProcessFaultError> {
-        let pid = {
-            let mut link = lock(&self.shared.link);
-            let pid = link.pid.ok_or(ProcessFaultError::NotRunning)?;
-            link.epoch += 1;
-            link.drop_incarnation();
-            pid
-        };
+        let mut link = lock(&self.shared.link);
+        let pid = link.pid.ok_or(ProcessFaultError::NotRunning)?;
+        // Signal first, while the lock keeps the incarnation's stdin open. Dropping the
+        // incarnation first closed its stdin: the child could read the end of its
+        // input, exit on its own and be reaped before the signal, which then failed
+        // with "no such process" (the kill test's one failure in 15 runs).
         signal(pid, rustix::process::Signal::KILL)?;
+        link.epoch += 1;
+        link.drop_incarnation();
+        lock(&self.shared.ledger).went_down();
         Ok(pid)
     }
 
@@ -463,6 +599,7 @@ impl ProcessControl {
         let mut link = lock(&self.shared.link);
         link.epoch += 1;
         link.drop_incarnation();
+        lock(&self.shared.ledger).went_down();
         outcome
     }
 

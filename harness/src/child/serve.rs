@@ -35,16 +35,39 @@ pub fn main(registry: &Registry) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let ToChild::Init { text, file, seed } = init else {
+    let ToChild::Init {
+        text,
+        file,
+        seed,
+        state_dir,
+    } = init
+    else {
         eprintln!("gauntlet __target: the first frame must be Init");
         return ExitCode::from(2);
+    };
+    // A harness that names no state directory gets one of the child's own (gone with
+    // the child: nothing survives a restart then).
+    let own = match state_dir {
+        Some(_) => None,
+        None => match tempfile::Builder::new().prefix("gauntlet-state-").tempdir() {
+            Ok(d) => Some(d),
+            Err(e) => {
+                report_failure(format!("cannot create a state directory: {e}"));
+                return ExitCode::from(1);
+            }
+        },
+    };
+    let state_dir = match (&state_dir, &own) {
+        (Some(d), _) => d.clone(),
+        (None, Some(d)) => d.path().to_owned(),
+        (None, None) => std::env::temp_dir(),
     };
     let overrides = Overrides {
         duration: None,
         seed: Some(seed),
     };
     match crate::scenario::parse_in(registry, &text, &file, &overrides) {
-        Ok(scenario) => scenario.target.serve(&scenario),
+        Ok(scenario) => scenario.target.serve(&scenario, &state_dir),
         Err(e) => {
             report_failure(format!("{e}"));
             ExitCode::from(2)
@@ -126,7 +149,8 @@ where
     let status_every =
         (scenario.tick / 4).clamp(Duration::from_millis(10), Duration::from_millis(250));
     let local = tokio::task::LocalSet::new();
-    let code = local.block_on(&io, session(&target_rt, build, status_every));
+    let track = crate::durability::checked(scenario);
+    let code = local.block_on(&io, session(&target_rt, build, status_every, track));
     target_rt.shutdown_timeout(Duration::from_secs(1));
     code
 }
@@ -135,6 +159,7 @@ async fn session<T, F, Fut>(
     target_rt: &tokio::runtime::Runtime,
     build: F,
     status_every: Duration,
+    track: bool,
 ) -> ExitCode
 where
     T: Target,
@@ -210,10 +235,16 @@ where
             ToChild::Call { id, op, seq } => {
                 let (target, out) = (local_target.clone(), out.clone());
                 tokio::task::spawn_local(async move {
-                    let r = target.call(OpId(op as usize), seq).await;
+                    let call = target.call(OpId(op as usize), seq);
+                    let (r, acks) = if track {
+                        crate::durability::collect(call).await
+                    } else {
+                        (call.await, Vec::new())
+                    };
                     let _ = out.send(FromChild::Done {
                         id,
                         result: wire::encode_result(r),
+                        acks,
                     });
                 });
             }
@@ -233,6 +264,14 @@ where
                         .map(|c| (c.name, c.violation))
                         .collect();
                     let _ = out.send(FromChild::Checked { id, checks });
+                });
+            }
+            ToChild::ReadBack { id, keys } => {
+                let (target, out) = (target.clone(), out.clone());
+                let task = target_rt.spawn(async move { target.read_back(keys).await });
+                tokio::task::spawn_local(async move {
+                    let stored = task.await.unwrap_or_default();
+                    let _ = out.send(FromChild::ReadBack { id, stored });
                 });
             }
             ToChild::Shutdown { timeout_ms } => {

@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use crate::durability::{Ack, Stored};
 use crate::target::{OpError, TargetEvent};
 
 /// The largest frame accepted: the scenario text (at most 64 MiB) plus room.
@@ -27,6 +28,10 @@ pub enum ToChild {
         file: String,
         /// The run's seed.
         seed: u64,
+        /// The run's state directory ([`crate::workload::BuildContext::state_dir`]),
+        /// the same for every incarnation.
+        #[serde(default)]
+        state_dir: Option<std::path::PathBuf>,
     },
     /// Run one op.
     Call {
@@ -43,6 +48,13 @@ pub enum ToChild {
         id: u64,
         /// `Checkpoint::End` when true.
         end: bool,
+    },
+    /// Read keys back through the target (the durability checker).
+    ReadBack {
+        /// Matches the [`FromChild::ReadBack`] reply.
+        id: u64,
+        /// The keys, as the target's acknowledgements named them.
+        keys: Vec<String>,
     },
     /// Shut the target down gracefully, reply [`FromChild::Stopped`], exit.
     Shutdown {
@@ -67,6 +79,17 @@ pub enum FromChild {
         id: u64,
         /// Its outcome, [`encode_result`]'s code.
         result: u8,
+        /// The writes it acknowledged (the durability checker; empty unless the
+        /// scenario restarts the target's process).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        acks: Vec<Ack>,
+    },
+    /// The keys of a [`ToChild::ReadBack`], as found.
+    ReadBack {
+        /// The [`ToChild::ReadBack`] id.
+        id: u64,
+        /// One entry per key, `None` where it could not be read.
+        stored: Vec<Option<Stored>>,
     },
     /// Pushed periodically: the target's statistics and events since the last one.
     Status {

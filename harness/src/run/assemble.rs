@@ -31,6 +31,8 @@ pub(crate) struct Ending {
     pub injected: Vec<crate::faults::Injection>,
     /// The workload's invariants as checked.
     pub invariants: Vec<gauntlet_reports::schema::InvariantRecord>,
+    /// The durability checker's findings (scenarios that restart the target's process).
+    pub durability: Option<gauntlet_reports::schema::Durability>,
 }
 
 impl Ending {
@@ -55,6 +57,7 @@ impl Ending {
             messages: None,
             injected: Vec::new(),
             invariants: Vec::new(),
+            durability: None,
         }
     }
 }
@@ -208,6 +211,7 @@ pub(crate) fn assemble(
         },
         shard: None,
         merged: None,
+        durability: ending.durability.clone(),
     };
     result.faults = crate::faults::recovery::records(
         &ending.injected,

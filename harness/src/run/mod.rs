@@ -183,7 +183,7 @@ where
     let fault_windows =
         crate::faults::schedule::windows(&scenario.faults, scenario.duration, scenario.seed);
     let mut collector = Collector::new(scenario, run_start, process, runtime);
-    let mut invariants = invariants::Tally::new(&scenario.target.info().invariants);
+    let mut invariants = invariants::Tally::new(&crate::durability::declared(scenario));
     let tick_check_limit = scenario.tick / 2;
     let progress = Progress::new(scenario.duration, options.progress);
 
@@ -337,6 +337,9 @@ where
         messages: Some(target.messages()),
         injected,
         invariants: invariants.records(),
+        durability: crate::durability::checked(scenario)
+            .then(|| target.durability())
+            .flatten(),
     };
     let mut result = assemble::assemble(scenario, &collector, &loads, &ending);
     if let Some(s) = &options.shard {

@@ -74,4 +74,15 @@ impl<T: Target> Target for Observed<T> {
     fn fault_surface(&self) -> FaultSurface {
         self.inner.fault_surface()
     }
+
+    fn read_back(
+        &self,
+        keys: Vec<String>,
+    ) -> impl Future<Output = Vec<Option<crate::durability::Stored>>> + Send {
+        self.inner.read_back(keys)
+    }
+
+    fn durability(&self) -> Option<gauntlet_reports::schema::Durability> {
+        self.inner.durability()
+    }
 }

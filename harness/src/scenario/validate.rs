@@ -197,10 +197,19 @@ impl Validator<'_> {
         let faults = self.faults(raw.faults, target.as_ref(), duration);
         let recovery = self.recovery(raw.recovery);
         let mut thresholds = Vec::new();
-        let declared: Vec<&str> = target
+        let mut declared: Vec<&str> = target
             .as_ref()
             .map(|t| t.info().invariants.iter().map(|i| i.name).collect())
             .unwrap_or_default();
+        if target.is_some() {
+            // A scenario that restarts the target's process is held to what it
+            // acknowledged (crate::durability).
+            declared.extend(
+                crate::durability::invariants_for(fault_kinds.iter().copied())
+                    .iter()
+                    .map(|i| i.name),
+            );
+        }
         let mut waived: Vec<String> = Vec::new();
         for (k, exprs) in raw.thresholds {
             let path = [key("thresholds"), Seg::Key(k.clone())];

@@ -146,6 +146,12 @@
 //!
 //! **Seeds.** Build every random choice from [`BuildContext::seed`], so that
 //! `gauntlet run --seed N` replays the run.
+//!
+//! **State.** Files the target keeps go in [`BuildContext::state_dir`], one directory
+//! per run. A target in a child process that is killed or restarted is built again on
+//! the same directory: a workload that reopens what it finds there (smart-home's
+//! `storage = "file"`) keeps its state across the restart, and the durability checker
+//! ([`crate::durability`]) holds it to what it acknowledged.
 
 pub mod actors;
 pub mod graph;
@@ -294,4 +300,9 @@ pub struct BuildContext {
     /// The scenario's `[runtime]` settings (mailbox capacity and policy to use as the
     /// default for the target's actors).
     pub runtime: RuntimeSettings,
+    /// The run's state directory: empty at the start of the run, removed after it, and
+    /// the same for every incarnation of a target child (`kill-process` and
+    /// `restart-process` start a new child on it). Keep files that must survive a
+    /// restart here, and reopen them when they exist.
+    pub state_dir: std::path::PathBuf,
 }

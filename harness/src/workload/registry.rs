@@ -280,8 +280,12 @@ impl TargetSpec {
 
     /// Builds the target in this process and serves it to the harness that started
     /// it (the child's side of [`crate::child`]).
-    pub(crate) fn serve(&self, scenario: &Scenario) -> std::process::ExitCode {
-        self.bound.serve(scenario)
+    pub(crate) fn serve(
+        &self,
+        scenario: &Scenario,
+        state_dir: &std::path::Path,
+    ) -> std::process::ExitCode {
+        self.bound.serve(scenario, state_dir)
     }
 
     /// The workload's name as written in scenarios.
@@ -323,14 +327,30 @@ impl TargetSpec {
     ) -> Result<RunResult, RunError> {
         match &self.child {
             Some(source) => {
+                let state = state_dir()?;
                 let (text, file, seed) = (source.text.clone(), source.file.clone(), scenario.seed);
+                let dir = state.path().to_owned();
+                let durability = crate::durability::checked(scenario);
                 crate::run::execute(scenario, options, move || async move {
-                    crate::child::ChildTarget::start(text, file, seed).await
+                    crate::child::ChildTarget::start(text, file, seed, dir)
+                        .await
+                        .map(|t| t.check_durability(durability))
                 })
             }
-            None => self.bound.run(scenario, options),
+            None => {
+                let state = state_dir()?;
+                self.bound.run(scenario, options, state.path())
+            }
         }
     }
+}
+
+/// A fresh state directory for one run ([`BuildContext::state_dir`]), removed when
+/// dropped (after the run).
+fn state_dir() -> Result<tempfile::TempDir, RunError> {
+    Ok(tempfile::Builder::new()
+        .prefix("gauntlet-state-")
+        .tempdir()?)
 }
 
 trait BoundTarget: Send + Sync {
@@ -339,8 +359,13 @@ trait BoundTarget: Send + Sync {
     fn check(&self, ctx: &CheckContext) -> Vec<(String, String)>;
     fn config_any(&self) -> &dyn std::any::Any;
     fn fmt_config(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
-    fn run(&self, scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunError>;
-    fn serve(&self, scenario: &Scenario) -> std::process::ExitCode;
+    fn run(
+        &self,
+        scenario: &Scenario,
+        options: &RunOptions,
+        state_dir: &std::path::Path,
+    ) -> Result<RunResult, RunError>;
+    fn serve(&self, scenario: &Scenario, state_dir: &std::path::Path) -> std::process::ExitCode;
 }
 
 struct Bound<W: Workload> {
@@ -370,24 +395,31 @@ impl<W: Workload> BoundTarget for Bound<W> {
         write!(f, "{} {:?}", self.info.name, self.config)
     }
 
-    fn run(&self, scenario: &Scenario, options: &RunOptions) -> Result<RunResult, RunError> {
+    fn run(
+        &self,
+        scenario: &Scenario,
+        options: &RunOptions,
+        state_dir: &std::path::Path,
+    ) -> Result<RunResult, RunError> {
         let workload = self.workload.clone();
         let config = self.config.clone();
         let ctx = BuildContext {
             seed: scenario.seed,
             runtime: scenario.runtime.clone(),
+            state_dir: state_dir.to_owned(),
         };
         crate::run::execute(scenario, options, move || async move {
             workload.build(config, ctx).await
         })
     }
 
-    fn serve(&self, scenario: &Scenario) -> std::process::ExitCode {
+    fn serve(&self, scenario: &Scenario, state_dir: &std::path::Path) -> std::process::ExitCode {
         let workload = self.workload.clone();
         let config = self.config.clone();
         let ctx = BuildContext {
             seed: scenario.seed,
             runtime: scenario.runtime.clone(),
+            state_dir: state_dir.to_owned(),
         };
         crate::child::serve::serve(scenario, move || async move {
             workload.build(config, ctx).await

@@ -109,6 +109,7 @@ pub fn render(outcome: &Outcome<'_>, charts: &[RenderedChart]) -> String {
     actor_rows::actors_at_detection(&mut page, r);
     sections::leaks(&mut page, r);
     sections::messages(&mut page, r);
+    sections::durability(&mut page, r);
     sections::charts(&mut page, charts);
     let _ = write!(
         page,

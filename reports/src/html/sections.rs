@@ -327,6 +327,22 @@ pub(super) fn messages(page: &mut String, r: &RunResult) {
     put(page, &t);
 }
 
+pub(super) fn durability(page: &mut String, r: &RunResult) {
+    let Some(t) = crate::table::run::durability(r.durability.as_ref()) else {
+        return;
+    };
+    heading(page, "durability", "Durability");
+    para(
+        page,
+        "muted",
+        "Every write the target acknowledged, read back through the restarted target after every restart of its process and at the end: durable writes must all be found; written-behind ones may be lost in a kill, at most the bound old.",
+    );
+    put(page, &t);
+    if let Some(t) = crate::table::run::lost_writes(r.durability.as_ref(), usize::MAX) {
+        put(page, &t);
+    }
+}
+
 pub(super) fn charts(page: &mut String, charts: &[RenderedChart]) {
     heading(page, "charts", "Charts");
     page.push_str("<nav class=\"charts\">");

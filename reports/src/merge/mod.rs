@@ -21,6 +21,7 @@
 //! | `started_at_unix_ms`, `elapsed_s` | the earliest start; until the latest shard ended |
 //! | `environment` | CPUs, target workers and load threads summed (what the whole run had) |
 //! | `scenario` | the shards' (identical, checked; `seed` is the scenario's seed) |
+//! | `durability` | counts and read-backs summed, the oldest lost write the oldest of any shard, lost writes listed shard by shard (at most 100); absent when no shard has it |
 //! | `thresholds`, `verdict` | copied from the first shard here; `gauntlet merge` re-evaluates the thresholds on the merged data and judges the merged verdict (the harness owns the evaluator) |
 //!
 //! [`merge`] refuses ([`MergeError`]) results that are not all the shards of one run:
@@ -238,6 +239,7 @@ pub fn merge(inputs: &[ShardInput], settings: MergeSettings) -> Result<RunResult
     result.messages = merge_messages(inputs.iter().map(|s| &s.result.messages));
     result.leaks = merge_leaks(inputs.iter().map(|s| &s.result.leaks));
     result.invariants = merge_invariants(inputs, &infos, &offsets_s);
+    result.durability = merge_durability(inputs.iter().map(|s| s.result.durability.as_ref()));
     result.faults = Vec::new();
     result.stalls = Vec::new();
     result.deadlocks = Vec::new();
@@ -398,5 +400,61 @@ fn merge_leaks<'a>(all: impl Iterator<Item = &'a LeakCheck>) -> LeakCheck {
             .filter_map(|l| l.rss_growth_bytes_per_min)
             .reduce(f64::max),
         passed: all.iter().all(|l| l.passed),
+    }
+}
+
+/// The shards' durability findings together (`None` when no shard ran the checker).
+fn merge_durability<'a>(
+    shards: impl Iterator<Item = Option<&'a crate::schema::Durability>>,
+) -> Option<crate::schema::Durability> {
+    let mut out: Option<crate::schema::Durability> = None;
+    for d in shards.flatten() {
+        let m = out.get_or_insert_with(Default::default);
+        m.acknowledged += d.acknowledged;
+        m.lost_acknowledged += d.lost_acknowledged;
+        m.write_behind_acknowledged += d.write_behind_acknowledged;
+        m.write_behind_lost += d.write_behind_lost;
+        m.write_behind_oldest_lost_ms =
+            match (m.write_behind_oldest_lost_ms, d.write_behind_oldest_lost_ms) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                (a, b) => a.or(b),
+            };
+        m.write_behind_bound_ms = m.write_behind_bound_ms.or(d.write_behind_bound_ms);
+        m.readbacks += d.readbacks;
+        let room = 100usize.saturating_sub(m.lost.len());
+        m.lost.extend(d.lost.iter().take(room).cloned());
+    }
+    out
+}
+
+#[cfg(test)]
+mod durability_tests {
+    use super::merge_durability;
+    use crate::schema::Durability;
+
+    #[test]
+    fn shards_durability_findings_add_up() {
+        assert_eq!(merge_durability([None, None].into_iter()), None);
+        let a = Durability {
+            acknowledged: 10,
+            lost_acknowledged: 1,
+            write_behind_oldest_lost_ms: Some(900.0),
+            write_behind_bound_ms: Some(1250.0),
+            readbacks: 4,
+            ..Durability::default()
+        };
+        let b = Durability {
+            acknowledged: 5,
+            write_behind_oldest_lost_ms: Some(950.0),
+            readbacks: 4,
+            ..Durability::default()
+        };
+        let m = merge_durability([Some(&a), None, Some(&b)].into_iter()).unwrap();
+        assert_eq!(
+            (m.acknowledged, m.lost_acknowledged, m.readbacks),
+            (15, 1, 8)
+        );
+        assert_eq!(m.write_behind_oldest_lost_ms, Some(950.0));
+        assert_eq!(m.write_behind_bound_ms, Some(1250.0));
     }
 }

@@ -1,8 +1,8 @@
-//! The tables of one run: operations, loads, thresholds, faults, messages. Each is
+//! The tables of one run: operations, loads, thresholds, faults, messages, durability. Each is
 //! written to the console summary, `summary.md` and `report.html` from here.
 
 use super::{Align, Cell, Table, mark, num, text};
-use crate::schema::{FaultWindows, MessageAccounting, RunResult, WindowStats};
+use crate::schema::{Durability, FaultWindows, MessageAccounting, RunResult, WindowStats};
 use crate::units::{format_ns, format_plain as fp, format_value};
 
 const L: Align = Align::Left;
@@ -190,4 +190,99 @@ pub fn messages(m: &MessageAccounting) -> Option<Table> {
         ),
     ]);
     Some(t)
+}
+
+fn opt_ms(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format_ns(v * 1e6))
+}
+
+/// The durability checker's counts (`None` when it did not run): acknowledged writes
+/// and those lost, written-behind ones and those lost in kills, the oldest lost
+/// against the target's bound.
+pub fn durability(d: Option<&Durability>) -> Option<Table> {
+    let d = d?;
+    let mut t = Table::new(&[
+        ("acknowledged", R),
+        ("lost", L),
+        ("written behind", R),
+        ("lost in kills", R),
+        ("oldest lost", L),
+        ("bound", R),
+        ("read-backs", R),
+    ]);
+    let within = match (d.write_behind_oldest_lost_ms, d.write_behind_bound_ms) {
+        (Some(age), Some(bound)) => age <= bound,
+        _ => true,
+    };
+    t.push(vec![
+        num(d.acknowledged.to_string()),
+        mark(d.lost_acknowledged == 0, d.lost_acknowledged.to_string()),
+        num(d.write_behind_acknowledged.to_string()),
+        num(d.write_behind_lost.to_string()),
+        mark(within, opt_ms(d.write_behind_oldest_lost_ms)),
+        num(opt_ms(d.write_behind_bound_ms)),
+        num(d.readbacks.to_string()),
+    ]);
+    Some(t)
+}
+
+/// The acknowledged writes a read-back did not find, the first `limit` (`None` when
+/// none was lost). results.json keeps the first 100.
+pub fn lost_writes(d: Option<&Durability>, limit: usize) -> Option<Table> {
+    let d = d.filter(|d| !d.lost.is_empty())?;
+    let mut t = Table::new(&[("key", L), ("acknowledged", L), ("found", L), ("at", R)]);
+    for w in d.lost.iter().take(limit) {
+        t.push(vec![
+            text(&w.key),
+            text(format!("v{} {}", w.version, w.value)),
+            text(match w.found_version {
+                Some(v) => format!("v{v} {}", w.found_value.as_deref().unwrap_or("-")),
+                None => "unreadable".to_owned(),
+            }),
+            num(format!("{:.1}s", w.found_at_s)),
+        ]);
+    }
+    Some(t)
+}
+
+#[cfg(test)]
+mod durability_tests {
+    use super::*;
+    use crate::schema::LostWrite;
+
+    #[test]
+    fn durability_shows_counts_and_names_what_was_lost() {
+        assert!(durability(None).is_none());
+        let mut d = Durability {
+            acknowledged: 550,
+            write_behind_acknowledged: 4000,
+            write_behind_lost: 900,
+            write_behind_oldest_lost_ms: Some(989.0),
+            write_behind_bound_ms: Some(1250.0),
+            readbacks: 4,
+            ..Durability::default()
+        };
+        assert!(lost_writes(Some(&d), 10).is_none());
+        let md = crate::table::markdown::render(&durability(Some(&d)).unwrap());
+        assert!(
+            md.contains("| 550 | ✅ 0 | 4000 | 900 | ✅ 989.00ms | 1.25s | 4 |"),
+            "{md}"
+        );
+        d.lost_acknowledged = 1;
+        d.lost.push(LostWrite {
+            key: "device-3".into(),
+            value: "target=21.0".into(),
+            version: 12,
+            found_version: Some(10),
+            found_value: Some("target=19.0".into()),
+            found_at_s: 4.2,
+        });
+        let md = crate::table::markdown::render(&durability(Some(&d)).unwrap());
+        assert!(md.contains("❌ 1"), "{md}");
+        let lost = crate::table::markdown::render(&lost_writes(Some(&d), 10).unwrap());
+        assert!(
+            lost.contains("| device-3 | v12 target=21.0 | v10 target=19.0 | 4.2s |"),
+            "{lost}"
+        );
+    }
 }

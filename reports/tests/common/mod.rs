@@ -175,6 +175,7 @@ pub fn run() -> RunResult {
         },
         shard: None,
         merged: None,
+        durability: None,
     }
 }
 

@@ -71,6 +71,8 @@ pub(crate) struct DeviceShared {
     /// The runtime is shutting down: devices write their own twins as they stop, so
     /// the flusher stops signalling them (a signal to a stopping device is a dead letter).
     pub(crate) closing: std::sync::atomic::AtomicBool,
+    /// [`DeviceConfig::unsafe_ack_before_commit`](super::DeviceConfig::unsafe_ack_before_commit).
+    pub(crate) unsafe_ack_before_commit: bool,
 }
 
 impl DeviceShared {
@@ -382,6 +384,15 @@ impl DeviceActor {
                 }
                 let mut next = self.record();
                 if !next.twin.desire(&set, &unset, Timestamp::now()) {
+                    counters.bump(Count::SetDesired);
+                    return Ok(Response::Ack {
+                        version: self.twin.version,
+                    });
+                }
+                if self.shared.unsafe_ack_before_commit {
+                    // The negative control: acknowledged now, written behind later.
+                    self.twin = next.twin;
+                    self.mark_dirty(ctx);
                     counters.bump(Count::SetDesired);
                     return Ok(Response::Ack {
                         version: self.twin.version,

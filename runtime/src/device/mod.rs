@@ -79,6 +79,15 @@
 //!   the store after its queue is done. After a graceful shutdown
 //!   ([`DeviceShutdownReport::graceful`]) every change, reported or desired, is in the
 //!   database; `unsaved` counts twins that could not be written.
+//! - **Restart on the same file.** A runtime opened on an existing database finds its
+//!   devices and rooms there ([`DeviceRuntime::stored_devices`]) and makes them known
+//!   again without writing ([`DeviceRuntime::reopen_device`],
+//!   [`DeviceRuntime::reopen_room`]); each loads its stored record and twin when
+//!   first used.
+//! - **The unsafe setting.** [`DeviceConfig::unsafe_ack_before_commit`] breaks the
+//!   first rule on purpose (`set_desired` acknowledged before its commit, then written
+//!   behind), so that a durability checker can be shown to catch a lost
+//!   acknowledged write. Never for real use.
 //!
 //! # Threading
 //!

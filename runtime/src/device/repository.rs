@@ -62,6 +62,8 @@ pub trait TwinRepository: Send + Sync {
     /// Inserts or replaces a twin. A record older than the stored one (lower version)
     /// is ignored, so a late write-behind can never undo a newer durable write.
     fn put_twin(&self, record: &TwinRecord) -> Result<(), RepositoryError>;
+    /// How many twins are stored.
+    fn twin_count(&self) -> Result<u64, RepositoryError>;
 }
 
 /// Everything the device runtime keeps.

@@ -58,6 +58,11 @@ pub struct DeviceConfig {
     pub event_buffer: usize,
     /// Seed of the fault seam's random errors.
     pub fault_seed: u64,
+    /// **Unsafe; a negative control for durability checkers.** Acknowledge
+    /// `set_desired` before its commit: the change is applied in memory, acknowledged
+    /// at once and written behind like reported state, so a crash can lose an
+    /// acknowledged change. Default: `false` (durable before acknowledged).
+    pub unsafe_ack_before_commit: bool,
 }
 
 impl Default for DeviceConfig {
@@ -73,6 +78,7 @@ impl Default for DeviceConfig {
             pipeline: Pipeline::new(),
             event_buffer: 1024,
             fault_seed: 0x5eed,
+            unsafe_ack_before_commit: false,
         }
     }
 }
@@ -222,6 +228,7 @@ impl DeviceRuntime {
             events,
             slices: Slices::new(config.flush_interval),
             closing: std::sync::atomic::AtomicBool::new(false),
+            unsafe_ack_before_commit: config.unsafe_ack_before_commit,
         });
         let p = &config.prefix;
         // Spawned first, so a system shutdown stops it last, after the devices.
@@ -337,6 +344,45 @@ impl DeviceRuntime {
             entity: self.inner.rooms.get(id)?,
             ask_timeout: self.inner.ask_timeout,
         })
+    }
+
+    /// Devices stored in the repository (registered in this or an earlier run on the
+    /// same database file).
+    pub async fn stored_devices(&self) -> Result<u64, DeviceError> {
+        Ok(self
+            .inner
+            .shared
+            .store
+            .call(|repo| repo.device_count())
+            .await?)
+    }
+
+    /// Twins stored in the repository (devices whose state was written at least once).
+    pub async fn stored_twins(&self) -> Result<u64, DeviceError> {
+        Ok(self
+            .inner
+            .shared
+            .store
+            .call(|repo| repo.twin_count())
+            .await?)
+    }
+
+    /// Makes a device already stored in the repository known again, without writing
+    /// anything: after a restart on the same database file, where
+    /// [`DeviceRuntime::register_devices`] would rewrite every record. The device
+    /// loads its record and twin when first used; an id that is not stored answers
+    /// [`CommandError::UnknownDevice`] then.
+    pub fn reopen_device(&self, id: DeviceId) -> Result<DeviceHandle, DeviceError> {
+        self.inner.devices.register(id)?;
+        self.device(id)
+    }
+
+    /// Makes a room already stored in the repository known again, without writing
+    /// anything (see [`DeviceRuntime::reopen_device`]); it loads its members when
+    /// first used.
+    pub fn reopen_room(&self, id: RoomId) -> Result<RoomHandle, DeviceError> {
+        self.inner.rooms.register(id)?;
+        self.room(id)
     }
 
     /// Delivers an edge [`Message`] addressed to a device (`target` is its decimal id):

@@ -410,6 +410,13 @@ impl TwinRepository for SqliteRepository {
             .map_err(db)?;
         Ok(())
     }
+
+    fn twin_count(&self) -> Result<u64, RepositoryError> {
+        self.conn()
+            .query_row("SELECT COUNT(*) FROM twins", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(db)
+    }
 }
 
 impl Repository for SqliteRepository {

@@ -33,6 +33,7 @@ use super::{
     BuildContext, Capabilities, CheckContext, Checkpoint, ConfigField, Invariant, InvariantCheck,
     Workload,
 };
+use crate::durability::{self, Ack, Stored};
 use crate::scenario::{MailboxPolicy, RuntimeSettings};
 use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
 use crate::units::DurationSpec;
@@ -124,7 +125,7 @@ impl Workload for SmartHome {
         spec: SmartHomeSpec,
         ctx: BuildContext,
     ) -> Result<SmartHomeTarget, BuildError> {
-        SmartHomeTarget::build(spec, ctx.runtime, ctx.seed).await
+        SmartHomeTarget::build(spec, ctx.runtime, ctx.seed, &ctx.state_dir).await
     }
 }
 
@@ -175,6 +176,11 @@ const FIELDS: &[ConfigField] = &[
         help: "every N-th command is a durable set_desired (default 0: never)",
     },
     ConfigField {
+        name: "unsafe_ack_before_commit",
+        example: "true",
+        help: "UNSAFE, a negative control: acknowledge set_desired before its commit (default false)",
+    },
+    ConfigField {
         name: "ask_timeout",
         example: "\"5s\"",
         help: "timeout of commands (default 5s)",
@@ -191,6 +197,20 @@ pub const OPS: &[&str] = &["telemetry", "command", "broadcast"];
 const OP_TELEMETRY: usize = 0;
 const OP_COMMAND: usize = 1;
 
+/// Slack on the write-behind bound the durability checker holds a kill to: reported
+/// state reaches the database within about two flush intervals (the device runtime's
+/// durability contract); this covers the kill arriving mid-write and the scheduling of
+/// a loaded machine.
+pub const WRITE_BEHIND_SLACK: Duration = Duration::from_millis(250);
+
+/// The key of device `i` in acknowledgements and read-backs.
+fn device_key(i: usize) -> String {
+    format!("device-{i}")
+}
+
+/// The database's name in the run's state directory (`storage = "file"`).
+const DATABASE_FILE: &str = "smart-home.db";
+
 /// Most devices a scenario may ask for.
 pub const MAX_DEVICES: i64 = 1_000_000;
 
@@ -201,7 +221,9 @@ pub enum Storage {
     /// In memory.
     #[default]
     Memory,
-    /// A temporary file (WAL, `synchronous = FULL`), removed after the run.
+    /// A file in the run's state directory (WAL, `synchronous = FULL`), removed after
+    /// the run. A target child restarted on it (`kill-process`, `restart-process`)
+    /// reopens it: the devices and rooms stored there, with their twins.
     File,
 }
 
@@ -230,6 +252,11 @@ pub struct SmartHomeSpec {
     /// Every N-th `command` op is a durable `set_desired` (default 0: never).
     #[serde(default)]
     pub desired_every: u64,
+    /// **Unsafe, a negative control**: acknowledge `set_desired` before its commit
+    /// (the device runtime's `unsafe_ack_before_commit`), so that the durability
+    /// checker can be shown to find lost acknowledged writes. Default `false`.
+    #[serde(default)]
+    pub unsafe_ack_before_commit: bool,
     /// Timeout of commands (default 5s).
     pub ask_timeout: Option<DurationSpec>,
     /// Deadline of a room broadcast (default 100ms).
@@ -302,7 +329,11 @@ pub struct SmartHomeTarget {
     temperature: Key,
     desired_every: u64,
     broadcast_deadline: Duration,
-    path: Option<std::path::PathBuf>,
+    /// The write-behind interval.
+    flush_interval: Duration,
+    /// Whether the devices and rooms were reopened from the state directory's
+    /// database (a restarted child), rather than registered.
+    reopened: bool,
     partial_broadcasts: AtomicU64,
     /// Per device, the highest twin version a completed command reply showed.
     seen_versions: Vec<AtomicU64>,
@@ -326,12 +357,15 @@ fn mailbox(settings: &RuntimeSettings) -> MailboxConfig {
 }
 
 impl SmartHomeTarget {
-    /// Builds the runtime, registers every device and room. Must run on the target's
+    /// Builds the runtime and registers every device and room, or, with
+    /// `storage = "file"` and a database in `state_dir` that already holds them (a
+    /// restarted child), reopens them without writing. Must run on the target's
     /// runtime.
     pub async fn build(
         spec: SmartHomeSpec,
         settings: RuntimeSettings,
         seed: u64,
+        state_dir: &std::path::Path,
     ) -> Result<Self, BuildError> {
         let err = |e: &dyn std::fmt::Display| BuildError(e.to_string());
         let (homes, rooms_per_home, per_room) = spec.counts();
@@ -348,60 +382,43 @@ impl SmartHomeTarget {
             "thermostat".to_owned(),
             Thresholds::new().with(temperature, Threshold::range(15.0, 28.0)),
         );
-        let path = (spec.storage == Storage::File).then(|| {
-            std::env::temp_dir().join(format!(
-                "gauntlet-smart-home-{}-{seed}.db",
-                std::process::id()
-            ))
-        });
-        let database = path.clone().map_or(Database::InMemory, Database::File);
+        let flush_interval = spec.flush_interval.map_or(Duration::from_secs(1), |d| d.0);
+        let database = match spec.storage {
+            Storage::File => Database::File(state_dir.join(DATABASE_FILE)),
+            Storage::Memory => Database::InMemory,
+        };
         let home = DeviceRuntime::open(
             &system,
             database,
             DeviceConfig {
                 idle_timeout: spec.idle_timeout.map_or(Duration::from_secs(5), |d| d.0),
-                flush_interval: spec.flush_interval.map_or(Duration::from_secs(1), |d| d.0),
+                flush_interval,
                 ask_timeout: spec.ask_timeout.map_or(Duration::from_secs(5), |d| d.0),
                 mailbox: mailbox(&settings),
                 thresholds,
                 fault_seed: seed,
+                unsafe_ack_before_commit: spec.unsafe_ack_before_commit,
                 ..DeviceConfig::default()
             },
         )
         .map_err(|e| err(&e))?;
         let n_rooms = homes * rooms_per_home;
         let n_devices = n_rooms * per_room;
-        let kinds = ["thermostat", "light", "sensor", "plug"];
-        let mut next = 0;
-        while next < n_devices {
-            let end = (next + 50_000).min(n_devices);
-            let batch = (next..end)
-                .map(|i| {
-                    let mut d = Device::new(
-                        DeviceId(i),
-                        format!("device-{i}"),
-                        kinds[(i % kinds.len() as u64) as usize],
-                    );
-                    d.metadata
-                        .insert("home".into(), (i / (rooms_per_home * per_room)).to_string());
-                    d
-                })
-                .collect();
-            home.register_devices(batch).await.map_err(|e| err(&e))?;
-            next = end;
-        }
-        let mut rooms = Vec::with_capacity(n_rooms as usize);
-        for r in 0..n_rooms {
-            let mut room = Room::new(RoomId(r), format!("room-{r}"), RoomType::ManyToMany);
-            for d in r * per_room..(r + 1) * per_room {
-                room.add(DeviceId(d));
-            }
-            rooms.push(home.create_room(room).await.map_err(|e| err(&e))?);
-        }
-        let devices = (0..n_devices)
-            .map(|i| home.device(DeviceId(i)))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| err(&e))?;
+        let reopened = spec.storage == Storage::File
+            && home.stored_devices().await.map_err(|e| err(&e))? == n_devices;
+        let (devices, rooms) = if reopened {
+            let devices = (0..n_devices)
+                .map(|i| home.reopen_device(DeviceId(i)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| err(&e))?;
+            let rooms = (0..n_rooms)
+                .map(|r| home.reopen_room(RoomId(r)))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| err(&e))?;
+            (devices, rooms)
+        } else {
+            register(&home, n_devices, n_rooms, rooms_per_home, per_room).await?
+        };
         let exponent = spec.zipf_exponent.unwrap_or(1.1);
         Ok(Self {
             device_keys: KeyPicker::new(n_devices, spec.key_distribution, exponent, seed),
@@ -415,7 +432,8 @@ impl SmartHomeTarget {
             broadcast_deadline: spec
                 .broadcast_deadline
                 .map_or(Duration::from_millis(100), |d| d.0),
-            path,
+            flush_interval,
+            reopened,
             partial_broadcasts: AtomicU64::new(0),
             seen_versions: (0..n_devices).map(|_| AtomicU64::new(0)).collect(),
             acked_desired: (0..n_devices).map(|_| AtomicU64::new(0)).collect(),
@@ -424,6 +442,57 @@ impl SmartHomeTarget {
         })
     }
 
+    /// Whether the devices and rooms were reopened from an existing database (a
+    /// restarted child) rather than registered.
+    pub fn reopened(&self) -> bool {
+        self.reopened
+    }
+}
+
+/// Registers `n_devices` devices and `n_rooms` rooms durably (a fresh database).
+async fn register(
+    home: &DeviceRuntime,
+    n_devices: u64,
+    n_rooms: u64,
+    rooms_per_home: u64,
+    per_room: u64,
+) -> Result<(Vec<DeviceHandle>, Vec<RoomHandle>), BuildError> {
+    let err = |e: &dyn std::fmt::Display| BuildError(e.to_string());
+    let kinds = ["thermostat", "light", "sensor", "plug"];
+    let mut next = 0;
+    while next < n_devices {
+        let end = (next + 50_000).min(n_devices);
+        let batch = (next..end)
+            .map(|i| {
+                let mut d = Device::new(
+                    DeviceId(i),
+                    format!("device-{i}"),
+                    kinds[(i % kinds.len() as u64) as usize],
+                );
+                d.metadata
+                    .insert("home".into(), (i / (rooms_per_home * per_room)).to_string());
+                d
+            })
+            .collect();
+        home.register_devices(batch).await.map_err(|e| err(&e))?;
+        next = end;
+    }
+    let mut rooms = Vec::with_capacity(n_rooms as usize);
+    for r in 0..n_rooms {
+        let mut room = Room::new(RoomId(r), format!("room-{r}"), RoomType::ManyToMany);
+        for d in r * per_room..(r + 1) * per_room {
+            room.add(DeviceId(d));
+        }
+        rooms.push(home.create_room(room).await.map_err(|e| err(&e))?);
+    }
+    let devices = (0..n_devices)
+        .map(|i| home.device(DeviceId(i)))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| err(&e))?;
+    Ok((devices, rooms))
+}
+
+impl SmartHomeTarget {
     /// The device runtime (for tests and tools, e.g. its fault seam).
     pub fn runtime(&self) -> &DeviceRuntime {
         &self.home
@@ -499,14 +568,26 @@ impl Target for SmartHomeTarget {
     async fn call(&self, op: OpId, seq: u64) -> Result<(), OpError> {
         match op.0 {
             OP_TELEMETRY => {
-                let d = &self.devices[self.device_keys.pick(0, seq) as usize];
+                let i = self.device_keys.pick(0, seq) as usize;
                 // Mostly in range, now and then out of it (alerts).
                 let value = 14.0 + (keys::mix(seq) % 1500) as f64 / 100.0;
-                let reading = Reading::at(self.temperature, value, Timestamp::now());
-                d.telemetry(reading).await.map_err(|e| match e {
-                    SendError::Timeout(_) => OpError::Timeout,
-                    _ => OpError::Rejected,
-                })
+                let at = Timestamp::now();
+                let reading = Reading::at(self.temperature, value, at);
+                self.devices[i]
+                    .telemetry(reading)
+                    .await
+                    .map_err(|e| match e {
+                        SendError::Timeout(_) => OpError::Timeout,
+                        _ => OpError::Rejected,
+                    })?;
+                if durability::tracking() {
+                    // Queued, not written: reported state is written behind.
+                    durability::acknowledge(Ack::WriteBehind {
+                        key: device_key(i),
+                        at_ms: at.0,
+                    });
+                }
+                Ok(())
             }
             OP_COMMAND => {
                 let i = self.device_keys.pick(1, seq) as usize;
@@ -533,6 +614,16 @@ impl Target for SmartHomeTarget {
                 self.seen_versions[i].fetch_max(version, Ordering::AcqRel);
                 if desired {
                     self.acked_desired[i].fetch_max(version, Ordering::AcqRel);
+                    if durability::tracking() {
+                        durability::acknowledge(Ack::Durable {
+                            key: device_key(i),
+                            value: format!(
+                                "target={}",
+                                serde_json::json!((seq % 10) as f64 + 18.0)
+                            ),
+                            version,
+                        });
+                    }
                 }
                 Ok(())
             }
@@ -578,6 +669,7 @@ impl Target for SmartHomeTarget {
             }),
             breaker_transitions: Some(d.breaker.opened + d.breaker.half_opened + d.breaker.closed),
             breaker_rejections: Some(d.breaker.rejections),
+            ..TargetSample::default()
         }
     }
 
@@ -625,14 +717,9 @@ impl Target for SmartHomeTarget {
         let started = std::time::Instant::now();
         let devices = self.home.shutdown(timeout).await;
         let left = timeout.saturating_sub(started.elapsed());
+        // A file database stays in the run's state directory (removed after the run):
+        // a restarted child reopens it.
         let system = self.system.shutdown(left).await;
-        if let Some(path) = &self.path {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut p = path.clone().into_os_string();
-                p.push(suffix);
-                let _ = std::fs::remove_file(p);
-            }
-        }
         let d = self.home.stats();
         ShutdownOutcome {
             clean: devices.graceful && system.graceful && system.aborted.is_empty(),
@@ -650,6 +737,36 @@ impl Target for SmartHomeTarget {
                 started.elapsed()
             ),
         }
+    }
+
+    /// Keys are `device-N`: the device's twin, read with `get_state` (on a restarted
+    /// child, before any op, that is the twin as stored).
+    async fn read_back(&self, keys: Vec<String>) -> Vec<Option<Stored>> {
+        let bound = (2 * self.flush_interval + WRITE_BEHIND_SLACK).as_millis() as u64;
+        let target = Key::new("target").ok();
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let device = key
+                .strip_prefix("device-")
+                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|n| self.devices.get(n));
+            let Some(device) = device else {
+                out.push(None);
+                continue;
+            };
+            out.push(match device.command(Command::get_state()).await {
+                Ok(Response::State(twin)) => Some(Stored {
+                    version: twin.version,
+                    value: target
+                        .and_then(|k| twin.desired.get(k))
+                        .map(|v| format!("target={}", v.to_json())),
+                    changed_at_ms: twin.updated_at.map(|t| t.0),
+                    bound_ms: Some(bound),
+                }),
+                _ => None,
+            });
+        }
+        out
     }
 
     fn fault_surface(&self) -> crate::faults::FaultSurface {
@@ -676,6 +793,7 @@ mod tests {
             flush_interval: Some(DurationSpec(Duration::from_millis(10))),
             storage: Storage::Memory,
             desired_every: 3,
+            unsafe_ack_before_commit: false,
             ask_timeout: None,
             broadcast_deadline: Some(DurationSpec(Duration::from_secs(2))),
         }
@@ -715,7 +833,10 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_op_works_and_cold_devices_passivate_and_come_back() {
-        let target = SmartHomeTarget::build(spec(), settings(), 7).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let target = SmartHomeTarget::build(spec(), settings(), 7, dir.path())
+            .await
+            .unwrap();
         for round in 0..20u64 {
             for seq in round * 50..(round + 1) * 50 {
                 target.call(OpId(OP_TELEMETRY), seq).await.unwrap();

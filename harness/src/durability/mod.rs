@@ -85,7 +85,7 @@ pub fn invariants_for<'a>(fault_kinds: impl IntoIterator<Item = &'a str>) -> Vec
 /// Whether `scenario` runs the durability checker: its faults restart the target's
 /// process.
 pub fn checked(scenario: &crate::scenario::Scenario) -> bool {
-    !invariants_for(scenario.faults.iter().map(|f| f.kind.name())).is_empty()
+    !invariants_for(scenario.faults.iter().map(|f| f.kind().name())).is_empty()
 }
 
 /// The invariants a run of `scenario` checks: its workload's, and the durability
@@ -93,7 +93,7 @@ pub fn checked(scenario: &crate::scenario::Scenario) -> bool {
 pub fn declared(scenario: &crate::scenario::Scenario) -> Vec<Invariant> {
     let mut all = scenario.target.info().invariants.clone();
     all.extend(invariants_for(
-        scenario.faults.iter().map(|f| f.kind.name()),
+        scenario.faults.iter().map(|f| f.kind().name()),
     ));
     all
 }

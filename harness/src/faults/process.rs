@@ -8,7 +8,10 @@
 //! [`OpError::Unavailable`](crate::target::OpError::Unavailable); `events_affected`
 //! is the number of ops that failed so during the window, and `restart_s` how long
 //! the new child took to be ready. A new child is started on the same scenario and
-//! seed and builds the target again.
+//! seed and builds the target again, on the run's state directory: state survives
+//! where the workload keeps it there (smart-home with `storage = "file"` reopens its
+//! database), and the durability checker reads the acknowledged keys back before the
+//! new child takes an op.
 
 use super::Injection;
 use super::vocabulary::Scope;

@@ -1,10 +1,10 @@
 //! `kill-process`: SIGKILL to the target's child at the start of the window (it gets
 //! no chance to flush or reply); at the end a new child is started on the same
 //! scenario and seed and builds the target again, so `for` is how long the target
-//! stays down. State survives only where the workload keeps it in a file it reopens;
-//! the built-ins do not yet (smart-home's `storage = "file"` is a temporary file per
-//! process), so a restarted child starts from a freshly built target. See
-//! [`crate::faults::process`] for what ops see meanwhile.
+//! stays down. State survives where the workload keeps it in the harness's state
+//! directory (`BuildContext::state_dir`; smart-home with `storage = "file"` reopens its
+//! database); the durability checker reads the acknowledged keys back before the new
+//! child takes an op. See [`crate::faults::process`] for what ops see meanwhile.
 
 use crate::faults::Injection;
 use crate::faults::error::InjectError;

@@ -71,6 +71,7 @@ unsafe impl<R: Send> Sync for Slot<R> {}
 ///
 /// # Safety
 /// `head` must come from `Arc::into_raw` of an `Arc<Slot<R>>`, and be released once.
+#[cfg_attr(gauntlet_loom, allow(dead_code))]
 unsafe fn release<R>(head: *const Head) {
     // SAFETY: `Slot<R>` is `repr(C)` with its head first, so the pointers are the same;
     // the caller gives up the reference `into_raw` kept.
@@ -78,6 +79,7 @@ unsafe fn release<R>(head: *const Head) {
 }
 
 /// One reference to a slot, type-erased: what the reaper holds while it watches an ask.
+#[cfg_attr(gauntlet_loom, allow(dead_code))]
 pub(crate) struct Registered(std::ptr::NonNull<Head>);
 
 // SAFETY: a `Registered` is an `Arc<Slot<R>>` with `R: Send` (see `slot`), which is

@@ -2,11 +2,10 @@
 
 use std::future::{Future, poll_fn};
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
-
-use futures_util::FutureExt;
 
 use super::cell::{Cell, Core, Node, Signal, finalize};
 use super::context::Context;
@@ -17,19 +16,34 @@ use super::stats::bump;
 use super::supervision::{Decision, Directive, Failure};
 
 /// Runs a hook or handler, turning an error or a panic into a [`Failure`].
-///
-/// A combinator, not an `async fn`: an `async fn` keeps its argument and the future it
-/// moves it into side by side (rust-lang/rust#62958), which stored the handler's future
-/// twice in every actor's task.
-fn guarded<F>(fut: F) -> impl Future<Output = Result<(), Failure>>
+fn guarded<F>(fut: F) -> Guarded<F>
 where
     F: Future<Output = Result<(), HandlerError>>,
 {
-    AssertUnwindSafe(fut).catch_unwind().map(|out| match out {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(Failure::Error(Arc::from(e.to_string()))),
-        Err(panic) => Err(Failure::from_panic(panic)),
-    })
+    Guarded(fut)
+}
+
+/// [`guarded`]'s future. Hand-written: an `async fn` keeps its argument and the future
+/// it moves it into side by side (rust-lang/rust#62958), which stored the handler's
+/// future twice in every actor's task, and `futures`' `catch_unwind().map(..)` costs a
+/// state check and a state replacement per poll on the message path.
+struct Guarded<F>(F);
+
+impl<F: Future<Output = Result<(), HandlerError>>> Future for Guarded<F> {
+    type Output = Result<(), Failure>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> Poll<Self::Output> {
+        // SAFETY: the field is structurally pinned: never moved out, and `Guarded` has no
+        // `Drop` or `Unpin` impl of its own.
+        let fut = unsafe { self.map_unchecked_mut(|g| &mut g.0) };
+        match std::panic::catch_unwind(AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(Ok(()))) => Poll::Ready(Ok(())),
+            Ok(Poll::Ready(Err(e))) => Poll::Ready(Err(Failure::Error(Arc::from(e.to_string())))),
+            Err(panic) => Poll::Ready(Err(Failure::from_panic(panic))),
+        }
+    }
 }
 
 fn guarded_sync(f: impl FnOnce()) -> Result<(), Failure> {

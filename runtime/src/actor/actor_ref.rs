@@ -291,7 +291,10 @@ pub(crate) async fn ask_routed<'a, M: Send + 'static, R: Send + 'static>(
     timeout: Duration,
 ) -> Result<R, AskError> {
     let reaper = system.reaper();
-    let (tx, rx) = reaper.slot(timeout);
+    let (tx, rx, ticket) = reaper.slot(timeout);
+    // However the ask ends, its registration is withdrawn: an answered ask frees its own
+    // slot, and the reaper never sees it (see `reaper`).
+    let _registration = ticket.map(|t| Withdraw(reaper, t));
     let deadline = tokio::time::Instant::from_std(rx.deadline());
     let mut msg = make(tx);
     bump(&system.counters.local().asks_started);
@@ -366,6 +369,15 @@ pub(crate) async fn ask_routed<'a, M: Send + 'static, R: Send + 'static>(
         Ok(reply) => Ok(reply),
         Err(NoReply::Dropped) => Err(AskError::NoReply),
         Err(NoReply::Expired) => timed_out(),
+    }
+}
+
+/// Withdraws an ask's registration with the reaper when the ask ends.
+struct Withdraw<'a>(&'a super::reaper::Reaper, super::reaper::Ticket);
+
+impl Drop for Withdraw<'_> {
+    fn drop(&mut self) {
+        self.0.withdraw(self.1);
     }
 }
 

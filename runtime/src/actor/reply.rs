@@ -35,12 +35,29 @@ const DROPPED: u8 = 2;
 const EXPIRED: u8 = 3;
 const ABANDONED: u8 = 4;
 
-/// The shared one-shot slot between an asker and the handler that answers.
-pub(crate) struct Slot<R> {
+/// The part of a slot the reaper reads, whatever the reply type: first in every
+/// [`Slot`] (`repr(C)`), so a pointer to a slot is a pointer to its head.
+#[repr(C)]
+pub(crate) struct Head {
     state: AtomicU8,
-    value: UnsafeCell<Option<R>>,
     waker: AtomicWaker,
     deadline: Instant,
+    /// Drops one reference to the whole slot (an `Arc<Slot<R>>` given as its head).
+    release: unsafe fn(*const Head),
+}
+
+/// The shared one-shot slot between an asker and the handler that answers.
+#[repr(C)]
+pub(crate) struct Slot<R> {
+    head: Head,
+    value: UnsafeCell<Option<R>>,
+}
+
+impl<R> std::ops::Deref for Slot<R> {
+    type Target = Head;
+    fn deref(&self) -> &Head {
+        &self.head
+    }
 }
 
 // SAFETY: `value` is written only by the one `ReplyTo` (before it publishes REPLIED) and
@@ -50,41 +67,91 @@ unsafe impl<R: Send> Send for Slot<R> {}
 // SAFETY: as for `Send`: shared access never touches `value` concurrently.
 unsafe impl<R: Send> Sync for Slot<R> {}
 
-/// What the reaper needs of a slot, whatever its reply type.
-pub(crate) trait Expiring: Send + Sync {
-    /// Expires the slot if it is overdue. Returns whether the reaper must keep it.
-    fn keep(&self, now: Instant) -> bool;
+/// Drops one `Arc<Slot<R>>` reference given as its head.
+///
+/// # Safety
+/// `head` must come from `Arc::into_raw` of an `Arc<Slot<R>>`, and be released once.
+#[cfg_attr(gauntlet_loom, allow(dead_code))]
+unsafe fn release<R>(head: *const Head) {
+    // SAFETY: `Slot<R>` is `repr(C)` with its head first, so the pointers are the same;
+    // the caller gives up the reference `into_raw` kept.
+    drop(unsafe { Arc::from_raw(head.cast::<Slot<R>>()) });
 }
 
-impl<R: Send> Expiring for Slot<R> {
-    fn keep(&self, now: Instant) -> bool {
-        if self.state.load(Ordering::Acquire) != PENDING {
+/// One reference to a slot, type-erased: what the reaper holds while it watches an ask.
+#[cfg_attr(gauntlet_loom, allow(dead_code))]
+pub(crate) struct Registered(std::ptr::NonNull<Head>);
+
+// SAFETY: a `Registered` is an `Arc<Slot<R>>` with `R: Send` (see `slot`), which is
+// `Send` and `Sync`; the reaper only reads the head's atomics through it.
+unsafe impl Send for Registered {}
+// SAFETY: as above.
+unsafe impl Sync for Registered {}
+
+impl Registered {
+    fn head(&self) -> &Head {
+        // SAFETY: the reference this value owns keeps the slot alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Expires the slot if it is overdue. Returns whether the reaper must keep it.
+    pub(crate) fn keep(&self, now: Instant) -> bool {
+        let head = self.head();
+        if head.state.load(Ordering::Acquire) != PENDING {
             return false;
         }
-        if now < self.deadline {
+        if now < head.deadline {
             return true;
         }
-        if self
+        if head
             .state
             .compare_exchange(PENDING, EXPIRED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
         {
-            self.waker.wake();
+            head.waker.wake();
         }
         false
     }
+
+    /// The owning pointer, for the reaper's inbox.
+    pub(crate) fn into_ptr(self) -> *mut () {
+        let ptr = self.0.as_ptr().cast();
+        std::mem::forget(self);
+        ptr
+    }
+
+    /// # Safety
+    /// `ptr` must come from [`into_ptr`](Self::into_ptr), and be turned back once.
+    pub(crate) unsafe fn from_ptr(ptr: *mut ()) -> Self {
+        // SAFETY: `into_ptr` gave a non-null pointer (the caller's contract).
+        Self(unsafe { std::ptr::NonNull::new_unchecked(ptr.cast()) })
+    }
 }
 
-/// A new pending slot due at `deadline`: the shared slot (for the reaper), the answering
-/// half and the asker's half.
-pub(crate) fn slot<R: Send>(deadline: Instant) -> (Arc<Slot<R>>, ReplyTo<R>, Reply<R>) {
+impl Drop for Registered {
+    fn drop(&mut self) {
+        let head = self.0.as_ptr();
+        // SAFETY: `release` of the slot's own type, for the one reference this owns.
+        unsafe { ((*head).release)(head) };
+    }
+}
+
+/// A new pending slot due at `deadline`: a reference for the reaper, the answering half
+/// and the asker's half.
+pub(crate) fn slot<R: Send>(deadline: Instant) -> (Registered, ReplyTo<R>, Reply<R>) {
     let slot = Arc::new(Slot {
-        state: AtomicU8::new(PENDING),
+        head: Head {
+            state: AtomicU8::new(PENDING),
+            waker: AtomicWaker::new(),
+            deadline,
+            release: release::<R>,
+        },
         value: UnsafeCell::new(None),
-        waker: AtomicWaker::new(),
-        deadline,
     });
-    (slot.clone(), ReplyTo(Some(slot.clone())), Reply(slot))
+    let registered = Arc::into_raw(slot.clone()).cast::<Head>().cast_mut();
+    // SAFETY: `into_raw` never gives a null pointer.
+    let registered = Registered(unsafe { std::ptr::NonNull::new_unchecked(registered) });
+    (registered, ReplyTo(Some(slot.clone())), Reply(slot))
 }
 
 /// The reply half of an ask, carried inside the request message.

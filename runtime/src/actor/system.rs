@@ -665,7 +665,11 @@ mod footprint {
             // 264 before the first-waiter slot (issue 20, 272) and the snapshot gauges
             // (two words: handled, busy time; issue 21).
             assert!(cell_size <= 288, "cell grew to {cell_size} bytes");
-            assert!(task_size <= 264, "task future grew to {task_size} bytes");
+            // 264 until the handler's future was no longer stored twice, the task's
+            // captures no longer copied, and timers kept out of line (issue 20). At 184
+            // tokio's task (header, 128-byte-aligned core, trailer) takes 384 bytes; one
+            // byte more and it takes 512.
+            assert!(task_size <= 184, "task future grew to {task_size} bytes");
         });
     }
 }

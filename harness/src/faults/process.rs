@@ -4,10 +4,9 @@
 //!
 //! - `kill-process`: SIGKILL at the start of the window; the child gets no chance to
 //!   flush or reply. At the end of the window a new child is started on the same
-//!   scenario and seed: it builds the target again. State survives only where the
-//!   workload keeps it in a file it reopens; the built-ins do not yet (smart-home's
-//!   `storage = "file"` is a temporary file per process), so a restarted child starts
-//!   from a freshly built target.
+//!   scenario, seed and state directory: it builds the target again, and state
+//!   survives where the workload reopens it (smart-home's `storage = "file"`); the
+//!   durability checker ([`crate::durability`]) reads back what was acknowledged.
 //!   `for` is how long the target stays down.
 //! - `pause-process`: SIGSTOP at the start, SIGCONT at the end. Ops wait in the
 //!   frozen child; their latency counts from their intended start (coordinated

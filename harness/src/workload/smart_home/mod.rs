@@ -740,7 +740,10 @@ impl Target for SmartHomeTarget {
     }
 
     /// Keys are `device-N`: the device's twin, read with `get_state` (on a restarted
-    /// child, before any op, that is the twin as stored).
+    /// child, before any op, that is the twin as stored): its version, desired
+    /// `target` and last change. A reading that repeats the device's current value
+    /// changes nothing, so if it was the last before a kill it counts as lost (rare:
+    /// readings take one of 1,500 values).
     async fn read_back(&self, keys: Vec<String>) -> Vec<Option<Stored>> {
         let bound = (2 * self.flush_interval + WRITE_BEHIND_SLACK).as_millis() as u64;
         let target = Key::new("target").ok();

@@ -14,7 +14,22 @@
 //! new child takes an op.
 
 use super::Injection;
-use super::vocabulary::Scope;
+use super::vocabulary::Toxicity;
+use super::vocabulary::{Detection, Facts, Requires, Scope, Targets};
+
+/// The facts of a process fault kind named `name`: it acts on the child process (no
+/// target glob, no toxicity, no settings of its own), needs `[target] process =
+/// "child"`, and detects nothing by itself (the ops it fails are its evidence).
+pub const fn facts(name: &'static str) -> Facts {
+    Facts {
+        name,
+        target: Targets::Nothing("it acts on the target's child process"),
+        fields: &[],
+        toxicity: Toxicity::Refused,
+        requires: Requires::CHILD,
+        detected: Detection::Nothing,
+    }
+}
 
 /// What a running process fault holds until its window ends.
 #[derive(Debug)]

@@ -9,23 +9,14 @@
 use crate::faults::Injection;
 use crate::faults::error::InjectError;
 use crate::faults::process::{self, Down};
-use crate::faults::vocabulary::{
-    Detection, Facts, FaultKind, Fields, Requires, Scope, Targets, Toxicity,
-};
+use crate::faults::vocabulary::{Facts, FaultKind, Fields, Scope};
 
 /// `kill-process`: no settings of its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KillProcess;
 
 impl FaultKind for KillProcess {
-    const FACTS: Facts = Facts {
-        name: "kill-process",
-        target: Targets::Nothing("it acts on the target's child process"),
-        fields: &[],
-        toxicity: Toxicity::Refused,
-        requires: Requires::CHILD,
-        detected: Detection::Nothing,
-    };
+    const FACTS: Facts = process::facts("kill-process");
     type Active = Down;
 
     fn read(_: &mut Fields) -> Option<Self> {

@@ -5,23 +5,14 @@
 use crate::faults::Injection;
 use crate::faults::error::InjectError;
 use crate::faults::process::{self, Down};
-use crate::faults::vocabulary::{
-    Detection, Facts, FaultKind, Fields, Requires, Scope, Targets, Toxicity,
-};
+use crate::faults::vocabulary::{Facts, FaultKind, Fields, Scope};
 
 /// `pause-process`: no settings of its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PauseProcess;
 
 impl FaultKind for PauseProcess {
-    const FACTS: Facts = Facts {
-        name: "pause-process",
-        target: Targets::Nothing("it acts on the target's child process"),
-        fields: &[],
-        toxicity: Toxicity::Refused,
-        requires: Requires::CHILD,
-        detected: Detection::Nothing,
-    };
+    const FACTS: Facts = process::facts("pause-process");
     type Active = Down;
 
     fn read(_: &mut Fields) -> Option<Self> {

@@ -7,9 +7,7 @@ use std::time::Duration;
 use crate::faults::Injection;
 use crate::faults::error::InjectError;
 use crate::faults::process::{self, Down};
-use crate::faults::vocabulary::{
-    Detection, Facts, FaultKind, Fields, Requires, Scope, Targets, Toxicity,
-};
+use crate::faults::vocabulary::{Facts, FaultKind, Fields, Scope};
 
 /// How long the target gets to shut down gracefully.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -19,14 +17,7 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RestartProcess;
 
 impl FaultKind for RestartProcess {
-    const FACTS: Facts = Facts {
-        name: "restart-process",
-        target: Targets::Nothing("it acts on the target's child process"),
-        fields: &[],
-        toxicity: Toxicity::Refused,
-        requires: Requires::CHILD,
-        detected: Detection::Nothing,
-    };
+    const FACTS: Facts = process::facts("restart-process");
     type Active = Down;
 
     fn read(_: &mut Fields) -> Option<Self> {

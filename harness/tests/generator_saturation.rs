@@ -23,6 +23,20 @@ use gauntlet_reports::schema::RunStatus;
 
 const LIGHT_DROP_AFTER_NS: u64 = 1_000_000_000;
 
+/// Every scheduled op of every load was started or dropped, and every started op ended.
+fn every_op_accounted_for(r: &RunResult) {
+    for l in &r.loads {
+        let scheduled = l.scheduled.expect("open-loop loads have a schedule");
+        assert_eq!(
+            l.started + l.dropped_iterations,
+            scheduled,
+            "load {}",
+            l.name
+        );
+        assert_eq!(l.completed, l.started, "load {}: every op ended", l.name);
+    }
+}
+
 fn saturated_run() -> RunResult {
     let toml = r#"
 name = "generator-saturation"
@@ -74,17 +88,7 @@ fn a_saturated_generator_measures_every_op_honestly_and_fairly() {
             .unwrap_or_else(|| panic!("load {name}"))
     };
 
-    // Accounting: every scheduled op was started or dropped; every started op ended.
-    for l in &r.loads {
-        let scheduled = l.scheduled.expect("open-loop loads have a schedule");
-        assert_eq!(
-            l.started + l.dropped_iterations,
-            scheduled,
-            "load {}",
-            l.name
-        );
-        assert_eq!(l.completed, l.started, "load {}", l.name);
-    }
+    every_op_accounted_for(&r);
     let (wide, narrow, light) = (load("wide"), load("narrow"), load("light"));
     for l in [wide, narrow, light] {
         println!(
@@ -223,14 +227,5 @@ op_timeout = "30ms"
     let scenario = parse_str(toml, "two-loads.toml").unwrap_or_else(|e| panic!("{e}"));
     let r = run(&scenario, &RunOptions::default()).expect("run produces results");
     assert_eq!(r.status, RunStatus::Completed, "the run ended on its own");
-    for l in &r.loads {
-        let scheduled = l.scheduled.expect("open-loop loads have a schedule");
-        assert_eq!(
-            l.started + l.dropped_iterations,
-            scheduled,
-            "load {}",
-            l.name
-        );
-        assert_eq!(l.completed, l.started, "load {}: every op ended", l.name);
-    }
+    every_op_accounted_for(&r);
 }

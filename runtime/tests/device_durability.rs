@@ -6,7 +6,7 @@ use std::time::Duration;
 use gauntlet_runtime::actor::System;
 use gauntlet_runtime::device::{
     Command, Database, Device, DeviceConfig, DeviceId, DeviceRepository, DeviceRuntime,
-    DeviceStatus, Key, Reading, Room, RoomId, RoomRepository, RoomType, SqliteRepository,
+    DeviceStatus, Key, Reading, Response, Room, RoomId, RoomRepository, RoomType, SqliteRepository,
     TwinRepository, Value,
 };
 use serde_json::json;
@@ -392,4 +392,74 @@ async fn a_system_shutdown_alone_also_flushes_every_device() {
             Some(&Value::Number(id as f64))
         );
     }
+}
+
+/// A device that passivates while the repository is down leaves its twin in the
+/// write-behind buffer. When it is activated again, before that twin is written, it
+/// must start from the buffered twin, not the older stored one: otherwise its twin goes
+/// back in version, and the buffered record, written later at a version the new
+/// incarnation has reused, overwrites an acknowledged `set_desired`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_activated_again_starts_from_its_buffered_twin() {
+    let db = TempDb::new("buffered");
+    let target = Key::new("target").unwrap();
+    let acked = {
+        let system = System::new("buffered").unwrap();
+        let home = open(
+            &system,
+            &db,
+            DeviceConfig {
+                idle_timeout: Duration::from_millis(20),
+                ..no_timer()
+            },
+        );
+        let d = home
+            .register_device(Device::new(DeviceId(5), "lamp", "light"))
+            .await
+            .unwrap();
+        let Response::Ack { version: before } = d
+            .command(Command::set_state(json!({ "on": true, "level": 3 })))
+            .await
+            .unwrap()
+        else {
+            panic!("set_state answers an ack");
+        };
+        // Down while it passivates: its twin is not saved on stop, it waits in the buffer.
+        home.faults().set_outage(true);
+        assert!(eventually(|| home.stats().actors.passivations == 1).await);
+        assert!(eventually(|| !d.is_active()).await);
+        assert_eq!(home.stats().write_behind.unsaved_on_stop, 1);
+        home.faults().set_outage(false);
+
+        // Activated again (no flusher tick in between): the twin it had, not older.
+        let twin = d.twin().await.unwrap();
+        assert!(
+            twin.version >= before,
+            "activated at v{} after a reply had shown v{before}",
+            twin.version
+        );
+        let Response::Ack { version } = d
+            .command(Command::set_desired(json!({ "target": 21.0 })))
+            .await
+            .unwrap()
+        else {
+            panic!("set_desired answers an ack");
+        };
+        assert!(version > before);
+        // The buffered twin is written now, after the acknowledged one.
+        home.shutdown(T).await;
+        system.shutdown(T).await;
+        version
+    };
+    let rec = SqliteRepository::open(db.path())
+        .unwrap()
+        .twin(DeviceId(5))
+        .unwrap()
+        .expect("twin stored");
+    assert!(rec.twin.version >= acked);
+    assert_eq!(
+        rec.twin.desired.get(target),
+        Some(&Value::Number(21.0)),
+        "the acknowledged set_desired survives"
+    );
 }

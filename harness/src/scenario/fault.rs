@@ -17,6 +17,7 @@ use crate::faults::spec::{FaultSpec, RecoverySettings};
 use crate::faults::vocabulary::{Detection, Fields, Targets, Toxicity};
 use crate::threshold::Threshold;
 use crate::units::DurationSpec;
+use crate::workload::Capabilities;
 
 /// A `[[fault]]` block as written.
 #[derive(Debug, Deserialize)]
@@ -125,11 +126,23 @@ fn unmatched_glob(glob: &str, target: &TargetSpec) -> Option<String> {
 /// The invariants every chaos run is judged by, added as thresholds unless the
 /// scenario sets the same metric itself: nothing lost, nothing leaked, every fault
 /// recovered within `[recovery] within`, and every injected ask cycle detected.
-pub(super) fn fault_invariants(faults: &[FaultSpec], thresholds: &mut Vec<Threshold>) {
+/// "Nothing lost" (`messages.lost`) is added only where the workload can measure it:
+/// message accounting comes from the actor system it hands over (`actor_system`), so a
+/// workload without one (`synthetic`) is not failed on a count it has no way to make.
+/// An explicit `messages.lost` threshold is kept either way (and is reported as not
+/// measured there).
+pub(super) fn fault_invariants(
+    faults: &[FaultSpec],
+    capabilities: Option<&Capabilities>,
+    thresholds: &mut Vec<Threshold>,
+) {
     if faults.is_empty() {
         return;
     }
-    let mut wanted = vec!["messages.lost", "tasks.leaked", "faults.unrecovered"];
+    let mut wanted = vec!["tasks.leaked", "faults.unrecovered"];
+    if capabilities.is_none_or(|c| c.actor_system) {
+        wanted.insert(0, "messages.lost");
+    }
     if faults
         .iter()
         .any(|f| f.kind().facts().detected != Detection::Nothing)
@@ -445,6 +458,61 @@ jitter = "2ms"
         assert_eq!(s.faults.len(), 1);
         assert_eq!(s.faults[0].victims, Some(2));
         assert_eq!(s.faults[0].toxicity, 0.5);
+    }
+
+    fn synthetic_with(extra: &str) -> String {
+        format!(
+            r#"
+name = "s"
+duration = "10s"
+[target]
+workload = "synthetic"
+[[load]]
+op = "call"
+executor = "constant-arrival-rate"
+rate = 10
+max_in_flight = 4
+[[fault]]
+kind = "memory-pressure"
+size = "1MB"
+at = "2s"
+for = "3s"
+{extra}"#
+        )
+    }
+
+    #[test]
+    fn messages_lost_is_implied_only_where_the_workload_accounts_messages() {
+        let keys = |s: &crate::scenario::Scenario| -> Vec<String> {
+            s.thresholds.iter().map(|t| t.key.clone()).collect()
+        };
+        // Synthetic hands over no actor system: no message accounting to judge.
+        let s = parse_str(&synthetic_with(""), "s.toml").unwrap();
+        assert_eq!(keys(&s), ["tasks.leaked", "faults.unrecovered"]);
+        // A threshold the scenario sets itself is kept (and is not measured there).
+        let s = parse_str(
+            &synthetic_with("[thresholds]\n\"messages.lost\" = [\"count == 0\"]\n"),
+            "s.toml",
+        )
+        .unwrap();
+        assert!(
+            keys(&s).iter().any(|k| k == "messages.lost"),
+            "{:?}",
+            keys(&s)
+        );
+        // An actors scenario with the same fault still gets the invariant.
+        let s = parse_str(
+            &scenario(
+                "[[fault]]\nkind = \"memory-pressure\"\nsize = \"1MB\"\nat = \"2s\"\nfor = \"3s\"\n",
+            ),
+            "f.toml",
+        )
+        .unwrap();
+        assert!(
+            keys(&s).iter().any(|k| k == "messages.lost"),
+            "{:?}",
+            keys(&s)
+        );
     }
 
     fn errors(faults: &str) -> String {

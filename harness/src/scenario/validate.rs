@@ -311,7 +311,11 @@ impl Validator<'_> {
             }
         }
 
-        fault_invariants(&faults, &mut thresholds);
+        fault_invariants(
+            &faults,
+            target.as_ref().map(|t| &t.info().capabilities),
+            &mut thresholds,
+        );
         invariant_thresholds(&declared, &waived, &mut thresholds);
         let target = target?;
         Some(Scenario {

@@ -134,6 +134,11 @@ impl DeviceActor {
 
     async fn load(&mut self, ctx: &mut Context<Self>) -> Result<(), StoreError> {
         let id = self.id;
+        // A twin handed to the write-behind buffer (by an earlier incarnation: killed,
+        // or passivated while the repository was down) may be newer than the stored
+        // one. Looked at before the read: the flusher removes a record only after it
+        // committed, so it is either still here or already in what the read returns.
+        let buffered = self.shared.slices.of(id).buffered(id);
         let loaded = self
             .shared
             .store
@@ -156,7 +161,15 @@ impl DeviceActor {
             .get(&device.device_type)
             .unwrap_or(&self.shared.no_thresholds)
             .clone();
-        let mut twin = record.map(|r| r.twin).unwrap_or_default();
+        let newest = match (record, buffered) {
+            (Some(stored), Some(b))
+                if (b.twin.version, b.last_seen) <= (stored.twin.version, stored.last_seen) =>
+            {
+                Some(stored)
+            }
+            (stored, b) => b.or(stored),
+        };
+        let mut twin = newest.map(|r| r.twin).unwrap_or_default();
         if self.load == Load::Unloaded && self.unloaded_changes > 0 {
             // What arrived while unloaded is newer than what was stored.
             let at = self.twin.updated_at.unwrap_or_else(Timestamp::now);

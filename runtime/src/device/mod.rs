@@ -70,7 +70,11 @@
 //!   state reaches the database within about two intervals. A batch that fails stays
 //!   buffered and is retried on the slice's next turn (twin writes never go back in
 //!   version, so retries are safe). A crash loses at most the last two intervals of
-//!   reported state. (Slices spread the hand-over and the writes evenly over the
+//!   reported state; so does a device actor that is killed (what it had not handed
+//!   over), and its next incarnation starts at an older twin version than its last
+//!   replies showed. An activation starts from the newer of the stored twin and the
+//!   one still waiting in the write-behind buffer (a record leaves the buffer only once
+//!   its write committed). (Slices spread the hand-over and the writes evenly over the
 //!   interval: one global tick made a latency spike every interval at 1 M readings/s.)
 //! - **Passivation and graceful shutdown flush.** A device that passivates or is
 //!   stopped writes its dirty twin before it is gone (awaited, not buffered; on failure

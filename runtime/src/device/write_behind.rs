@@ -55,6 +55,12 @@ impl Slice {
     pub(crate) fn buffer(&self, record: TwinRecord) {
         merge(&mut lock(&self.pending), record);
     }
+
+    /// The twin of `device` waiting to be written, if any (including one being
+    /// written: a record leaves the buffer only once its write committed).
+    pub(crate) fn buffered(&self, device: DeviceId) -> Option<TwinRecord> {
+        lock(&self.pending).get(&device).cloned()
+    }
 }
 
 /// The slices of one device runtime.
@@ -209,10 +215,11 @@ pub(crate) async fn write_pending(shared: &DeviceShared) -> u64 {
     shared.slices.pending()
 }
 
-/// Writes one slice's buffered twins; what fails goes back into its buffer.
+/// Writes one slice's buffered twins. They stay in the buffer while written (a device
+/// activated meanwhile finds them there, see `DeviceActor::load`) and leave it once
+/// committed, unless a newer one of the device came in; what fails stays for a retry.
 async fn write_slice(shared: &DeviceShared, slice: &Slice) {
-    let pending = std::mem::take(&mut *lock(&slice.pending));
-    let mut records: Vec<TwinRecord> = pending.into_values().collect();
+    let mut records: Vec<TwinRecord> = lock(&slice.pending).values().cloned().collect();
     while !records.is_empty() {
         let rest = records.split_off(records.len().min(WRITE_CHUNK));
         let chunk = Arc::new(std::mem::replace(&mut records, rest));
@@ -227,14 +234,22 @@ async fn write_slice(shared: &DeviceShared, slice: &Slice) {
             })
             .await;
         match result {
-            Ok(n) => shared.counters.add(Count::WriteBehindRecords, n as u64),
+            Ok(n) => {
+                shared.counters.add(Count::WriteBehindRecords, n as u64);
+                let mut pending = lock(&slice.pending);
+                for r in chunk.iter() {
+                    let key = (r.twin.version, r.last_seen);
+                    if pending
+                        .get(&r.device)
+                        .is_some_and(|p| (p.twin.version, p.last_seen) <= key)
+                    {
+                        pending.remove(&r.device);
+                    }
+                }
+            }
             Err(e) => {
                 shared.counters.bump(Count::WriteBehindFailures);
                 tracing::debug!(error = %e, records = chunk.len(), "write-behind failed: kept for retry");
-                let mut pending = lock(&slice.pending);
-                for r in chunk.iter() {
-                    merge(&mut pending, r.clone());
-                }
             }
         }
     }

@@ -261,3 +261,144 @@ fn process_faults_need_a_child_and_in_process_faults_are_refused_with_one() {
         text(&o)
     );
 }
+
+/// The actors target in a child, replaced once by `fault` (`kill-process` or
+/// `restart-process`) a third of the way in.
+fn replaced(dir: &std::path::Path, fault: &str) -> serde_json::Value {
+    let path = dir.join("replaced.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+name = "replaced"
+duration = "1500ms"
+tick = "250ms"
+grace = "10s"
+[runtime]
+worker_threads = 1
+load_threads = 1
+[target]
+workload = "actors"
+process = "child"
+topology = "round-robin"
+actors = 4
+[[load]]
+op = "ask"
+executor = "constant-arrival-rate"
+rate = 400
+max_in_flight = 32
+[[load]]
+op = "tell"
+executor = "constant-arrival-rate"
+rate = 400
+max_in_flight = 32
+[[fault]]
+kind = "{fault}"
+at = "500ms"
+for = "250ms"
+[recovery]
+baseline = "250ms"
+within = "10s"
+"#
+        ),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let o = gauntlet(&[
+        "run",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--no-progress",
+    ]);
+    let r = results(&out);
+    assert_eq!(r["status"], "completed", "{}", text(&o));
+    let faults = r["faults"].as_array().unwrap();
+    assert_eq!(faults.len(), 1, "{faults:?}");
+    assert!(faults[0]["error"].is_null(), "{faults:?}");
+    r
+}
+
+/// The run's figures are the sums of its incarnations' (and `lost` balances them).
+fn assert_summed(m: &serde_json::Value) {
+    let parts = m["incarnations"].as_array().unwrap();
+    for field in [
+        "sent",
+        "delivered",
+        "dropped",
+        "rejected",
+        "dead_lettered",
+        "queued",
+    ] {
+        let sum: u64 = parts.iter().map(|p| p[field].as_u64().unwrap()).sum();
+        assert_eq!(m[field].as_u64(), Some(sum), "{field}: {m}");
+    }
+    let kill: u64 = parts
+        .iter()
+        .filter_map(|p| p["lost_in_kill"].as_u64())
+        .sum();
+    assert_eq!(m["lost_in_kill"].as_u64().unwrap_or(0), kill, "{m}");
+    let accounted: u64 = [
+        "delivered",
+        "dropped",
+        "rejected",
+        "dead_lettered",
+        "queued",
+    ]
+    .iter()
+    .map(|f| m[f].as_u64().unwrap())
+    .sum::<u64>()
+        + kill;
+    assert_eq!(
+        m["lost"].as_i64(),
+        Some(m["sent"].as_u64().unwrap() as i64 - accounted as i64),
+        "{m}"
+    );
+}
+
+fn lost_threshold_passed(r: &serde_json::Value) -> bool {
+    let t = r["thresholds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["metric"] == "messages.lost")
+        .unwrap_or_else(|| panic!("no messages.lost threshold: {}", r["thresholds"]));
+    t["passed"].as_bool().unwrap()
+}
+
+#[test]
+fn a_graceful_restart_of_the_child_accounts_both_incarnations_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = replaced(dir.path(), "restart-process");
+    let m = &r["messages"];
+    let parts = m["incarnations"].as_array().unwrap();
+    let ended: Vec<&str> = parts.iter().map(|p| p["ended"].as_str().unwrap()).collect();
+    assert_eq!(ended, ["restarted", "end"], "{m}");
+    // Both children sent, and the run reports what both did, not the last one's.
+    for p in parts {
+        assert!(p["sent"].as_u64().unwrap() > 50, "{m}");
+        assert_eq!(p["lost"], 0, "{m}");
+    }
+    assert_summed(m);
+    assert!(m["sent"].as_u64() > parts[1]["sent"].as_u64(), "{m}");
+    assert_eq!(m["lost"], 0, "{m}");
+    assert!(m.get("lost_in_kill").is_none(), "{m}");
+    assert!(lost_threshold_passed(&r), "{}", r["thresholds"]);
+}
+
+#[test]
+fn a_killed_child_is_recorded_with_its_figures_and_does_not_fail_messages_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = replaced(dir.path(), "kill-process");
+    let m = &r["messages"];
+    let parts = m["incarnations"].as_array().unwrap();
+    let ended: Vec<&str> = parts.iter().map(|p| p["ended"].as_str().unwrap()).collect();
+    assert_eq!(ended, ["killed", "end"], "{m}");
+    let killed = &parts[0];
+    assert!(killed["sent"].as_u64().unwrap() > 50, "{m}");
+    assert!(killed["lost_in_kill"].as_u64().is_some(), "{m}");
+    assert_eq!(killed["queued"], 0, "{m}");
+    assert_summed(m);
+    assert_eq!(m["lost"], 0, "{m}");
+    assert!(lost_threshold_passed(&r), "{}", r["thresholds"]);
+}

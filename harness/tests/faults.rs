@@ -190,7 +190,7 @@ fn flood_follows_the_mailbox_policy_and_keeps_the_accounting() {
         };
         s.runtime.mailbox_capacity = 64;
         let r = go(&s);
-        let m = r.messages;
+        let m = &r.messages;
         assert_eq!(only(&r, "flood").events_affected, 50_000, "{policy}");
         assert_eq!(m.lost, Some(0), "{policy}: {m:?}");
         let refused = m.rejected.unwrap() + m.dropped.unwrap();

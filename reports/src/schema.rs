@@ -579,8 +579,9 @@ pub struct WindowOp {
 }
 
 /// Every message accounted for: `sent = delivered + dropped + rejected +
-/// dead_lettered + queued + lost`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// dead_lettered + queued + lost_in_kill + lost` (`lost_in_kill` only where the
+/// target's process was killed).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MessageAccounting {
     /// Whether the target reports message counts at all; when `false` every other
     /// field is `null`.
@@ -598,9 +599,90 @@ pub struct MessageAccounting {
     /// Messages still queued when the figures were taken (after shutdown: normally 0).
     pub queued: Option<u64>,
     /// Computed, never assumed: `sent - (delivered + dropped + rejected +
-    /// dead_lettered + queued)`. Anything but 0 means messages vanished (or were
-    /// counted twice, if negative).
+    /// dead_lettered + queued + lost_in_kill)`. Anything but 0 means messages vanished
+    /// (or were counted twice, if negative).
     pub lost: Option<i64>,
+    /// `[target] process = "child"` only: messages a killed target process took with
+    /// it, those its last sample showed sent but not yet delivered, dropped, rejected
+    /// or dead-lettered (queued or in flight). A kill loses in-memory messages by
+    /// definition, so they are not `lost` (the durability checker judges what
+    /// matters). Messages sent after that last sample (at most a quarter tick's) are
+    /// not counted at all. Absent when nothing was killed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_in_kill: Option<u64>,
+    /// `[target] process = "child"` only, when the child was replaced during the run
+    /// (`kill-process`, `restart-process`): each incarnation's own accounting, in
+    /// order; the fields above are their sums. Empty (absent) with one incarnation.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incarnations: Vec<IncarnationMessages>,
+}
+
+/// One incarnation of a target child process and its message accounting: exact
+/// after a graceful stop, from its last sample when killed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncarnationMessages {
+    /// How it ended.
+    pub ended: IncarnationEnd,
+    /// Its figures (no `incarnations` of their own).
+    #[serde(flatten)]
+    pub messages: MessageAccounting,
+}
+
+/// How an incarnation of a target child process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IncarnationEnd {
+    /// SIGKILL (`kill-process`): figures from its last sample; what was queued or in
+    /// flight is `lost_in_kill`.
+    Killed,
+    /// A graceful stop (`restart-process`): figures from its shutdown, exact.
+    Restarted,
+    /// The run's end: figures from the final shutdown.
+    End,
+}
+
+impl MessageAccounting {
+    /// Every count summed; `lost` recomputed from the sums. Unmeasured when any part
+    /// is (or there are none); `lost_in_kill` present when any part has it.
+    pub fn sum<'a>(all: impl IntoIterator<Item = &'a MessageAccounting>) -> MessageAccounting {
+        let all: Vec<&MessageAccounting> = all.into_iter().collect();
+        if all.is_empty() || !all.iter().all(|m| m.measured) {
+            return MessageAccounting::default();
+        }
+        let total = |f: fn(&MessageAccounting) -> Option<u64>| -> Option<u64> {
+            all.iter().map(|m| f(m)).sum::<Option<u64>>()
+        };
+        let lost_in_kill = all
+            .iter()
+            .any(|m| m.lost_in_kill.is_some())
+            .then(|| all.iter().filter_map(|m| m.lost_in_kill).sum());
+        let mut m = MessageAccounting {
+            measured: true,
+            sent: total(|m| m.sent),
+            delivered: total(|m| m.delivered),
+            dropped: total(|m| m.dropped),
+            rejected: total(|m| m.rejected),
+            dead_lettered: total(|m| m.dead_lettered),
+            queued: total(|m| m.queued),
+            lost: None,
+            lost_in_kill,
+            incarnations: Vec::new(),
+        };
+        m.lost = m.computed_lost();
+        m
+    }
+
+    /// `sent - (delivered + dropped + rejected + dead_lettered + queued +
+    /// lost_in_kill)`, where all are known.
+    pub fn computed_lost(&self) -> Option<i64> {
+        let accounted = self.delivered?
+            + self.dropped?
+            + self.rejected?
+            + self.dead_lettered?
+            + self.queued?
+            + self.lost_in_kill.unwrap_or(0);
+        Some(self.sent? as i64 - accounted as i64)
+    }
 }
 
 /// A deadlock the runtime detected.

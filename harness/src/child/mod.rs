@@ -27,11 +27,17 @@
 //! process probe measures the harness; the child's own RSS, threads and CPU come from
 //! [`probe`], as the target sample's `process_*` figures.
 //!
+//! **Message accounting.** Each incarnation's accounting is kept ([`accounts`]): exact
+//! from a graceful shutdown, from its last sample when killed, where what it still
+//! held is `lost_in_kill` rather than `lost`; results carry the sum and, when the
+//! child was replaced, one record per incarnation.
+//!
 //! **State.** Every incarnation builds its target on the run's state directory
 //! ([`crate::workload::BuildContext::state_dir`]); the durability checker
 //! ([`crate::durability`]) reads back what the target acknowledged after every
 //! restart, before the new child takes an op.
 
+pub mod accounts;
 pub mod parent;
 pub mod probe;
 pub mod serve;

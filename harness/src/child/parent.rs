@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use gauntlet_reports::schema::{MessageAccounting, TargetSample};
+use gauntlet_reports::schema::{IncarnationEnd, MessageAccounting, TargetSample};
 use tokio::sync::{mpsc, oneshot};
 
 use super::wire::{self, FromChild, ToChild};
@@ -84,6 +84,10 @@ struct Shared {
     ledger: Mutex<Ledger>,
     /// The child's own figures, per tick.
     probe: Mutex<super::probe::ChildProbe>,
+    /// Numbers the incarnations, from 0.
+    next_incarnation: AtomicU64,
+    /// Each incarnation's message accounting. Locked after `link` where both are held.
+    accounts: Mutex<super::accounts::Accounts>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -142,6 +146,8 @@ impl ChildTarget {
             durability: std::sync::atomic::AtomicBool::new(false),
             ledger: Mutex::new(Ledger::new()),
             probe: Mutex::new(super::probe::ChildProbe::new()),
+            next_incarnation: AtomicU64::new(0),
+            accounts: Mutex::new(super::accounts::Accounts::default()),
         });
         start_incarnation(shared.clone()).await?;
         Ok(Self { shared })
@@ -228,9 +234,12 @@ async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
         }
         Err(e) => return Err(BuildError(e.to_string())),
     }
+    // Its samples follow Ready on the same pipe.
+    let incarnation = shared.next_incarnation.fetch_add(1, Ordering::Relaxed);
+    lock(&shared.accounts).started(incarnation);
     let restarted = lock(&shared.link).epoch > 0;
     if restarted && shared.durability.load(Ordering::Relaxed) {
-        read_back_before_ops(&shared, &to_child, &mut stdout, &mut buf).await?;
+        read_back_before_ops(&shared, incarnation, &to_child, &mut stdout, &mut buf).await?;
     }
     let epoch = {
         let mut link = lock(&shared.link);
@@ -243,7 +252,7 @@ async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
     tokio::spawn(async move {
         loop {
             match wire::read::<_, FromChild>(&mut stdout, &mut buf).await {
-                Ok(Some(frame)) => shared.absorb(frame),
+                Ok(Some(frame)) => shared.absorb(incarnation, frame),
                 Ok(None) => break,
                 Err(e) => {
                     tracing::warn!(%e, "reading from the target process");
@@ -273,6 +282,7 @@ async fn start_incarnation(shared: Arc<Shared>) -> Result<(), BuildError> {
 /// target on the reopened state and takes no op until this is done.
 async fn read_back_before_ops(
     shared: &Shared,
+    incarnation: u64,
     to_child: &mpsc::UnboundedSender<ToChild>,
     stdout: &mut tokio::process::ChildStdout,
     buf: &mut Vec<u8>,
@@ -296,7 +306,7 @@ async fn read_back_before_ops(
                 Ok(Some(FromChild::ReadBack { id: got, stored })) if got == id => {
                     return Ok(stored);
                 }
-                Ok(Some(other)) => shared.absorb(other),
+                Ok(Some(other)) => shared.absorb(incarnation, other),
                 Ok(None) => return Err(failed("the target process exited".to_owned())),
                 Err(e) => return Err(failed(e.to_string())),
             }
@@ -310,7 +320,8 @@ async fn read_back_before_ops(
 }
 
 impl Shared {
-    fn absorb(&self, frame: FromChild) {
+    /// A frame from incarnation `incarnation`.
+    fn absorb(&self, incarnation: u64, frame: FromChild) {
         match frame {
             FromChild::Done { id, result, acks } => {
                 let mut link = lock(&self.link);
@@ -338,6 +349,7 @@ impl Shared {
                 events,
                 stall_detail,
             } => {
+                lock(&self.accounts).sampled(incarnation, &sample);
                 *lock(&self.sample) = sample;
                 *lock(&self.stall_detail) = stall_detail;
                 let mut kept = lock(&self.events);
@@ -358,6 +370,16 @@ impl Shared {
             }
             FromChild::Ready | FromChild::BuildFailed { .. } => {}
         }
+    }
+
+    /// The current incarnation ended `how`: its accounting is kept, exact when it
+    /// reported its shutdown.
+    fn incarnation_ended(&self, how: IncarnationEnd) {
+        let exact = match how {
+            IncarnationEnd::Killed => None,
+            _ => lock(&self.stopped).as_ref().map(|(_, m)| m.clone()),
+        };
+        lock(&self.accounts).ended(how, exact);
     }
 
     /// Asks the current incarnation to shut down gracefully and waits for its report.
@@ -496,14 +518,17 @@ impl Target for ChildTarget {
 
     fn shutdown(&self, timeout: Duration) -> impl Future<Output = ShutdownOutcome> + Send {
         let shared = self.shared.clone();
-        async move { shared.stop(timeout).await }
+        async move {
+            let outcome = shared.stop(timeout).await;
+            shared.incarnation_ended(IncarnationEnd::End);
+            outcome
+        }
     }
 
+    /// The sum over the incarnations ([`super::accounts`]), each one's record when
+    /// the child was replaced.
     fn messages(&self) -> MessageAccounting {
-        lock(&self.shared.stopped)
-            .as_ref()
-            .map(|(_, m)| *m)
-            .unwrap_or_default()
+        lock(&self.shared.accounts).total()
     }
 
     fn fault_surface(&self) -> crate::faults::FaultSurface {
@@ -576,6 +601,7 @@ impl ProcessControl {
         link.epoch += 1;
         link.drop_incarnation();
         lock(&self.shared.ledger).went_down();
+        self.shared.incarnation_ended(IncarnationEnd::Killed);
         Ok(pid)
     }
 
@@ -600,6 +626,7 @@ impl ProcessControl {
         link.epoch += 1;
         link.drop_incarnation();
         lock(&self.shared.ledger).went_down();
+        self.shared.incarnation_ended(IncarnationEnd::Restarted);
         outcome
     }
 

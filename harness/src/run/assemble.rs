@@ -199,7 +199,7 @@ pub(crate) fn assemble(
         loads: load_results,
         timeline: c.timeline.clone(),
         faults: Vec::new(),
-        messages: ending.messages.unwrap_or_default(),
+        messages: ending.messages.clone().unwrap_or_default(),
         deadlocks: c.deadlocks.clone(),
         stalls: c.stalls.records(),
         leaks,

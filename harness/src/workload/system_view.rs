@@ -127,6 +127,7 @@ pub fn messages(system: &System) -> MessageAccounting {
         dead_lettered: Some(m.dead_lettered),
         queued: Some(m.queued),
         lost: Some(m.lost()),
+        ..MessageAccounting::default()
     }
 }
 

@@ -295,7 +295,7 @@ pub fn merge(inputs: &[ShardInput], settings: MergeSettings) -> Result<RunResult
             stalls: s.result.stalls.clone(),
             deadlocks: s.result.deadlocks.clone(),
             leaks: s.result.leaks,
-            messages: s.result.messages,
+            messages: s.result.messages.clone(),
         })
         .collect();
     shards.sort_by_key(|s| s.index);
@@ -358,29 +358,14 @@ fn merge_invariants(
     out
 }
 
-/// Every count summed; `lost` recomputed from the sums.
+/// Every count summed; `lost` recomputed from the sums; each shard's incarnations
+/// kept, in shard order.
 fn merge_messages<'a>(all: impl Iterator<Item = &'a MessageAccounting>) -> MessageAccounting {
     let all: Vec<&MessageAccounting> = all.collect();
-    if all.is_empty() || !all.iter().all(|m| m.measured) {
-        return MessageAccounting::default();
+    let mut m = MessageAccounting::sum(all.iter().copied());
+    if m.measured {
+        m.incarnations = all.iter().flat_map(|s| s.incarnations.clone()).collect();
     }
-    let total = |f: fn(&MessageAccounting) -> Option<u64>| -> Option<u64> {
-        all.iter().map(|m| f(m)).sum::<Option<u64>>()
-    };
-    let mut m = MessageAccounting {
-        measured: true,
-        sent: total(|m| m.sent),
-        delivered: total(|m| m.delivered),
-        dropped: total(|m| m.dropped),
-        rejected: total(|m| m.rejected),
-        dead_lettered: total(|m| m.dead_lettered),
-        queued: total(|m| m.queued),
-        lost: None,
-    };
-    m.lost = (|| {
-        let accounted = m.delivered? + m.dropped? + m.rejected? + m.dead_lettered? + m.queued?;
-        Some(m.sent? as i64 - accounted as i64)
-    })();
     m
 }
 

@@ -2,7 +2,9 @@
 //! written to the console summary, `summary.md` and `report.html` from here.
 
 use super::{Align, Cell, Table, mark, num, text};
-use crate::schema::{Durability, FaultWindows, MessageAccounting, RunResult, WindowStats};
+use crate::schema::{
+    Durability, FaultWindows, IncarnationEnd, MessageAccounting, RunResult, WindowStats,
+};
 use crate::units::{format_ns, format_plain as fp, format_value};
 
 const L: Align = Align::Left;
@@ -163,32 +165,61 @@ pub fn faults(r: &RunResult) -> Table {
 }
 
 /// The message accounting (`None` when the target does not report it): sent =
-/// delivered + dropped + rejected + dead-lettered + queued + lost, lost checked.
+/// delivered + dropped + rejected + dead-lettered + queued + lost, lost checked. With
+/// a killed target process, a column for what the kills took (not lost); with more
+/// than one incarnation of it, a row for each, then the total.
 pub fn messages(m: &MessageAccounting) -> Option<Table> {
     if !m.measured {
         return None;
     }
-    let mut t = Table::new(&[
+    let per = !m.incarnations.is_empty();
+    let killed = m.lost_in_kill.is_some();
+    let mut columns = vec![
         ("sent", R),
         ("delivered", R),
         ("dropped", R),
         ("rejected", R),
         ("dead-lettered", R),
         ("queued", R),
-        ("lost", L),
-    ]);
-    t.push(vec![
-        num(opt_u64(m.sent)),
-        num(opt_u64(m.delivered)),
-        num(opt_u64(m.dropped)),
-        num(opt_u64(m.rejected)),
-        num(opt_u64(m.dead_lettered)),
-        num(opt_u64(m.queued)),
-        mark(
+    ];
+    if killed {
+        columns.push(("lost in kills", R));
+    }
+    columns.push(("lost", L));
+    if per {
+        columns.insert(0, ("incarnation", L));
+    }
+    let mut t = Table::new(&columns);
+    let row = |label: Option<String>, m: &MessageAccounting| {
+        let mut cells: Vec<Cell> = label.into_iter().map(text).collect();
+        cells.extend([
+            num(opt_u64(m.sent)),
+            num(opt_u64(m.delivered)),
+            num(opt_u64(m.dropped)),
+            num(opt_u64(m.rejected)),
+            num(opt_u64(m.dead_lettered)),
+            num(opt_u64(m.queued)),
+        ]);
+        if killed {
+            cells.push(num(m
+                .lost_in_kill
+                .map_or("-".to_owned(), |v| v.to_string())));
+        }
+        cells.push(mark(
             m.lost == Some(0),
             m.lost.map_or_else(|| "n/a".to_owned(), |v| v.to_string()),
-        ),
-    ]);
+        ));
+        cells
+    };
+    for (n, i) in m.incarnations.iter().enumerate() {
+        let ended = match i.ended {
+            IncarnationEnd::Killed => "killed",
+            IncarnationEnd::Restarted => "restarted",
+            IncarnationEnd::End => "to the end",
+        };
+        t.push(row(Some(format!("{} ({ended})", n + 1)), &i.messages));
+    }
+    t.push(row(per.then(|| "total".to_owned()), m));
     Some(t)
 }
 
@@ -283,6 +314,68 @@ mod durability_tests {
         assert!(
             lost.contains("| device-3 | v12 target=21.0 | v10 target=19.0 | 4.2s |"),
             "{lost}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod messages_tests {
+    use super::*;
+    use crate::schema::IncarnationMessages;
+
+    fn part(sent: u64, delivered: u64, lost_in_kill: Option<u64>) -> MessageAccounting {
+        let mut m = MessageAccounting {
+            measured: true,
+            sent: Some(sent),
+            delivered: Some(delivered),
+            dropped: Some(0),
+            rejected: Some(0),
+            dead_lettered: Some(0),
+            queued: Some(0),
+            lost_in_kill,
+            ..MessageAccounting::default()
+        };
+        m.lost = m.computed_lost();
+        m
+    }
+
+    #[test]
+    fn one_row_per_incarnation_then_the_total_with_what_kills_took() {
+        let one = part(100, 100, None);
+        let md = crate::table::markdown::render(&messages(&one).unwrap());
+        assert!(
+            !md.contains("incarnation") && !md.contains("lost in kills"),
+            "{md}"
+        );
+
+        let parts = [part(100, 93, Some(7)), part(50, 50, None)];
+        let mut total = MessageAccounting::sum(&parts);
+        assert_eq!(
+            (total.sent, total.lost_in_kill, total.lost),
+            (Some(150), Some(7), Some(0))
+        );
+        total.incarnations = vec![
+            IncarnationMessages {
+                ended: IncarnationEnd::Killed,
+                messages: parts[0].clone(),
+            },
+            IncarnationMessages {
+                ended: IncarnationEnd::End,
+                messages: parts[1].clone(),
+            },
+        ];
+        let md = crate::table::markdown::render(&messages(&total).unwrap());
+        assert!(
+            md.contains("| 1 (killed) | 100 | 93 | 0 | 0 | 0 | 0 | 7 | ✅ 0 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 2 (to the end) | 50 | 50 | 0 | 0 | 0 | 0 | - | ✅ 0 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| total | 150 | 143 | 0 | 0 | 0 | 0 | 7 | ✅ 0 |"),
+            "{md}"
         );
     }
 }

@@ -147,6 +147,7 @@ pub fn run() -> RunResult {
             dead_lettered: Some(7),
             queued: Some(0),
             lost: Some(0),
+            ..MessageAccounting::default()
         },
         deadlocks: Vec::new(),
         stalls: Vec::new(),

@@ -37,9 +37,9 @@
 //! with `count == 0` unless it states its own thresholds
 //! (`"invariant{name=durability.lost_acknowledged}"`).
 //!
-//! **Not covered.** Message accounting across incarnations: the accounting in
-//! results.json is the last incarnation's (messages in a killed child's mailboxes are
-//! not accounted for).
+//! **Message accounting** across incarnations is not the checker's: results.json's
+//! `messages` sums every child, with what a killed child still held counted as
+//! `lost_in_kill` ([`crate::child::accounts`] keeps each incarnation's figures).
 
 mod ledger;
 

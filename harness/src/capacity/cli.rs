@@ -32,7 +32,7 @@ const BACKSTOP_MARGIN: Duration = Duration::from_secs(60);
     after_help = "Examples:\n  gauntlet capacity scenarios/capacity-actors.toml\n  gauntlet capacity scenarios/capacity-smart-home.toml --steps 5000..80000*2 --step-duration 5s\n  gauntlet capacity --from out/run-*/results.json --out out/capacity\n\nExit codes: 0 capacity.json written with a USL model; 1 written without a model (see fit_error), or the sweep was interrupted or a level could not run; 2 bad usage, invalid scenario or unreadable results file."
 )]
 pub struct CapacityArgs {
-    /// The scenario to sweep (its [capacity] table, if any, sets the defaults).
+    /// The scenario to sweep (its `[capacity]` table, if any, sets the defaults).
     #[arg(required_unless_present = "from", conflicts_with = "from")]
     pub scenario: Option<PathBuf>,
     /// Fit existing results files (one run per level) instead of sweeping.
@@ -52,10 +52,10 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "D", value_parser = duration_arg)]
     pub deadline: Option<Duration>,
     /// Measure each level K times, interleaved across the levels, for 95% intervals
-    /// (default: the scenario's [capacity] repeats, or 1).
+    /// (default: the scenario's `[capacity]` repeats, or 1).
     #[arg(long, value_name = "K")]
     pub repeats: Option<u32>,
-    /// The load whose level is stepped (default: the scenario's [capacity] load, or its first).
+    /// The load whose level is stepped (default: the scenario's `[capacity]` load, or its first).
     #[arg(long, value_name = "NAME")]
     pub load: Option<String>,
     /// Override the scenario's seed.

@@ -9,7 +9,7 @@
 //! Bad input (a results file that is not JSON, of an unknown schema version, a
 //! tolerance that is not a percentage) is a [`GateError`], which the CLI reports
 //! with exit code 2; a failure to write reports is a
-//! [`ReportError`](gauntlet_reports::bundle::ReportError) (exit 1).
+//! [`ReportError`] (exit 1).
 
 mod baseline;
 pub mod command;

@@ -1,6 +1,6 @@
 //! Live Prometheus metrics of a run (`gauntlet run --metrics-addr ADDR`).
 //!
-//! The [`Exporter`] owns a registry of every family a run exports ([`families`]); the
+//! The [`Exporter`] owns a registry of every family a run exports (`families`); the
 //! run loop hands it each tick's timeline entry and interval histograms
 //! ([`Observation`]), the same figures the timeline gets, so what Prometheus shows
 //! and what `results.json` says agree. Nothing is read on the message path: the

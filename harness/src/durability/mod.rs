@@ -50,6 +50,7 @@ use serde::{Deserialize, Serialize};
 
 pub use ledger::Ledger;
 
+use crate::faults::kinds::Kind;
 use crate::workload::Invariant;
 
 /// The invariant: no acknowledged durable write lost.
@@ -57,17 +58,12 @@ pub const LOST_ACKNOWLEDGED: &str = "durability.lost_acknowledged";
 /// The invariant: written-behind writes lost only within the target's bound.
 pub const WRITE_BEHIND_BOUNDED: &str = "durability.write_behind_bounded";
 
-/// Fault kinds whose scenarios get the durability invariants: they restart the
-/// target's process on its state.
-pub const RESTARTING_FAULTS: &[&str] = &["kill-process", "restart-process"];
-
-/// The durability invariants, for a scenario whose faults (by kind name) restart the
-/// target's process; none otherwise.
-pub fn invariants_for<'a>(fault_kinds: impl IntoIterator<Item = &'a str>) -> Vec<Invariant> {
-    if !fault_kinds
-        .into_iter()
-        .any(|k| RESTARTING_FAULTS.contains(&k))
-    {
+/// The durability invariants, for a scenario with faults of these kinds: both when
+/// one of them restarts the target's process on its state
+/// ([`Facts::restarts_process`](crate::faults::vocabulary::Facts::restarts_process)),
+/// none otherwise.
+pub fn invariants_for(fault_kinds: impl IntoIterator<Item = Kind>) -> Vec<Invariant> {
+    if !fault_kinds.into_iter().any(|k| k.facts().restarts_process) {
         return Vec::new();
     }
     vec![
@@ -85,16 +81,14 @@ pub fn invariants_for<'a>(fault_kinds: impl IntoIterator<Item = &'a str>) -> Vec
 /// Whether `scenario` runs the durability checker: its faults restart the target's
 /// process.
 pub fn checked(scenario: &crate::scenario::Scenario) -> bool {
-    !invariants_for(scenario.faults.iter().map(|f| f.kind().name())).is_empty()
+    !invariants_for(scenario.faults.iter().map(|f| f.kind())).is_empty()
 }
 
 /// The invariants a run of `scenario` checks: its workload's, and the durability
 /// checker's when its faults restart the target's process.
 pub fn declared(scenario: &crate::scenario::Scenario) -> Vec<Invariant> {
     let mut all = scenario.target.info().invariants.clone();
-    all.extend(invariants_for(
-        scenario.faults.iter().map(|f| f.kind().name()),
-    ));
+    all.extend(invariants_for(scenario.faults.iter().map(|f| f.kind())));
     all
 }
 
@@ -188,8 +182,9 @@ mod tests {
 
     #[test]
     fn only_restarting_faults_bring_the_invariants() {
-        assert!(invariants_for(["crash", "pause-process"]).is_empty());
-        let names: Vec<&str> = invariants_for(["kill-process"])
+        assert!(invariants_for([Kind::Crash, Kind::PauseProcess]).is_empty());
+        assert_eq!(invariants_for([Kind::RestartProcess]).len(), 2);
+        let names: Vec<&str> = invariants_for([Kind::Crash, Kind::KillProcess])
             .iter()
             .map(|i| i.name)
             .collect();

@@ -19,8 +19,9 @@ use super::vocabulary::{Detection, Facts, Requires, Scope, Targets};
 
 /// The facts of a process fault kind named `name`: it acts on the child process (no
 /// target glob, no toxicity, no settings of its own), needs `[target] process =
-/// "child"`, and detects nothing by itself (the ops it fails are its evidence).
-pub const fn facts(name: &'static str) -> Facts {
+/// "child"`, and detects nothing by itself (the ops it fails are its evidence);
+/// `restarts_process` when a new child starts on the same state at the window's end.
+pub const fn facts(name: &'static str, restarts_process: bool) -> Facts {
     Facts {
         name,
         target: Targets::Nothing("it acts on the target's child process"),
@@ -28,6 +29,7 @@ pub const fn facts(name: &'static str) -> Facts {
         toxicity: Toxicity::Refused,
         requires: Requires::CHILD,
         detected: Detection::Nothing,
+        restarts_process,
     }
 }
 

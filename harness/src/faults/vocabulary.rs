@@ -39,6 +39,9 @@ pub struct Facts {
     pub requires: Requires,
     /// How the target must show that it noticed the fault, if it must.
     pub detected: Detection,
+    /// Whether a new target process starts on the same state when the window ends:
+    /// such a scenario runs the durability checker (`crate::durability`).
+    pub restarts_process: bool,
 }
 
 /// What a kind's `target` field names.

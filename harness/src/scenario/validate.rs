@@ -194,6 +194,9 @@ impl Validator<'_> {
         // not again by every threshold on its kind.
         let mut fault_kinds: Vec<&'static str> = raw.faults.iter().map(|f| f.kind.name()).collect();
         fault_kinds.dedup();
+        // A scenario that restarts the target's process is held to what it
+        // acknowledged (crate::durability).
+        let durability = crate::durability::invariants_for(raw.faults.iter().map(|f| f.kind));
         let faults = self.faults(raw.faults, target.as_ref(), duration);
         let recovery = self.recovery(raw.recovery);
         let mut thresholds = Vec::new();
@@ -202,13 +205,7 @@ impl Validator<'_> {
             .map(|t| t.info().invariants.iter().map(|i| i.name).collect())
             .unwrap_or_default();
         if target.is_some() {
-            // A scenario that restarts the target's process is held to what it
-            // acknowledged (crate::durability).
-            declared.extend(
-                crate::durability::invariants_for(fault_kinds.iter().copied())
-                    .iter()
-                    .map(|i| i.name),
-            );
+            declared.extend(durability.iter().map(|i| i.name));
         }
         let mut waived: Vec<String> = Vec::new();
         for (k, exprs) in raw.thresholds {

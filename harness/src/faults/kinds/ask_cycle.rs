@@ -42,6 +42,7 @@ impl FaultKind for AskCycle {
         toxicity: Toxicity::Refused,
         requires: Requires::in_process(Capability::ActorSystem),
         detected: Detection::EveryEvent,
+        restarts_process: false,
     };
     type Active = Closing;
 

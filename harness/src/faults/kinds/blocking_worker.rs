@@ -29,6 +29,7 @@ impl FaultKind for BlockingWorker {
         toxicity: Toxicity::Thins,
         requires: Requires::in_process(Capability::ActorSystem),
         detected: Detection::StallReports,
+        restarts_process: false,
     };
     type Active = Installed;
 

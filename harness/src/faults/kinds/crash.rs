@@ -23,6 +23,7 @@ impl FaultKind for Crash {
         toxicity: Toxicity::Thins,
         requires: Requires::in_process(Capability::ActorSystem),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = Installed;
 

@@ -22,6 +22,7 @@ impl FaultKind for DependencyErrors {
         toxicity: Toxicity::Thins,
         requires: Requires::in_process(Capability::Dependency),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = FaultStats;
 

@@ -27,6 +27,7 @@ impl FaultKind for DependencyLatency {
         toxicity: Toxicity::Refused,
         requires: Requires::in_process(Capability::Dependency),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = FaultStats;
 

@@ -25,6 +25,7 @@ impl FaultKind for DependencyOutage {
         ),
         requires: Requires::in_process(Capability::Dependency),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = FaultStats;
 

@@ -27,6 +27,7 @@ impl FaultKind for Flood {
         toxicity: Toxicity::Refused,
         requires: Requires::in_process(Capability::Flood),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = JoinHandle<FloodOutcome>;
 

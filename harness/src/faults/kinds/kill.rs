@@ -22,6 +22,7 @@ impl FaultKind for Kill {
         toxicity: Toxicity::Thins,
         requires: Requires::in_process(Capability::ActorSystem),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = ();
 

@@ -16,7 +16,7 @@ use crate::faults::vocabulary::{Facts, FaultKind, Fields, Scope};
 pub struct KillProcess;
 
 impl FaultKind for KillProcess {
-    const FACTS: Facts = process::facts("kill-process");
+    const FACTS: Facts = process::facts("kill-process", true);
     type Active = Down;
 
     fn read(_: &mut Fields) -> Option<Self> {

@@ -40,6 +40,7 @@ impl FaultKind for Latency {
         toxicity: Toxicity::Thins,
         requires: Requires::in_process(Capability::ActorSystem),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = Installed;
 

@@ -23,6 +23,7 @@ impl FaultKind for MemoryPressure {
         toxicity: Toxicity::Refused,
         requires: Requires::in_process(Capability::Nothing),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = Ballast;
 

@@ -25,6 +25,7 @@ impl FaultKind for Partition {
         toxicity: Toxicity::Refused,
         requires: Requires::in_process(Capability::ActorSystem),
         detected: Detection::Nothing,
+        restarts_process: false,
     };
     type Active = Cut;
 

@@ -12,7 +12,7 @@ use crate::faults::vocabulary::{Facts, FaultKind, Fields, Scope};
 pub struct PauseProcess;
 
 impl FaultKind for PauseProcess {
-    const FACTS: Facts = process::facts("pause-process");
+    const FACTS: Facts = process::facts("pause-process", false);
     type Active = Down;
 
     fn read(_: &mut Fields) -> Option<Self> {

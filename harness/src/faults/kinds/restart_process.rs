@@ -17,7 +17,7 @@ pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct RestartProcess;
 
 impl FaultKind for RestartProcess {
-    const FACTS: Facts = process::facts("restart-process");
+    const FACTS: Facts = process::facts("restart-process", true);
     type Active = Down;
 
     fn read(_: &mut Fields) -> Option<Self> {

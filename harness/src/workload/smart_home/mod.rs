@@ -575,8 +575,13 @@ impl Target for SmartHomeTarget {
         match op.0 {
             OP_TELEMETRY => {
                 let i = self.device_keys.pick(0, seq) as usize;
-                // Mostly in range, now and then out of it (alerts).
-                let value = 14.0 + (keys::mix(seq) % 1500) as f64 / 100.0;
+                // Mostly in range, now and then out of it (alerts). The last term keeps
+                // a device's consecutive readings apart (equal only when both terms
+                // collide, about 1 in 1.5 M): a reading that repeated the stored value
+                // would change nothing, and the durability checker, which sees only
+                // changes, would count it as lost after a restart.
+                let value =
+                    14.0 + (keys::mix(seq) % 1500) as f64 / 100.0 + (seq % 997) as f64 * 1e-7;
                 let at = Timestamp::now();
                 let reading = Reading::at(self.temperature, value, at);
                 self.devices[i]

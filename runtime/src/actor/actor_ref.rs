@@ -9,7 +9,6 @@ use super::cell::{Cell, Node};
 use super::mailbox::Push;
 use super::reply::NoReply;
 pub use super::reply::ReplyTo;
-use super::stats::bump;
 use super::system::DeadLetterReason;
 
 /// Why a message was not queued. The message comes back where it was not consumed.
@@ -141,23 +140,23 @@ impl<M: Send + 'static> ActorRef<M> {
     fn account(&self, outcome: Push<M>) -> Result<(), SendError<M>> {
         let system = &self.cell.core.system;
         let stripe = system.counters.local();
-        bump(&stripe.sent);
+        stripe.bump(&stripe.sent);
         match outcome {
             Push::Queued => Ok(()),
             Push::DroppedNewest => {
-                bump(&stripe.dropped_newest);
+                stripe.bump(&stripe.dropped_newest);
                 Ok(())
             }
             Push::DroppedOldest => {
-                bump(&stripe.dropped_oldest);
+                stripe.bump(&stripe.dropped_oldest);
                 Ok(())
             }
             Push::Full(m) => {
-                bump(&stripe.rejected);
+                stripe.bump(&stripe.rejected);
                 Err(SendError::Full(m))
             }
             Push::Closed(m) => {
-                bump(&stripe.dead_lettered);
+                stripe.bump(&stripe.dead_lettered);
                 system.publish_dead_letters(
                     &self.cell.core.address,
                     std::any::type_name::<M>(),
@@ -297,10 +296,10 @@ pub(crate) async fn ask_routed<'a, M: Send + 'static, R: Send + 'static>(
     let _registration = ticket.map(|t| Withdraw(reaper, t));
     let deadline = tokio::time::Instant::from_std(rx.deadline());
     let mut msg = make(tx);
-    bump(&system.counters.local().asks_started);
+    system.counters.bump(|s| &s.asks_started);
     let _in_flight = AskGuard(system);
     let timed_out = || {
-        bump(&system.counters.local().asks_timed_out);
+        system.counters.bump(|s| &s.asks_timed_out);
         Err(AskError::Timeout(timeout))
     };
     let mut _waiting = None;
@@ -386,6 +385,6 @@ struct AskGuard<'a>(&'a super::system::SystemShared);
 
 impl Drop for AskGuard<'_> {
     fn drop(&mut self) {
-        bump(&self.0.counters.local().asks_finished);
+        self.0.counters.bump(|s| &s.asks_finished);
     }
 }

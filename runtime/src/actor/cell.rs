@@ -21,7 +21,7 @@ use super::handshake::Handshake;
 use super::lifecycle::StopReason;
 use super::mailbox::Mailbox;
 use super::props::OnStop;
-use super::stats::{KindStats, add};
+use super::stats::KindStats;
 use super::supervision::{Failure, SupervisorStrategy};
 use super::system::{DeadLetterReason, SystemShared};
 
@@ -376,8 +376,8 @@ impl<M: Send + 'static> Node for Cell<M> {
         if n > 0 {
             let system = &self.core.system;
             let stripe = system.counters.local();
-            add(&stripe.dead_lettered, n);
-            add(&stripe.discarded, n);
+            stripe.add(&stripe.dead_lettered, n);
+            stripe.add(&stripe.discarded, n);
             system.publish_dead_letters(
                 &self.core.address,
                 std::any::type_name::<M>(),

@@ -41,7 +41,6 @@ use std::hash::BuildHasherDefault;
 
 use super::address::Address;
 use super::cell::Core;
-use super::stats::bump;
 use super::system::SystemShared;
 use super::watchdog::BUSY;
 
@@ -200,7 +199,7 @@ impl WaitGraph {
                 continue;
             }
             drop(guard);
-            bump(&system.counters.local().deadlocks);
+            system.counters.bump(|s| &s.deadlocks);
             system.publish(super::watchdog::RuntimeEvent::Deadlock(
                 super::watchdog::DeadlockReport {
                     cycle: cycle.clone(),

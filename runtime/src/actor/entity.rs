@@ -38,7 +38,7 @@ use super::context::Context;
 use super::lifecycle::{Actor, HandlerError, StopReason};
 use super::mailbox::{MailboxConfig, Push};
 use super::props::{OnStop, Props};
-use super::stats::{KindStats, bump};
+use super::stats::KindStats;
 use super::supervision::{Failure, SupervisorStrategy};
 use super::system::{DeadLetterReason, SpawnError, System, SystemShared, spawn_under};
 
@@ -341,8 +341,8 @@ impl<A: Actor, K: EntityKey> EntityRef<A, K> {
     fn undeliverable(&self, msg: A::Msg) -> SendError<A::Msg> {
         let system = &self.shared.system;
         let stripe = system.counters.local();
-        bump(&stripe.sent);
-        bump(&stripe.dead_lettered);
+        stripe.bump(&stripe.sent);
+        stripe.bump(&stripe.dead_lettered);
         system.publish_dead_letters(
             &self.address(),
             std::any::type_name::<A::Msg>(),

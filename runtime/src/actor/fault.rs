@@ -37,7 +37,6 @@ use super::actor_ref::SendError;
 use super::address::Address;
 use super::cell::{Core, Node, lock};
 use super::deadlock::{AsActor, current};
-use super::stats::bump;
 use super::supervision::Failure;
 use super::system::{DeadLetterReason, System};
 
@@ -182,8 +181,8 @@ pub(crate) fn drop_partitioned<M>(to: &Core, msg: M) -> Result<(), SendError<M>>
     drop(msg);
     let system = &to.system;
     let stripe = system.counters.local();
-    bump(&stripe.sent);
-    bump(&stripe.dead_lettered);
+    stripe.bump(&stripe.sent);
+    stripe.bump(&stripe.dead_lettered);
     system.faults.partitioned.fetch_add(1, Ordering::Relaxed);
     system.publish_dead_letters(
         &to.address,

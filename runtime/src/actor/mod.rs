@@ -141,6 +141,9 @@ mod lifecycle;
 pub mod mailbox;
 #[cfg(not(gauntlet_loom))]
 mod props;
+// Under loom only its model uses it.
+#[cfg_attr(gauntlet_loom, allow(dead_code))]
+mod owners;
 mod queue;
 // Under loom only its models use the inbox and the handshake.
 #[cfg_attr(gauntlet_loom, allow(dead_code))]

@@ -12,7 +12,6 @@ use super::context::Context;
 use super::deadlock::AsActor;
 use super::lifecycle::{Actor, HandlerError, StopReason};
 use super::props::OnStop;
-use super::stats::bump;
 use super::supervision::{Decision, Directive, Failure};
 
 /// Runs a hook or handler, turning an error or a panic into a [`Failure`].
@@ -155,7 +154,7 @@ pub(crate) fn run<A: Actor>(
             }
             event = match next(cell).await {
                 Next::Msg(msg) => {
-                    bump(&cell.core.system.counters.local().delivered);
+                    cell.core.system.counters.bump(|s| &s.delivered);
                     cell.core.gauges.handled_one();
                     if cell.core.fault.has_handler_fault()
                         && let Some(f) = Box::pin(super::fault::before_handle(&cell.core)).await
@@ -401,8 +400,8 @@ async fn stop<A: Actor>(
                 break;
             };
             let stripe = core.system.counters.local();
-            bump(&stripe.delivered);
-            bump(&stripe.drained);
+            stripe.bump(&stripe.delivered);
+            stripe.bump(&stripe.drained);
             core.gauges.handled_one();
             let handled = AsActor::new(core, guarded(actor.handle(msg, ctx)));
             match within(deadline, handled).await {

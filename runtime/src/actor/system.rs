@@ -21,7 +21,7 @@ use super::cell::{Cell, Core, Kin, Node, Signal, lock};
 use super::lifecycle::{Actor, StopReason};
 use super::mailbox::{Mailbox, MailboxConfig};
 use super::props::{OnStop, Props};
-use super::stats::{Counters, KindStats, MailboxDepth, SystemStats, bump};
+use super::stats::{Counters, KindStats, MailboxDepth, SystemStats};
 use super::supervision::SupervisorStrategy;
 
 /// System-wide defaults.
@@ -391,8 +391,8 @@ impl System {
             Some(r) => r.tell(msg).await,
             None => {
                 let stripe = self.shared.counters.local();
-                bump(&stripe.sent);
-                bump(&stripe.dead_lettered);
+                stripe.bump(&stripe.sent);
+                stripe.bump(&stripe.dead_lettered);
                 self.shared.publish_dead_letters(
                     address,
                     std::any::type_name::<M>(),

@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 use super::address::Address;
 use super::cell::{Node, Signal};
 use super::lifecycle::StopReason;
-use super::stats::bump;
 use super::system::SystemShared;
 
 /// The busy flag in an actor's activity word; the rest is a coarse-clock timestamp.
@@ -167,7 +166,7 @@ fn scan(system: &SystemShared, now: u64, reported: &mut HashMap<u64, u64>) {
                     busy_for: Duration::from_millis(since),
                     waiting_on: system.waits.waiting_on(core.id),
                 };
-                bump(&system.counters.local().stalls);
+                system.counters.bump(|s| &s.stalls);
                 tracing::warn!(
                     address = %report.address,
                     kind = report.kind,

@@ -52,6 +52,9 @@ pub enum AddressError {
     /// `.` and `..` are not names.
     #[error("`{0}` is not a valid name")]
     DotName(String),
+    /// Names of the form `~<digits>` belong to unnamed actors.
+    #[error("name `{0}` is reserved: `~` followed by digits names unnamed actors")]
+    Reserved(String),
 }
 
 /// Checks one actor or system name.
@@ -81,6 +84,28 @@ pub fn validate_name(name: &str) -> Result<(), AddressError> {
         });
     }
     Ok(())
+}
+
+/// Checks the name an actor is spawned with (or an entity key): a valid name, and not
+/// of the form `~<digits>`, which unnamed actors' names take.
+pub fn validate_actor_name(name: &str) -> Result<(), AddressError> {
+    validate_name(name)?;
+    if is_unnamed_name(name.as_bytes()) {
+        return Err(AddressError::Reserved(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// The actor id in an unnamed actor's name (`~<digits>`), or `None` for any other name.
+pub(crate) fn unnamed_id(name: &str) -> Option<u64> {
+    if !is_unnamed_name(name.as_bytes()) {
+        return None;
+    }
+    name[1..].parse().ok()
+}
+
+fn is_unnamed_name(name: &[u8]) -> bool {
+    matches!(name, [UNNAMED, digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
 }
 
 /// A validated actor address. Cheap to clone (one shared string).
@@ -140,6 +165,16 @@ impl Address {
         // spawn about 70 instructions).
         let name = unsafe { std::str::from_utf8_unchecked(&digits[at..]) };
         Self(joined(&self.0, name))
+    }
+
+    /// Whether this is an unnamed actor's address (its name is `~<digits>`).
+    pub fn is_unnamed(&self) -> bool {
+        // Bytes from the end: this runs on every actor's finalize.
+        let s = self.0.as_bytes();
+        match s.iter().rposition(|&b| b == b'/') {
+            Some(slash) if slash >= SCHEME.len() => is_unnamed_name(&s[slash + 1..]),
+            _ => false,
+        }
     }
 
     /// The whole address as a string.
@@ -237,6 +272,35 @@ impl AsRef<str> for Address {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_unnamed_form_is_tilde_then_digits_and_reserved() {
+        for (name, unnamed) in [
+            ("~0", true),
+            ("~123", true),
+            ("~99999999999999999999999", true),
+            ("~", false),
+            ("~1x", false),
+            ("~x1", false),
+            ("a~1", false),
+            ("1", false),
+        ] {
+            assert_eq!(is_unnamed_name(name.as_bytes()), unnamed, "{name}");
+            assert_eq!(
+                matches!(validate_actor_name(name), Err(AddressError::Reserved(_))),
+                unnamed,
+                "{name}"
+            );
+        }
+        assert_eq!(unnamed_id("~42"), Some(42));
+        assert_eq!(unnamed_id("~99999999999999999999999"), None);
+        let root = Address::root("s").unwrap();
+        assert!(!root.is_unnamed());
+        assert!(root.unnamed_child(7).is_unnamed());
+        assert!(Address::parse("actor://s/a/~3").unwrap().is_unnamed());
+        assert!(!Address::parse("actor://s/~3/b").unwrap().is_unnamed());
+        assert!(!Address::parse("actor://s/~3x").unwrap().is_unnamed());
+    }
 
     #[test]
     fn parses_nested_addresses() {

@@ -51,9 +51,11 @@ impl Family {
 
 /// The rarely used part of a cell, allocated on first use: children, restart history
 /// and pending system signals. Most actors never have children and only see a signal
-/// when they stop, so this keeps an idle actor small.
+/// when they stop, so this keeps an idle actor small: one pointer, null until first
+/// use, which also lets a walk of the tree pass every actor without children without
+/// taking a lock.
 #[derive(Default)]
-pub(crate) struct Kin(Mutex<Option<Box<KinInner>>>);
+pub(crate) struct Kin(AtomicPtr<Mutex<KinInner>>);
 
 #[derive(Default)]
 struct KinInner {
@@ -61,44 +63,102 @@ struct KinInner {
     signals: Vec<Signal>,
 }
 
+// `AtomicPtr` is `Send` and `Sync` whatever it points to; the `Mutex` behind it is
+// shared between threads, which needs what it guards to be `Send`.
+const _: fn() = || {
+    fn send<T: Send>() {}
+    send::<KinInner>();
+};
+
 impl Kin {
+    /// The rare part, if it was ever created.
+    fn get(&self) -> Option<MutexGuard<'_, KinInner>> {
+        let p = self.0.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_create`, is
+        // never replaced once set, and is freed only by `Drop`, which takes `&mut self`.
+        (!p.is_null()).then(|| lock(unsafe { &*p }))
+    }
+
+    /// The rare part, created on first use.
+    fn get_or_create(&self) -> MutexGuard<'_, KinInner> {
+        if let Some(k) = self.get() {
+            return k;
+        }
+        let new = Box::into_raw(Box::<Mutex<KinInner>>::default());
+        let p = match self.0.compare_exchange(
+            std::ptr::null_mut(),
+            new,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => new,
+            Err(current) => {
+                // SAFETY: `new` came from `Box::into_raw` above and was never shared.
+                drop(unsafe { Box::from_raw(new) });
+                current
+            }
+        };
+        // SAFETY: as in `get`: set once, freed only by `Drop`.
+        lock(unsafe { &*p })
+    }
+
     /// Runs `f` on the family, creating it if needed.
     pub(crate) fn family<R>(&self, f: impl FnOnce(&mut Family) -> R) -> R {
-        f(&mut lock(&self.0).get_or_insert_with(Default::default).family)
+        f(&mut self.get_or_create().family)
     }
 
     /// The children in spawn order.
     pub(crate) fn children(&self) -> Vec<Arc<dyn Node>> {
-        lock(&self.0)
-            .as_ref()
-            .map_or_else(Vec::new, |k| k.family.list())
+        self.get().map_or_else(Vec::new, |k| k.family.list())
+    }
+
+    /// Visits every descendant, parents before their children, each family under its
+    /// lock (no clones). Locks are taken from the top down only, as everywhere else; `f`
+    /// may lock the visited actor's own family (to signal it) but no ancestor's.
+    pub(crate) fn for_each_descendant(&self, f: &mut impl FnMut(&Arc<dyn Node>)) {
+        if let Some(k) = self.get() {
+            for child in k.family.children.values() {
+                f(child);
+                child.core().kin.for_each_descendant(f);
+            }
+        }
     }
 
     fn take_children(&self) -> BTreeMap<u64, Arc<dyn Node>> {
-        lock(&self.0)
-            .as_mut()
-            .map(|k| std::mem::take(&mut k.family.children))
+        self.get()
+            .map(|mut k| std::mem::take(&mut k.family.children))
             .unwrap_or_default()
     }
 
+    /// The child with actor id `id`, if it is alive and still in the family.
+    pub(crate) fn child(&self, id: u64) -> Option<Arc<dyn Node>> {
+        self.get().and_then(|k| k.family.children.get(&id).cloned())
+    }
+
     fn remove_child(&self, id: u64) {
-        if let Some(k) = lock(&self.0).as_mut() {
+        if let Some(mut k) = self.get() {
             k.family.children.remove(&id);
         }
     }
 
     fn push_signal(&self, signal: Signal) {
-        lock(&self.0)
-            .get_or_insert_with(Default::default)
-            .signals
-            .push(signal);
+        self.get_or_create().signals.push(signal);
     }
 
     fn take_signals(&self) -> Vec<Signal> {
-        lock(&self.0)
-            .as_mut()
-            .map(|k| std::mem::take(&mut k.signals))
+        self.get()
+            .map(|mut k| std::mem::take(&mut k.signals))
             .unwrap_or_default()
+    }
+}
+
+impl Drop for Kin {
+    fn drop(&mut self) {
+        let p = *self.0.get_mut();
+        if !p.is_null() {
+            // SAFETY: from `Box::into_raw` in `get_or_create`, freed only here, once.
+            drop(unsafe { Box::from_raw(p) });
+        }
     }
 }
 

@@ -32,7 +32,7 @@ use std::time::Duration;
 use dashmap::DashMap;
 
 use super::actor_ref::{ActorRef, AskError, ReplyTo, Route, SendError, ask_routed};
-use super::address::{Address, AddressError, validate_name};
+use super::address::{Address, AddressError, validate_actor_name};
 use super::cell::Node;
 use super::context::Context;
 use super::lifecycle::{Actor, HandlerError, StopReason};
@@ -180,7 +180,7 @@ impl System {
 impl<A: Actor, K: EntityKey> Entities<A, K> {
     /// The entity for `key` (checked to be a valid address name).
     pub fn get(&self, key: K) -> Result<EntityRef<A, K>, AddressError> {
-        validate_name(&key.to_string())?;
+        validate_actor_name(&key.to_string())?;
         Ok(EntityRef {
             shared: self.shared.clone(),
             key,
@@ -189,7 +189,7 @@ impl<A: Actor, K: EntityKey> Entities<A, K> {
 
     /// Makes `key` known without activating it.
     pub fn register(&self, key: K) -> Result<(), AddressError> {
-        validate_name(&key.to_string())?;
+        validate_actor_name(&key.to_string())?;
         self.shared.slots.entry(key).or_insert(None);
         Ok(())
     }

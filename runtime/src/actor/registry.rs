@@ -1,4 +1,5 @@
-//! The address registry: which live actor holds each address.
+//! The address registry: which live named actor holds each address (unnamed actors,
+//! `~<id>`, are found through their parents instead; see `SystemShared::node_at`).
 //!
 //! Two rules make it safe against the races of spawning and stopping: an address is
 //! *claimed* only if it is free (a duplicate name is an error, never an overwrite), and
@@ -72,20 +73,6 @@ impl<V: Clone> Registry<V> {
         return self.map.get(key).map(|v| v.clone());
         #[cfg(gauntlet_loom)]
         return self.map.0.lock().unwrap().get(key).cloned();
-    }
-
-    /// Visits every entry (a consistent view per shard, not a snapshot of the whole).
-    #[cfg(not(gauntlet_loom))]
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&V)) {
-        for e in self.map.iter() {
-            f(e.value());
-        }
-    }
-
-    /// Every live actor right now.
-    #[cfg(not(gauntlet_loom))]
-    pub(crate) fn values(&self) -> Vec<V> {
-        self.map.iter().map(|e| e.value().clone()).collect()
     }
 }
 

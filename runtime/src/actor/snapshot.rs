@@ -1,6 +1,6 @@
 //! Per-actor snapshots: what every live actor is doing right now.
 //!
-//! [`System::snapshot`] walks the registry once and returns, for every live actor that
+//! [`System::snapshot`] walks the actor tree once and returns, for every live actor that
 //! matches the query: its address and kind, its [`ActorState`], mailbox depth and peak,
 //! messages handled, total busy time and how long the current handler has been running,
 //! restarts and the last failure, and the actor it waits on in an `ask`; plus the

@@ -172,14 +172,30 @@ pub(crate) struct SystemShared {
 }
 
 impl SystemShared {
+    /// Takes a named actor's address out of the registry (unnamed actors are never in
+    /// it).
     pub(crate) fn deregister(&self, node: &Arc<dyn Node>) {
         let core = node.core();
-        self.registry
-            .release(core.address.as_str(), core.id, |n| n.core().id);
+        if !core.address.is_unnamed() {
+            self.registry
+                .release(core.address.as_str(), core.id, |n| n.core().id);
+        }
     }
 
+    /// The live actor at `address`: a named one from the registry, an unnamed one
+    /// (`…/~<id>`) from its parent's children, found the same way (O(depth) lookups).
     pub(crate) fn node_at(&self, address: &str) -> Option<Arc<dyn Node>> {
-        self.registry.get(address)
+        if let Some(node) = self.registry.get(address) {
+            return Some(node);
+        }
+        let (parent, name) = address.rsplit_once('/')?;
+        let id = super::address::unnamed_id(name)?;
+        let child = if parent == self.root.as_str() {
+            self.guardian.child(id)
+        } else {
+            self.node_at(parent)?.core().kin.child(id)
+        }?;
+        (child.core().address.as_str() == address).then_some(child)
     }
 
     pub(crate) fn note_peak(&self, depth: usize) {
@@ -224,9 +240,14 @@ impl SystemShared {
         self.config.stall_threshold.map(|d| d.as_millis() as u64)
     }
 
-    /// Visits every live actor (for the watchdog; O(actors)).
-    pub(crate) fn for_each_node(&self, f: impl FnMut(&Arc<dyn Node>)) {
-        self.registry.for_each(f);
+    /// Visits every live actor in the tree, parents before their children (O(actors);
+    /// for the watchdog, snapshots and stats). Each family is visited under its lock, so
+    /// spawns and stops under one parent wait for the walk to pass it; `f` may signal
+    /// the actor it is given, but must not touch its ancestors' families. An actor
+    /// killed with its parent leaves the tree with the parent, an instant before its
+    /// own task ends.
+    pub(crate) fn for_each_node(&self, mut f: impl FnMut(&Arc<dyn Node>)) {
+        self.guardian.for_each_descendant(&mut f);
     }
 
     pub(crate) fn tick(&self) -> Duration {
@@ -367,15 +388,16 @@ impl System {
 
     /// Spawns a top-level actor without a name, at `actor://<system>/~<id>` (`id` is
     /// unique in the system), supervised by the root guardian. The fast path for fleets
-    /// of alike actors: no name to format or check. (Should a named actor already hold
-    /// that address, the next id is taken.)
+    /// of alike actors: no name to format or check, and no entry in the address
+    /// registry (found through its parent instead). Names of this form are reserved for
+    /// unnamed actors: a named spawn refuses them.
     pub fn spawn_unnamed<A: Actor>(&self, props: Props<A>) -> Result<ActorRef<A::Msg>, SpawnError> {
         spawn_as(&self.shared, None, Name::Unnamed, props)
     }
 
     /// The live actor at `address`, if there is one and it takes messages of type `M`.
     pub fn lookup<M: Send + 'static>(&self, address: &Address) -> Option<ActorRef<M>> {
-        let node = self.shared.registry.get(address.as_str())?;
+        let node = self.shared.node_at(address.as_str())?;
         let cell = node.into_any().downcast::<Cell<M>>().ok()?;
         Some(ActorRef::from_cell(cell))
     }
@@ -415,8 +437,7 @@ impl System {
     pub fn addresses(&self) -> Vec<Address> {
         let mut out = Vec::new();
         self.shared
-            .registry
-            .for_each(|n| out.push(n.core().address.clone()));
+            .for_each_node(|n| out.push(n.core().address.clone()));
         out
     }
 
@@ -424,7 +445,7 @@ impl System {
     /// call it per tick, not per message.
     pub fn stats(&self) -> SystemStats {
         let (mut total, mut deepest, mut peak) = (0u64, 0u64, 0u64);
-        self.shared.registry.for_each(|n| {
+        self.shared.for_each_node(|n| {
             let q = n.queued() as u64;
             total += q;
             deepest = deepest.max(q);
@@ -480,7 +501,8 @@ impl System {
         let aborted_before = lock(&shared.aborted).len();
 
         // Every live actor's task, so that we can wait for the tasks themselves to end.
-        let everyone: Vec<Arc<dyn Node>> = shared.registry.values();
+        let mut everyone: Vec<Arc<dyn Node>> = Vec::new();
+        shared.for_each_node(|n| everyone.push(n.clone()));
         let top = shared.guardian.children();
         for node in top.iter().rev() {
             node.signal(Signal::Stop(StopReason::Shutdown));
@@ -488,9 +510,7 @@ impl System {
         let all = futures_util::future::join_all(top.iter().map(|n| n.core().wait_terminated()));
         let graceful = tokio::time::timeout(deadline, all).await.is_ok();
         if !graceful {
-            shared
-                .registry
-                .for_each(|node| shared.record_aborted(&node.core().address));
+            shared.for_each_node(|node| shared.record_aborted(&node.core().address));
             for node in &everyone {
                 node.kill();
             }
@@ -567,7 +587,10 @@ fn spawn_as<A: Actor>(
     let parent_address = parent.as_ref().map_or(&shared.root, |p| &p.core().address);
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
     let address = match name {
-        Name::Given(name) => parent_address.child(name)?,
+        Name::Given(name) => {
+            super::address::validate_actor_name(name)?;
+            parent_address.child(name)?
+        }
         Name::Unnamed => parent_address.unnamed_child(id),
     };
     if shared.shutting_down.load(Ordering::Acquire) {
@@ -592,16 +615,14 @@ fn spawn_as<A: Actor>(
         core,
     });
     let node: Arc<dyn Node> = cell.clone();
-    if shared
-        .registry
-        .claim(address.shared().clone(), node.clone())
-        .is_err()
+    // Unnamed actors stay out of the registry: their `~<id>` is unique by construction
+    // (named actors may not take such a name) and lookups find them through the parent.
+    if matches!(name, Name::Given(_))
+        && shared
+            .registry
+            .claim(address.shared().clone(), node.clone())
+            .is_err()
     {
-        if matches!(name, Name::Unnamed) {
-            // A named actor took `~<id>`: try the next id.
-            drop((node, cell));
-            return spawn_as(shared, parent, Name::Unnamed, props);
-        }
         return Err(SpawnError::Duplicate(address));
     }
     let kin = parent.as_ref().map_or(&shared.guardian, |p| &p.core().kin);
@@ -664,7 +685,9 @@ mod footprint {
             let (cell_size, task_size) = (size_of::<Cell<u64>>(), size_of_val(&task));
             // 264 before the first-waiter slot (issue 20, 272) and the snapshot gauges
             // (two words: handled, busy time; issue 21).
-            assert!(cell_size <= 288, "cell grew to {cell_size} bytes");
+            // 280 since the rare part (children, signals) is one pointer, null until
+            // first use, instead of a mutex around an optional box.
+            assert!(cell_size <= 280, "cell grew to {cell_size} bytes");
             // 264 until the handler's future was no longer stored twice, the task's
             // captures no longer copied, and timers kept out of line (issue 20). At 184
             // tokio's task (header, 128-byte-aligned core, trailer) takes 384 bytes; one

@@ -105,7 +105,10 @@ pub(crate) fn unnamed_id(name: &str) -> Option<u64> {
 }
 
 fn is_unnamed_name(name: &[u8]) -> bool {
-    matches!(name, [UNNAMED, digits @ ..] if !digits.is_empty() && digits.iter().all(u8::is_ascii_digit))
+    match name {
+        [UNNAMED, digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    }
 }
 
 /// A validated actor address. Cheap to clone (one shared string).

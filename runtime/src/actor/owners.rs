@@ -17,15 +17,6 @@ pub(crate) struct Owners {
 }
 
 impl Owners {
-    #[cfg(not(gauntlet_loom))]
-    pub(crate) const fn new(slots: u32) -> Self {
-        Self {
-            taken: AtomicU64::new(0),
-            slots,
-        }
-    }
-
-    #[cfg(gauntlet_loom)]
     pub(crate) fn new(slots: u32) -> Self {
         Self {
             taken: AtomicU64::new(0),

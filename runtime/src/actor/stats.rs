@@ -13,17 +13,18 @@
 //! **Owned stripes.** A thread that counts first takes one of [`OWNED`] process-wide
 //! owner numbers, the lowest free one, and gives it back when it exits. The stripe with
 //! that number, in every system, then has one writer, which counts with a plain load and
-//! store instead of a locked read-modify-write: an ask bumps three counters, and three
-//! `lock xadd`s were about 20 ns of a 330 ns ask round trip (see the README's
+//! store instead of a locked read-modify-write: an ask bumps four counters, and those
+//! four `lock xadd`s were about 20 ns of a 330 ns ask round trip (see the README's
 //! performance section). A thread that finds every number taken counts on the shared
 //! stripes with `fetch_add`, as all threads used to. The hand-over of a number from an
 //! exiting thread to the next is a release/acquire pair on the owner bitmap, so the next
-//! owner's load sees the last owner's store (see [`owners`](super::owners), model-checked under loom).
+//! owner's load sees the last owner's store (see [`owners`](super::owners),
+//! model-checked under loom).
 
 use std::cell::Cell as StdCell;
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicU64;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use crossbeam_utils::CachePadded;
 
@@ -32,6 +33,7 @@ use super::owners::Owners;
 /// Owner numbers, and so owned stripes per system.
 pub(crate) const OWNED: usize = 64;
 
+/// One stripe of message counters, written by one thread (an owned stripe) or by a few.
 #[derive(Default)]
 pub(crate) struct Stripe {
     pub(crate) sent: AtomicU64,
@@ -49,7 +51,6 @@ pub(crate) struct Stripe {
     pub(crate) deadlocks: AtomicU64,
 }
 
-/// Adds one. Relaxed: counters order nothing, snapshots sum them.
 /// Counts with a plain load and store: only for a counter that this thread alone
 /// writes (an owned stripe's), which a reader may load at any time.
 #[inline]
@@ -57,7 +58,8 @@ fn add_owned(c: &AtomicU64, n: u64) {
     c.store(c.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
 }
 
-static OWNERS: Owners = Owners::new(OWNED as u32);
+/// Claimed once per thread, so the lazy initialisation's check is off the hot path.
+static OWNERS: LazyLock<Owners> = LazyLock::new(|| Owners::new(OWNED as u32));
 
 /// Threads without an owner number spread over the shared stripes by this.
 static NEXT_SHARED: AtomicUsize = AtomicUsize::new(0);
@@ -148,6 +150,7 @@ impl Local<'_> {
     }
 }
 
+/// System-wide striped message counters.
 pub(crate) struct Counters {
     /// One per owner number, written only by the thread holding it.
     owned: Box<[CachePadded<Stripe>]>,

@@ -726,7 +726,8 @@ pub struct ActorSnapshotRow {
     pub address: String,
     /// Its kind.
     pub kind: String,
-    /// `idle`, `running`, `stopping`, `backing-off` or `passivating`.
+    /// `idle`, `running`, `stopping`, `backing-off`, `passivating` or
+    /// `hibernating`.
     pub state: String,
     /// Messages in its mailbox.
     pub mailbox_depth: u64,

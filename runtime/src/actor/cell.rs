@@ -8,7 +8,7 @@
 
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use std::time::{Duration, Instant};
@@ -168,6 +168,29 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Bits of [`Core`]'s flags byte.
+const KILLED: u8 = 1;
+const SIGNALS: u8 = 1 << 1;
+const STOP_REQUESTED: u8 = 1 << 2;
+/// The watchdog asked the actor to hibernate at its next wait.
+const DROWSY: u8 = 1 << 3;
+const PASSIVATING: u8 = 1 << 4;
+/// Hibernating: the actor's state is parked in its mailbox's waker, it has no task.
+const ASLEEP: u8 = 1 << 5;
+/// The bits the actor looks at before every message.
+const LANE: u8 = KILLED | SIGNALS | STOP_REQUESTED | DROWSY;
+
+/// What the system lane holds, most urgent first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    Empty,
+    Killed,
+    Signals,
+    Stop,
+    /// Nothing but a request to hibernate.
+    Drowsy,
+}
+
 /// The untyped part of a cell.
 pub(crate) struct Core {
     pub(crate) id: u64,
@@ -188,11 +211,11 @@ pub(crate) struct Core {
     pub(crate) gauges: super::snapshot::Gauges,
     /// Passivate after this long idle (ms); 0: never.
     pub(crate) idle_timeout_ms: u32,
-    passivating: AtomicBool,
-    /// `ActorRef::stop`: a plain stop needs no allocation on the system lane.
-    stop_requested: AtomicBool,
-    signals_pending: AtomicBool,
-    killed: AtomicBool,
+    /// Hibernate after this long idle (ms); 0: never (see `hibernate`).
+    pub(crate) hibernate_ms: u32,
+    /// The system lane's flags and the hibernation state, one byte so that the actor
+    /// checks all of them with one load before every message (see [`Lane`]).
+    flags: AtomicU8,
     /// Terminated, and whether anyone waits on the shared path (see `handshake`).
     terminated: Handshake,
     /// Wakes the other waiting tasks; allocated by the first of them (a pointer rather
@@ -213,6 +236,7 @@ impl Core {
         stop_timeout: Duration,
         on_stop: OnStop,
         idle_timeout_ms: u32,
+        hibernate_ms: u32,
     ) -> Self {
         let now = system.clock.now();
         Self {
@@ -229,25 +253,53 @@ impl Core {
             activity: AtomicU64::new(now),
             gauges: Default::default(),
             idle_timeout_ms,
-            passivating: AtomicBool::new(false),
-            stop_requested: AtomicBool::new(false),
-            signals_pending: AtomicBool::new(false),
-            killed: AtomicBool::new(false),
+            hibernate_ms,
+            flags: AtomicU8::new(0),
             terminated: Handshake::new(),
             waiters: AtomicPtr::new(std::ptr::null_mut()),
             task: Mutex::new(None),
         }
     }
 
+    /// What the system lane holds, from one load; [`Lane::Empty`] on the message path.
+    #[inline]
+    pub(crate) fn lane(&self) -> Lane {
+        let flags = self.flags.load(Ordering::Acquire);
+        if flags & LANE == 0 {
+            Lane::Empty
+        } else if flags & KILLED != 0 {
+            Lane::Killed
+        } else if flags & SIGNALS != 0 {
+            Lane::Signals
+        } else if flags & STOP_REQUESTED != 0 {
+            Lane::Stop
+        } else {
+            Lane::Drowsy
+        }
+    }
+
+    /// Whether a kill, a signal or a stop waits (a hibernation request does not count).
+    pub(crate) fn lane_pending(&self) -> bool {
+        self.flags.load(Ordering::SeqCst) & (KILLED | SIGNALS | STOP_REQUESTED) != 0
+    }
+
+    fn raise(&self, flag: u8, order: Ordering) {
+        self.flags.fetch_or(flag, order);
+    }
+
+    fn is_set(&self, flag: u8) -> bool {
+        self.flags.load(Ordering::Acquire) & flag != 0
+    }
+
     #[inline]
     pub(crate) fn has_signals(&self) -> bool {
-        self.signals_pending.load(Ordering::Acquire)
+        self.is_set(SIGNALS)
     }
 
     pub(crate) fn take_signals(&self) -> Vec<Signal> {
         // Clear the flag first: a signal pushed after this is either taken below or
         // raises the flag again.
-        self.signals_pending.store(false, Ordering::SeqCst);
+        self.flags.fetch_and(!SIGNALS, Ordering::SeqCst);
         self.kin.take_signals()
     }
 
@@ -257,21 +309,50 @@ impl Core {
     }
 
     pub(crate) fn is_passivating(&self) -> bool {
-        self.passivating.load(Ordering::Relaxed)
+        self.is_set(PASSIVATING)
     }
 
     pub(crate) fn mark_passivating(&self) {
-        self.passivating.store(true, Ordering::Relaxed);
+        self.raise(PASSIVATING, Ordering::Relaxed);
     }
 
     #[inline]
     pub(crate) fn is_stop_requested(&self) -> bool {
-        self.stop_requested.load(Ordering::Acquire)
+        self.is_set(STOP_REQUESTED)
     }
 
     #[inline]
     pub(crate) fn is_killed(&self) -> bool {
-        self.killed.load(Ordering::Acquire)
+        self.is_set(KILLED)
+    }
+
+    /// The watchdog's request that this idle actor hibernate at its next wait. Returns
+    /// whether it was made now (not already pending, and the actor is awake).
+    pub(crate) fn ask_to_hibernate(&self) -> bool {
+        self.flags
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |f| {
+                (f & (DROWSY | ASLEEP) == 0).then_some(f | DROWSY)
+            })
+            .is_ok()
+    }
+
+    /// Takes a pending hibernation request (the actor's own task, at a wait).
+    pub(crate) fn take_hibernation_request(&self) -> bool {
+        self.flags.fetch_and(!DROWSY, Ordering::AcqRel) & DROWSY != 0
+    }
+
+    /// Marks the actor asleep (its state parked, no task) or awake again.
+    pub(crate) fn set_asleep(&self, asleep: bool) {
+        if asleep {
+            self.flags.fetch_or(ASLEEP, Ordering::SeqCst);
+        } else {
+            self.flags.fetch_and(!ASLEEP, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether the actor is hibernating: no task, its state parked until a message.
+    pub(crate) fn is_asleep(&self) -> bool {
+        self.is_set(ASLEEP)
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
@@ -284,6 +365,12 @@ impl Core {
 
     pub(crate) fn take_task(&self) -> Option<JoinHandle<()>> {
         lock(&self.task).take()
+    }
+
+    /// The slot of the actor's task handle, locked: a waking actor spawns its new task
+    /// and stores the handle under this lock, so `kill` aborts the task that runs.
+    pub(crate) fn task_slot(&self) -> MutexGuard<'_, Option<JoinHandle<()>>> {
+        lock(&self.task)
     }
 
     /// Waits until the actor has terminated (after its last hook and cleanup).
@@ -372,6 +459,9 @@ pub(crate) trait Node: Send + Sync + 'static {
     fn request_stop(&self);
     /// Stops the actor at once: no hooks, queued messages become dead letters.
     fn kill(&self);
+    /// Asks the idle actor to hibernate at its next wait (see `hibernate`); returns
+    /// whether the request was made (not already pending or asleep).
+    fn ask_to_hibernate(&self) -> bool;
     /// Messages queued right now.
     fn queued(&self) -> usize;
     /// The deepest the mailbox has been.
@@ -399,21 +489,29 @@ impl<M: Send + 'static> Node for Cell<M> {
 
     fn signal(&self, signal: Signal) {
         self.core.kin.push_signal(signal);
-        self.core.signals_pending.store(true, Ordering::SeqCst);
+        self.core.raise(SIGNALS, Ordering::SeqCst);
         self.mailbox.wake();
     }
 
     fn request_stop(&self) {
-        self.core.stop_requested.store(true, Ordering::Release);
+        self.core.raise(STOP_REQUESTED, Ordering::SeqCst);
         self.mailbox.wake();
     }
 
     fn kill(&self) {
-        self.core.killed.store(true, Ordering::Release);
+        self.core.raise(KILLED, Ordering::SeqCst);
         self.mailbox.wake();
         if let Some(task) = lock(&self.core.task).as_ref() {
             task.abort();
         }
+    }
+
+    fn ask_to_hibernate(&self) -> bool {
+        let asked = self.core.ask_to_hibernate();
+        if asked {
+            self.mailbox.wake();
+        }
+        asked
     }
 
     fn queued(&self) -> usize {

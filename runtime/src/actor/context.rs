@@ -26,6 +26,9 @@ pub struct Context<A: Actor> {
 struct Parts<M: Send + 'static> {
     cell: Arc<Cell<M>>,
     stop_requested: bool,
+    /// Set for a new incarnation until its task runs `started`; a hibernated actor's
+    /// new task skips it (see `hibernate`).
+    needs_start: bool,
     /// Allocated by the first timer: most actors never start one, and every actor's
     /// task holds its context (8 bytes here rather than a `Vec`'s 24).
     #[allow(clippy::box_collection)] // the box is the point: a thin, nullable pointer
@@ -49,6 +52,7 @@ impl<A: Actor> Context<A> {
             parts: Parts {
                 cell,
                 stop_requested: false,
+                needs_start: true,
                 timers: None,
             },
             _actor: PhantomData,
@@ -65,6 +69,11 @@ impl<A: Actor> Context<A> {
 
     pub(crate) fn stop_requested(&self) -> bool {
         self.parts.stop_requested
+    }
+
+    /// Whether `started` is still owed (the first poll of a new actor's task); clears it.
+    pub(crate) fn take_needs_start(&mut self) -> bool {
+        std::mem::take(&mut self.parts.needs_start)
     }
 
     /// This actor's address.

@@ -262,6 +262,7 @@ mod tests {
             Duration::ZERO,
             OnStop::Drain,
             0,
+            0,
         );
         let mut fut = std::pin::pin!(AsActor::new(&core, async {
             assert!(current().is_some(), "marked while polled");

@@ -136,6 +136,7 @@ pub mod entity;
 #[cfg(not(gauntlet_loom))]
 pub mod fault;
 mod handshake;
+mod hibernate;
 #[cfg(not(gauntlet_loom))]
 mod lifecycle;
 pub mod mailbox;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use super::cell::{Cell, Core, Node, Signal, finalize};
+use super::cell::{Cell, Core, Lane, Node, Signal, finalize};
 use super::context::Context;
 use super::deadlock::AsActor;
 use super::lifecycle::{Actor, HandlerError, StopReason};
@@ -54,24 +54,25 @@ enum Next<M> {
     Signals(Vec<Signal>),
     Stop,
     Killed,
+    /// Idle, and asked to hibernate: give up the task (see `hibernate`).
+    Hibernate,
 }
 
 /// The next thing for the actor to do: signals first, then one message.
 fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_ {
-    // The system lane, checked before every message.
-    fn lane<M>(core: &Core) -> Option<Next<M>> {
-        if core.is_killed() {
-            Some(Next::Killed)
-        } else if core.has_signals() {
-            Some(Next::Signals(core.take_signals()))
-        } else if core.is_stop_requested() {
-            Some(Next::Stop)
-        } else {
-            None
+    // The system lane, checked before every message with one load. A request to
+    // hibernate is taken only once the mailbox was found empty with the waker registered.
+    fn lane<M>(core: &Core, waiting: bool) -> Option<Next<M>> {
+        match core.lane() {
+            Lane::Empty => None,
+            Lane::Killed => Some(Next::Killed),
+            Lane::Signals => Some(Next::Signals(core.take_signals())),
+            Lane::Stop => Some(Next::Stop),
+            Lane::Drowsy => (waiting && core.take_hibernation_request()).then_some(Next::Hibernate),
         }
     }
     poll_fn(move |cx| {
-        if let Some(next) = lane(&cell.core) {
+        if let Some(next) = lane(&cell.core, false) {
             return Poll::Ready(next);
         }
         // Take part in tokio's cooperative budget so a flooded actor yields its worker.
@@ -85,7 +86,7 @@ fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_
             }
             if attempt == 0 {
                 cell.mailbox.register(cx.waker());
-                if let Some(next) = lane(&cell.core) {
+                if let Some(next) = lane(&cell.core, true) {
                     return Poll::Ready(next);
                 }
             }
@@ -119,40 +120,84 @@ enum Restarted {
 /// The factory an actor's state is made (and re-made on restart) from.
 pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
 
-/// The actor's task. The finalizer is made here, before the first poll, so that a task
-/// killed or aborted before it ever ran still finalizes (the future is dropped unpolled
-/// and drops the finalizer with it) and `wait_terminated` returns.
-///
-/// An `async` block that uses what it captures in place, not an `async fn`, whose
-/// arguments would be stored twice (as arguments and as the locals they are moved
-/// into, rust-lang/rust#62958): 24 bytes in every actor's task.
+/// Everything an actor's task owns: the finalizer (and through it the cell), the
+/// actor's state, its context and its factory. A hibernating actor parks it in its
+/// mailbox's waker and its next message spawns a new task from it (see `hibernate`).
+pub(crate) struct Live<A: Actor> {
+    finalizer: Finalizer<A::Msg>,
+    actor: A,
+    ctx: Context<A>,
+    factory: Factory<A>,
+}
+
+impl<A: Actor> Live<A> {
+    pub(crate) fn cell(&self) -> &Arc<Cell<A::Msg>> {
+        &self.finalizer.0
+    }
+}
+
+/// A new actor's task, for `actor`, made by `factory` on the spawner's thread. The
+/// finalizer is made here, before the first poll, so that a task killed or aborted
+/// before it ever ran still finalizes (the future is dropped unpolled and drops the
+/// finalizer with it) and `wait_terminated` returns.
 pub(crate) fn run<A: Actor>(
     cell: Arc<Cell<A::Msg>>,
     factory: Factory<A>,
+    actor: A,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let finalizer = Finalizer(cell);
+    let ctx = Context::new(cell.clone());
+    lives(Live {
+        finalizer: Finalizer(cell),
+        actor,
+        ctx,
+        factory,
+    })
+}
+
+/// The task of a live actor: `started` if it is new, then messages until it stops or
+/// hibernates.
+///
+/// An `async` block that uses what it captures in place, not an `async fn`, whose
+/// arguments would be stored twice (as arguments and as the locals they are moved
+/// into, rust-lang/rust#62958): 24 bytes in every actor's task. Fields are named in
+/// full at each use rather than borrowed once: references held across awaits are
+/// stored in the future too.
+#[allow(clippy::manual_async_fn)]
+pub(crate) fn lives<A: Actor>(mut live: Live<A>) -> impl Future<Output = ()> + Send + 'static {
     async move {
         // Everything off the message path lives in boxed futures (`on_event`, `stop`), so an
         // idle actor's task holds little more than its state, its context and one handler.
-        let mut ctx = Context::new(finalizer.0.clone());
-        let cell = &finalizer.0;
-        let mut actor = factory();
-        let mut event = Box::pin(AsActor::new(&cell.core, guarded(actor.started(&mut ctx))))
+        let mut event = None;
+        if live.ctx.take_needs_start() {
+            event = Box::pin(AsActor::new(
+                &live.finalizer.0.core,
+                guarded(live.actor.started(&mut live.ctx)),
+            ))
             .await
             .err()
             .map(|f| Box::new(Event::Failed(f)));
+        }
         let reason = loop {
             if let Some(e) = event.take() {
-                match Box::pin(on_event(*e, &mut actor, &mut ctx, &factory, cell)).await {
+                let on = on_event(
+                    *e,
+                    &mut live.actor,
+                    &mut live.ctx,
+                    &live.factory,
+                    &live.finalizer.0,
+                );
+                match Box::pin(on).await {
                     Flow::Continue => {}
                     Flow::Stop(reason) => break reason,
                     Flow::Killed => return,
                 }
             }
-            if ctx.stop_requested() {
+            if live.ctx.stop_requested() {
                 break StopReason::Normal;
             }
-            event = match next(cell).await {
+            let next = next(&live.finalizer.0).await;
+            let cell = &live.finalizer.0;
+            event = match next {
                 Next::Msg(msg) => {
                     cell.core.system.counters.bump(|s| &s.delivered);
                     cell.core.gauges.handled_one();
@@ -161,7 +206,7 @@ pub(crate) fn run<A: Actor>(
                     {
                         Some(Box::new(Event::Failed(f)))
                     } else {
-                        AsActor::new(&cell.core, guarded(actor.handle(msg, &mut ctx)))
+                        AsActor::new(&cell.core, guarded(live.actor.handle(msg, &mut live.ctx)))
                             .await
                             .err()
                             .map(|f| Box::new(Event::Failed(f)))
@@ -177,10 +222,20 @@ pub(crate) fn run<A: Actor>(
                 },
                 Next::Stop => break StopReason::Normal,
                 Next::Killed => return,
+                Next::Hibernate => match super::hibernate::hibernate(live) {
+                    // Something arrived while it settled: carry on in this task.
+                    Some(back) => {
+                        live = back;
+                        None
+                    }
+                    // Parked; the next message or signal spawns its new task.
+                    None => return,
+                },
             };
         };
-        Box::pin(stop(&mut actor, &mut ctx, cell, &reason)).await;
-        let node: Arc<dyn Node> = cell.clone();
+        let stop = stop(&mut live.actor, &mut live.ctx, &live.finalizer.0, &reason);
+        Box::pin(stop).await;
+        let node: Arc<dyn Node> = live.finalizer.0.clone();
         // SAFETY: this is the actor's own task.
         unsafe { finalize(&node, &reason) };
     }

@@ -84,11 +84,14 @@ pub enum ActorState {
     /// Being stopped for having been idle too long (an entity, see
     /// [`Entities`](super::Entities)).
     Passivating,
+    /// Idle long enough to hibernate: no task, its state kept until the next message
+    /// (see [`Props::hibernate_after`](super::Props::hibernate_after)).
+    Hibernating,
 }
 
 impl ActorState {
     /// The state's name as it appears in text and JSON: `idle`, `running`, `stopping`,
-    /// `backing-off`, `passivating`.
+    /// `backing-off`, `passivating`, `hibernating`.
     pub fn name(self) -> &'static str {
         match self {
             ActorState::Idle => "idle",
@@ -96,6 +99,7 @@ impl ActorState {
             ActorState::Stopping => "stopping",
             ActorState::BackingOff => "backing-off",
             ActorState::Passivating => "passivating",
+            ActorState::Hibernating => "hibernating",
         }
     }
 }
@@ -481,6 +485,8 @@ fn row_of(
         ActorState::Stopping
     } else if running.is_some() {
         ActorState::Running
+    } else if core.is_asleep() {
+        ActorState::Hibernating
     } else {
         ActorState::Idle
     };

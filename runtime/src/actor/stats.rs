@@ -252,6 +252,8 @@ pub(crate) struct KindStats {
     pub(crate) restarted: AtomicU64,
     pub(crate) activations: AtomicU64,
     pub(crate) passivations: AtomicU64,
+    pub(crate) hibernations: AtomicU64,
+    pub(crate) wakeups: AtomicU64,
 }
 
 impl KindStats {
@@ -272,6 +274,8 @@ impl KindStats {
             restarted: self.restarted.load(Ordering::Relaxed),
             activations: self.activations.load(Ordering::Relaxed),
             passivations: self.passivations.load(Ordering::Relaxed),
+            hibernations: self.hibernations.load(Ordering::Relaxed),
+            wakeups: self.wakeups.load(Ordering::Relaxed),
         }
     }
 }
@@ -291,6 +295,20 @@ pub struct ActorCounts {
     pub activations: u64,
     /// Entities stopped for being idle.
     pub passivations: u64,
+    /// Times an idle actor hibernated: gave up its task, keeping its state (see
+    /// [`Props::hibernate_after`](super::Props::hibernate_after)).
+    pub hibernations: u64,
+    /// Times a hibernating actor was woken by a message or signal. Hibernating right
+    /// now: `hibernations - wakeups` ([`hibernating`](Self::hibernating)).
+    pub wakeups: u64,
+}
+
+impl ActorCounts {
+    /// Actors hibernating right now (from two counters read one after the other, so
+    /// off by the few that hibernate or wake meanwhile).
+    pub fn hibernating(&self) -> u64 {
+        self.hibernations.saturating_sub(self.wakeups)
+    }
 }
 
 impl std::ops::AddAssign for ActorCounts {
@@ -301,6 +319,8 @@ impl std::ops::AddAssign for ActorCounts {
         self.restarted += o.restarted;
         self.activations += o.activations;
         self.passivations += o.passivations;
+        self.hibernations += o.hibernations;
+        self.wakeups += o.wakeups;
     }
 }
 

@@ -43,10 +43,12 @@ pub(crate) use atomic_waker::AtomicWaker;
 pub(crate) use loom::future::AtomicWaker;
 
 #[cfg(gauntlet_loom)]
-pub(crate) use loom::sync::Arc;
+pub(crate) use loom::sync::{Arc, Mutex};
 /// `Arc`; loom's under loom, so it sees the synchronisation of the last drop.
 #[cfg(not(gauntlet_loom))]
 pub(crate) use std::sync::Arc;
+#[cfg(not(gauntlet_loom))]
+pub(crate) use std::sync::Mutex;
 
 /// Takes the waker registered with `slot`, if any (spelled differently by the two).
 #[inline]

@@ -45,6 +45,9 @@ pub struct SystemConfig {
     pub stall_threshold: Option<Duration>,
     /// Runtime events (stalls, deadlocks) buffered per subscriber.
     pub event_buffer: usize,
+    /// Hibernate actors idle for this long, unless their [`Props`] say otherwise
+    /// ([`Props::hibernate_after`]); `None` (the default): never.
+    pub hibernate_after: Option<Duration>,
 }
 
 impl Default for SystemConfig {
@@ -58,6 +61,7 @@ impl Default for SystemConfig {
             dead_letter_buffer: 1024,
             stall_threshold: Some(Duration::from_secs(1)),
             event_buffer: 1024,
+            hibernate_after: None,
         }
     }
 }
@@ -248,6 +252,11 @@ impl SystemShared {
     /// own task ends.
     pub(crate) fn for_each_node(&self, mut f: impl FnMut(&Arc<dyn Node>)) {
         self.guardian.for_each_descendant(&mut f);
+    }
+
+    /// The tokio runtime the system's actors run on.
+    pub(crate) fn runtime(&self) -> &tokio::runtime::Handle {
+        &self.runtime
     }
 
     pub(crate) fn tick(&self) -> Duration {
@@ -597,6 +606,16 @@ fn spawn_as<A: Actor>(
         return Err(SpawnError::ShuttingDown(address));
     }
     let config = &shared.config;
+    // The first incarnation, made before anything is registered: a panicking factory
+    // leaves nothing behind.
+    let actor = (props.factory)();
+    let hibernate_ms = props
+        .hibernate_after
+        .or(config.hibernate_after)
+        .map_or(0, |d| {
+            shared.tick_within(d);
+            d.as_millis().clamp(1, u32::MAX as u128) as u32
+        });
     let core = Core::new(
         id,
         address.clone(),
@@ -609,6 +628,7 @@ fn spawn_as<A: Actor>(
         props
             .idle_timeout
             .map_or(0, |d| d.as_millis().clamp(1, u32::MAX as u128) as u32),
+        hibernate_ms,
     );
     let cell = Arc::new(Cell {
         mailbox: Mailbox::new(props.mailbox.unwrap_or(config.default_mailbox)),
@@ -630,7 +650,7 @@ fn spawn_as<A: Actor>(
     cell.core.kind.spawned.fetch_add(1, Ordering::Relaxed);
     let task = shared
         .runtime
-        .spawn(super::run::run(cell.clone(), props.factory));
+        .spawn(super::run::run(cell.clone(), props.factory, actor));
     cell.core.set_task(task);
     if shared.shutting_down.load(Ordering::Acquire) {
         // Lost a race with shutdown: do not leave an actor behind it.
@@ -679,9 +699,10 @@ mod footprint {
                     Duration::ZERO,
                     OnStop::Drain,
                     0,
+                    0,
                 ),
             });
-            let task = super::super::run::run(cell, Props::new(|| Idle).factory);
+            let task = super::super::run::run(cell, Props::new(|| Idle).factory, Idle);
             let (cell_size, task_size) = (size_of::<Cell<u64>>(), size_of_val(&task));
             // 264 before the first-waiter slot (issue 20, 272) and the snapshot gauges
             // (two words: handled, busy time; issue 21).

@@ -13,6 +13,10 @@
 //!   [`Entities`](super::Entities)) whose mailbox is empty and whose last handler
 //!   finished longer ago than its timeout is stopped with
 //!   [`StopReason::Passivated`].
+//! - **Hibernation:** an actor with
+//!   [`Props::hibernate_after`](super::Props::hibernate_after) idle for that long is
+//!   asked to hibernate (see `hibernate`): at its next wait it gives up its task and
+//!   keeps its state until the next message.
 //!
 //! Costs: two relaxed atomic stores per message on the message path; a scan of the live
 //! actors per tick off it (tick = a quarter of the smallest threshold or idle timeout,
@@ -183,6 +187,12 @@ fn scan(system: &SystemShared, now: u64, reported: &mut HashMap<u64, u64>) {
         {
             core.mark_passivating();
             node.signal(Signal::Stop(StopReason::Passivated));
+        } else if core.hibernate_ms != 0
+            && since >= u64::from(core.hibernate_ms)
+            && !core.is_asleep()
+            && node.queued() == 0
+        {
+            node.ask_to_hibernate();
         }
     });
     // Forget actors that are no longer busy, so the map stays small.

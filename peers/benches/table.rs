@@ -323,6 +323,54 @@ impl<C: Contender> Entry for Setup<C> {
     }
 }
 
+/// Gauntlet's idle actor once hibernated (`SystemConfig::hibernate_after`): the same
+/// count as [`Entry::idle`], taken once every actor has given up its task.
+fn hibernated_idle(rt: &Runtime) -> Idle {
+    const AFTER: Duration = Duration::from_millis(20);
+    rt.block_on(async move {
+        let contender = Gauntlet::hibernating(AFTER);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let (bytes0, allocs0) = (LIVE.load(Ordering::SeqCst), ALLOCS.load(Ordering::SeqCst));
+        let sizes0 = by_size();
+        let mut actors = Vec::with_capacity(IDLE_ACTORS);
+        for _ in 0..IDLE_ACTORS {
+            actors.push(contender.spawn(MAILBOX).await);
+        }
+        for a in &actors {
+            black_box(Gauntlet::ask(a, 1).await);
+        }
+        // Asleep now: hibernated and not woken since (actors that hibernated during the
+        // spawn loop were woken by their ask, and hibernate again).
+        let asleep = || {
+            let s = contender.system().stats();
+            s.actors.hibernating()
+        };
+        while asleep() < IDLE_ACTORS as u64 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let bytes = LIVE.load(Ordering::SeqCst) - bytes0;
+        let allocs = ALLOCS.load(Ordering::SeqCst) - allocs0;
+        let sizes: Vec<(usize, f64)> = by_size()
+            .iter()
+            .zip(&sizes0)
+            .enumerate()
+            .map(|(size, (now, before))| (size, (now - before) as f64 / IDLE_ACTORS as f64))
+            .filter(|(_, per_actor)| per_actor.abs() >= 0.01)
+            .collect();
+        let handles = (IDLE_ACTORS * size_of::<<Gauntlet as Contender>::Counter>()) as isize;
+        for a in actors {
+            Gauntlet::stop(a).await;
+        }
+        contender.shutdown().await;
+        Idle {
+            bytes: (bytes - handles) as f64 / IDLE_ACTORS as f64,
+            allocs: (allocs - 1) as f64 / IDLE_ACTORS as f64,
+            sizes,
+        }
+    })
+}
+
 /// What one idle actor holds on the heap.
 struct Idle {
     bytes: f64,
@@ -427,6 +475,7 @@ fn main() -> Result<(), String> {
         eprintln!("round {}/{} done", round + 1, args.rounds);
     }
     let idle: Vec<Idle> = entries.iter().map(|e| e.idle()).collect();
+    let hibernated = hibernated_idle(&mt);
 
     let names: Vec<&str> = entries.iter().map(|e| e.name()).collect();
     println!(
@@ -471,8 +520,13 @@ fn main() -> Result<(), String> {
         print!(" {:.0} B, {:.1} |", i.bytes, i.allocs);
     }
     println!();
+    println!(
+        "| idle actor, hibernated (gauntlet, `hibernate_after` 20 ms; heap bytes, allocations) | | {:.0} B, {:.1} |",
+        hibernated.bytes, hibernated.allocs
+    );
     if args.sizes {
-        for (name, i) in names.iter().zip(&idle) {
+        let hibernated = ("gauntlet, hibernated", &hibernated);
+        for (name, i) in names.iter().copied().zip(&idle).chain([hibernated]) {
             let parts: Vec<String> = i
                 .sizes
                 .iter()

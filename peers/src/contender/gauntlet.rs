@@ -7,6 +7,7 @@
 use crate::Contender;
 use gauntlet_runtime::actor::{
     Actor, ActorRef, Context, HandlerError, MailboxConfig, Policy, Props, ReplyTo, System,
+    SystemConfig,
 };
 use std::time::Duration;
 
@@ -25,6 +26,23 @@ impl Gauntlet {
         Self {
             system: System::new("bench").expect("actor system"),
         }
+    }
+
+    /// Like [`new`](Self::new), with every actor hibernating after `idle` without a
+    /// message (`SystemConfig::hibernate_after`).
+    pub fn hibernating(idle: Duration) -> Self {
+        let config = SystemConfig {
+            hibernate_after: Some(idle),
+            ..SystemConfig::default()
+        };
+        Self {
+            system: System::with_config("bench", config).expect("actor system"),
+        }
+    }
+
+    /// The system the actors live in.
+    pub fn system(&self) -> &System {
+        &self.system
     }
 }
 

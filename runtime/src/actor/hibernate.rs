@@ -6,8 +6,8 @@
 //! next wait (mailbox empty, waker registered) its task moves everything it owns (the
 //! actor's state, its context, its factory and the finalizer; see `run::Live`) into a
 //! [`Sleeper`], registers the sleeper as the mailbox's waker, and ends. The tokio task
-//! (384 bytes for a small actor) is freed; the sleeper is an `Arc` around the parked
-//! state. The next message or signal wakes the sleeper, which spawns a new task from
+//! (384 bytes for a small actor) and the mailbox queue's block (if it is empty) are
+//! freed; the sleeper is an `Arc` around the parked state. The next message or signal wakes the sleeper, which spawns a new task from
 //! the parked state; that task skips `started` (the actor never stopped) and goes
 //! straight back to its mailbox.
 //!
@@ -111,6 +111,12 @@ mod parked {
     pub(crate) fn hibernate<A: Actor>(live: Live<A>) -> Option<Live<A>> {
         let cell = live.cell().clone();
         let core = &cell.core;
+        // While this task is still the mailbox's one consumer: free the queue's block
+        // (184 bytes for a small message type) if it is empty; the next push allocates
+        // one again.
+        // SAFETY: this is the actor's own task, the mailbox's one consumer, and nobody
+        // else can take over until the sleeper below is registered.
+        unsafe { cell.mailbox.release_memory() };
         // The ending task's own handle; a waking sleeper stores its new task's.
         let own = core.take_task();
         core.set_asleep(true);

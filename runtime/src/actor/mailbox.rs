@@ -461,6 +461,31 @@ impl<M> Mailbox<M> {
         Some(msg)
     }
 
+    /// Frees the queue's block if the mailbox is empty (see [`Queue::release`]): a
+    /// hibernating actor's mailbox holds no memory but its own fields.
+    ///
+    /// # Safety
+    /// As for [`pop`](Self::pop).
+    pub(crate) unsafe fn release_memory(&self) -> bool {
+        if self.policy == Policy::DropOldest {
+            if self
+                .token
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+            {
+                // An evicting sender holds it: the mailbox is full, not empty.
+                return false;
+            }
+            // SAFETY: the token makes us the only consumer.
+            let released = unsafe { self.queue.release() };
+            self.token.store(false, Ordering::Release);
+            released
+        } else {
+            // SAFETY: the caller is the only consumer, and no sender pops under this policy.
+            unsafe { self.queue.release() }
+        }
+    }
+
     /// Registers the consumer's waker; senders wake it after every push.
     #[inline]
     pub(crate) fn register(&self, waker: &Waker) {

@@ -104,7 +104,7 @@ impl<T> Queue<T> {
                     Ordering::Acquire,
                 ) {
                     Ok(_) => self.head_block.store(first, Ordering::Release),
-                    Err(installed) => {
+                    Err(_) => {
                         // SAFETY: `first` was never shared.
                         drop(unsafe { Box::from_raw(first) });
                     }
@@ -271,6 +271,11 @@ mod tests {
         unsafe { q.pop() }
     }
 
+    fn release<T>(q: &Queue<T>) -> bool {
+        // SAFETY: the calling test thread is the queue's only consumer.
+        unsafe { q.release() }
+    }
+
     #[test]
     fn fifo_across_many_blocks() {
         let q = Queue::new();
@@ -312,24 +317,18 @@ mod tests {
     #[test]
     fn a_released_queue_holds_no_block_and_takes_values_again() {
         let q = Queue::new();
-        // SAFETY: this test thread is the queue's only consumer.
-        assert!(!unsafe { q.release() }, "no block yet");
+        assert!(!release(&q), "no block yet");
         for round in 0..20u32 {
             // Every offset in a block, and across block boundaries; none at all in some.
             let n = round % 11;
             for i in 0..n {
                 q.push(round * 100 + i);
             }
-            // SAFETY: this test thread is the queue's only consumer.
-            assert!(
-                n == 0 || !unsafe { q.release() },
-                "released a non-empty queue"
-            );
+            assert!(n == 0 || !release(&q), "released a non-empty queue");
             for i in 0..n {
                 assert_eq!(pop(&q), Some(round * 100 + i));
             }
-            // SAFETY: as above.
-            assert_eq!(unsafe { q.release() }, n > 0, "round {round}");
+            assert_eq!(release(&q), n > 0, "round {round}");
             assert!(q.tail_block.load(Ordering::Relaxed).is_null());
             assert!(q.head_block.load(Ordering::Relaxed).is_null());
             assert_eq!(pop(&q), None);
@@ -350,7 +349,7 @@ mod tests {
         concurrent_producers(false);
     }
 
-    fn concurrent_producers(release: bool) {
+    fn concurrent_producers(releasing: bool) {
         let q = Arc::new(Queue::new());
         let producers: Vec<_> = (0..4u64)
             .map(|p| {
@@ -370,9 +369,8 @@ mod tests {
                 assert_eq!(i, next[p], "producer {p} out of order");
                 next[p] += 1;
                 got += 1;
-            } else if release {
-                // SAFETY: this test thread is the queue's only consumer.
-                unsafe { q.release() };
+            } else if releasing {
+                release(&q);
             } else {
                 std::hint::spin_loop();
             }

@@ -100,6 +100,14 @@
 //! never see whether it was asleep, and no message is lost across a passivation. See
 //! [`entity`].
 //!
+//! **Hibernation.** An actor with [`Props::hibernate_after`] (or every actor, with
+//! [`SystemConfig::hibernate_after`]) idle that long gives up its tokio task and its
+//! empty mailbox's queue block, keeping its state, context, children and address; the
+//! next message or signal spawns a new task that carries on with the same state
+//! (`started` does not run again). Nothing sent to it is lost or reordered
+//! (`runtime/tests/hibernation.rs`). A small hibernating actor holds about half of an
+//! idle one's memory. Stop it or shut the system down before dropping the runtime.
+//!
 //! **Deadlocks.** An ask from inside a handler that would close a cycle of actors
 //! waiting on each other fails at once with [`AskError::Deadlock`] and the cycle,
 //! instead of hanging until its timeout. What is and is not detected is listed in
@@ -136,6 +144,8 @@ pub mod entity;
 #[cfg(not(gauntlet_loom))]
 pub mod fault;
 mod handshake;
+// Under loom only its model uses the handoff and the settling look.
+#[cfg_attr(gauntlet_loom, allow(dead_code))]
 mod hibernate;
 #[cfg(not(gauntlet_loom))]
 mod lifecycle;

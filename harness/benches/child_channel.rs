@@ -70,6 +70,7 @@ fn main() {
         load_threads: 1,
         mailbox_capacity: 1024,
         mailbox_policy: MailboxPolicy::Block,
+        hibernate_after: None,
     };
     let local = target_rt
         .block_on(async {

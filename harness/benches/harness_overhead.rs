@@ -149,6 +149,7 @@ fn actor_ask(c: &mut Criterion) {
         load_threads: 1,
         mailbox_capacity: 1024,
         mailbox_policy: MailboxPolicy::Block,
+        hibernate_after: None,
     };
     let target = target_rt
         .block_on(async {
@@ -183,6 +184,7 @@ fn interleaved_ratio() {
         load_threads: 1,
         mailbox_capacity: 1024,
         mailbox_policy: MailboxPolicy::Block,
+        hibernate_after: None,
     };
     let target = target_rt
         .block_on(async {

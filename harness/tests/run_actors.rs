@@ -56,6 +56,8 @@ fn round_robin_pool() {
     );
     assert_clean(&r);
     assert_eq!(r.timeline[0].target.actors_alive, Some(5));
+    // Without `hibernate_after` nothing hibernates (the control for the test below).
+    assert_eq!(r.timeline.last().unwrap().target.hibernations, Some(0));
 }
 
 #[test]
@@ -94,6 +96,29 @@ fn supervision_tree_restarts_failed_leaves() {
     assert!(r.op("ask").unwrap().errors > 0);
     assert_eq!(r.messages.lost, Some(0));
     assert_eq!(r.leaks.tasks_leaked, 0);
+}
+
+/// `[runtime] hibernate_after`: a pool whose actors each see an ask every ~25 ms,
+/// hibernating after 5 ms idle, so they hibernate and wake all through the run; every
+/// message is still accounted for and no task outlives the target.
+#[test]
+fn hibernating_actors_lose_nothing() {
+    let r = run_actors(
+        "topology = \"round-robin\"\nactors = 5",
+        "hibernate_after = \"5ms\"",
+    );
+    assert_clean(&r);
+    assert_eq!(r.timeline[0].target.actors_alive, Some(5));
+    let last = r.timeline.last().unwrap().target;
+    assert!(
+        last.hibernations.unwrap() > 0,
+        "the pool never hibernated: {last:?}"
+    );
+    assert_eq!(
+        r.timeline[0].target.hibernations.map(|_| ()),
+        Some(()),
+        "measured from the first tick"
+    );
 }
 
 #[test]

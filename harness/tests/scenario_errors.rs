@@ -255,3 +255,27 @@ fn what_the_workload_cannot_do_is_refused_at_validate() {
         "{e}"
     );
 }
+
+#[test]
+fn hibernate_after_is_optional_and_read_when_given() {
+    let s = parse_str(VALID, "tiny.toml").unwrap();
+    assert_eq!(s.runtime.hibernate_after, None);
+    assert_eq!(s.runtime.system_config().hibernate_after, None);
+    let text = VALID.replace("[target]", "[runtime]\nhibernate_after = \"30s\"\n[target]");
+    let s = parse_str(&text, "tiny.toml").unwrap();
+    let expected = Some(std::time::Duration::from_secs(30));
+    assert_eq!(s.runtime.hibernate_after, expected);
+    assert_eq!(s.runtime.system_config().hibernate_after, expected);
+}
+
+#[test]
+fn a_hibernate_after_under_a_millisecond_is_refused() {
+    let e = error_of(
+        "[target]",
+        "[runtime]\nhibernate_after = \"100us\"\n[target]",
+    );
+    assert!(
+        e.contains("runtime.hibernate_after: must be at least 1ms"),
+        "{e}"
+    );
+}

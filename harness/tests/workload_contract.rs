@@ -19,6 +19,7 @@ fn ctx() -> BuildContext {
             load_threads: 1,
             mailbox_capacity: 64,
             mailbox_policy: MailboxPolicy::Block,
+            hibernate_after: None,
         },
         state_dir: std::env::temp_dir(),
     }

@@ -439,6 +439,13 @@ pub struct TargetSample {
     /// Actor activations so far (virtual actors started on demand; cumulative).
     #[serde(default)]
     pub activations: Option<u64>,
+    /// Times an idle actor hibernated so far (gave up its task, keeping its state;
+    /// `[runtime] hibernate_after`; cumulative).
+    #[serde(default)]
+    pub hibernations: Option<u64>,
+    /// Actors hibernating at the end of the tick.
+    #[serde(default)]
+    pub actors_hibernating: Option<u64>,
     /// State of the target's dependency circuit breaker (device repository).
     #[serde(default)]
     pub breaker_state: Option<BreakerState>,

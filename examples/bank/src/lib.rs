@@ -498,7 +498,8 @@ impl Workload for Bank {
 
     async fn build(&self, c: BankConfig, ctx: BuildContext) -> Result<BankTarget, BuildError> {
         let fail = |e: &dyn std::fmt::Display| BuildError(e.to_string());
-        let system = System::new("bank").map_err(|e| fail(&e))?;
+        let system =
+            System::with_config("bank", ctx.runtime.system_config()).map_err(|e| fail(&e))?;
         let ledger = Arc::new(Ledger {
             accounts: (0..c.accounts)
                 .map(|_| {

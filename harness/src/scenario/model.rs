@@ -59,6 +59,35 @@ pub struct RuntimeSettings {
     pub mailbox_capacity: usize,
     /// Default mailbox policy of the target's actors.
     pub mailbox_policy: MailboxPolicy,
+    /// Hibernate the target's actors after this long idle (`None`: never). See
+    /// `gauntlet_runtime::actor::Props::hibernate_after`.
+    pub hibernate_after: Option<Duration>,
+}
+
+impl RuntimeSettings {
+    /// The default mailbox these settings give the target's actors.
+    pub fn mailbox(&self) -> gauntlet_runtime::actor::MailboxConfig {
+        use gauntlet_runtime::actor::{MailboxConfig, Policy};
+        let policy = match self.mailbox_policy {
+            MailboxPolicy::Unbounded => return MailboxConfig::unbounded(),
+            MailboxPolicy::Block => Policy::Block,
+            MailboxPolicy::Fail => Policy::Fail,
+            MailboxPolicy::DropNewest => Policy::DropNewest,
+            MailboxPolicy::DropOldest => Policy::DropOldest,
+        };
+        MailboxConfig::new(self.mailbox_capacity, policy)
+    }
+
+    /// A system configuration with these settings (default mailbox, hibernation) and
+    /// the runtime's defaults for the rest: what a workload passes to
+    /// `System::with_config` so that `[runtime]` applies to its actors.
+    pub fn system_config(&self) -> gauntlet_runtime::actor::SystemConfig {
+        gauntlet_runtime::actor::SystemConfig {
+            default_mailbox: self.mailbox(),
+            hibernate_after: self.hibernate_after,
+            ..Default::default()
+        }
+    }
 }
 
 /// What a full mailbox does with a new message.

@@ -49,6 +49,7 @@ pub(super) struct RawRuntime {
     pub load_threads: Option<i64>,
     pub mailbox_capacity: Option<i64>,
     pub mailbox_policy: Option<MailboxPolicy>,
+    pub hibernate_after: Option<DurationSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]

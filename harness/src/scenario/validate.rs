@@ -121,7 +121,17 @@ impl Validator<'_> {
                 1024,
             ) as usize,
             mailbox_policy: raw.runtime.mailbox_policy.unwrap_or(MailboxPolicy::Block),
+            hibernate_after: raw.runtime.hibernate_after.map(|d| d.0),
         };
+        if runtime
+            .hibernate_after
+            .is_some_and(|d| d < Duration::from_millis(1))
+        {
+            self.problem(
+                &[key("runtime"), key("hibernate_after")],
+                "must be at least 1ms",
+            );
+        }
         let watchdog = WatchdogSettings {
             stall_after: raw
                 .watchdog

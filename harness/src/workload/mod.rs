@@ -56,8 +56,10 @@
 //!     fn invariants(&self) -> Vec<Invariant> {
 //!         vec![Invariant::at_end("count.exact", "the counter holds every acknowledged add")]
 //!     }
-//!     async fn build(&self, config: Config, _ctx: BuildContext) -> Result<Built, BuildError> {
-//!         let system = System::new("counters").map_err(|e| BuildError(e.to_string()))?;
+//!     async fn build(&self, config: Config, ctx: BuildContext) -> Result<Built, BuildError> {
+//!         // `[runtime]`'s mailbox defaults and `hibernate_after` apply to this system.
+//!         let system = System::with_config("counters", ctx.runtime.system_config())
+//!             .map_err(|e| BuildError(e.to_string()))?;
 //!         let counter = system
 //!             .spawn("counter", Props::new(|| Counter(0)))
 //!             .map_err(|e| BuildError(e.to_string()))?;

@@ -52,6 +52,8 @@ pub fn sample(system: &System) -> TargetSample {
         deadlocks: Some(s.deadlocks),
         stalls: Some(s.stalls),
         activations: Some(s.actors.activations),
+        hibernations: Some(s.actors.hibernations),
+        actors_hibernating: Some(s.actors.hibernating()),
         ..TargetSample::default()
     }
 }

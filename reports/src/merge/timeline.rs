@@ -59,7 +59,7 @@ fn breaker_rank(s: BreakerState) -> u8 {
 }
 
 /// Cumulative target counters, as accessors.
-const CUMULATIVE: [fn(&TargetSample) -> Option<u64>; 12] = [
+const CUMULATIVE: [fn(&TargetSample) -> Option<u64>; 13] = [
     |t| t.messages_sent,
     |t| t.messages_delivered,
     |t| t.messages_dropped,
@@ -72,6 +72,7 @@ const CUMULATIVE: [fn(&TargetSample) -> Option<u64>; 12] = [
     |t| t.activations,
     |t| t.breaker_transitions,
     |t| t.breaker_rejections,
+    |t| t.hibernations,
 ];
 
 /// The merged timeline; `offsets_s[i]` is shard `i`'s load start after the earliest.
@@ -128,6 +129,7 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
     let mut target = TargetSample {
         actors_alive: sum(ticks().map(|t| t.target.actors_alive)),
         mailbox_depth: sum(ticks().map(|t| t.target.mailbox_depth)),
+        actors_hibernating: sum(ticks().map(|t| t.target.actors_hibernating)),
         breaker_state: ticks()
             .filter_map(|t| t.target.breaker_state)
             .max_by_key(|s| breaker_rank(*s)),
@@ -146,6 +148,7 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
         activations,
         transitions,
         rejections,
+        hibernations,
     ] = CUMULATIVE.map(carried);
     target.messages_sent = sent;
     target.messages_delivered = delivered;
@@ -159,6 +162,7 @@ fn combine(t_s: f64, present: &[(usize, &Tick)], latest: &[Option<&Tick>]) -> Ti
     target.activations = activations;
     target.breaker_transitions = transitions;
     target.breaker_rejections = rejections;
+    target.hibernations = hibernations;
     Tick {
         t_s,
         warmup: ticks().any(|t| t.warmup),

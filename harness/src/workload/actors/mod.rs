@@ -28,8 +28,7 @@ mod roles;
 use std::time::Duration;
 
 use gauntlet_runtime::actor::{
-    ActorRef, AskError, MailboxConfig, Policy, Props, SendError, SupervisorStrategy, System,
-    SystemConfig,
+    ActorRef, AskError, Props, SendError, SupervisorStrategy, System, SystemConfig,
 };
 use serde::Deserialize;
 
@@ -38,7 +37,7 @@ use super::{
     BuildContext, Capabilities, CheckContext, Checkpoint, ConfigField, Invariant, InvariantCheck,
     Workload,
 };
-use crate::scenario::{MailboxPolicy, RuntimeSettings};
+use crate::scenario::RuntimeSettings;
 use crate::target::{BuildError, OpError, OpId, Target};
 use crate::units::DurationSpec;
 
@@ -355,16 +354,6 @@ fn topology_name(t: Topology) -> &'static str {
     }
 }
 
-fn policy(p: MailboxPolicy) -> Policy {
-    match p {
-        MailboxPolicy::Block => Policy::Block,
-        MailboxPolicy::Fail => Policy::Fail,
-        MailboxPolicy::DropNewest => Policy::DropNewest,
-        MailboxPolicy::DropOldest => Policy::DropOldest,
-        MailboxPolicy::Unbounded => Policy::Unbounded,
-    }
-}
-
 /// The actors target: a [`System`] and the refs ops are sent to.
 #[derive(Debug)]
 pub struct ActorsTarget {
@@ -406,15 +395,10 @@ impl ActorsTarget {
         settings: RuntimeSettings,
         seed: u64,
     ) -> Result<Self, BuildError> {
-        let mailbox = match settings.mailbox_policy {
-            MailboxPolicy::Unbounded => MailboxConfig::unbounded(),
-            p => MailboxConfig::new(settings.mailbox_capacity, policy(p)),
-        };
         let config = SystemConfig {
-            default_mailbox: mailbox,
             default_supervisor: restart_everything(),
             guardian: restart_everything(),
-            ..SystemConfig::default()
+            ..settings.system_config()
         };
         let system =
             System::with_config("gauntlet", config).map_err(|e| BuildError(e.to_string()))?;

@@ -334,7 +334,8 @@ impl GraphTarget {
         });
         let (blueprint, expected) = shape::blueprint(&spec, config, work)
             .map_err(|e| BuildError(format!("invalid graph: {e}")))?;
-        let system = System::new("gauntlet").map_err(|e| BuildError(e.to_string()))?;
+        let system = System::with_config("gauntlet", settings.system_config())
+            .map_err(|e| BuildError(e.to_string()))?;
         let graph = blueprint
             .spawn(&system)
             .await
@@ -396,6 +397,7 @@ mod tests {
             load_threads: 1,
             mailbox_capacity: 64,
             mailbox_policy: policy,
+            hibernate_after: None,
         }
     }
 

@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use gauntlet_reports::schema::{BreakerState as SampledBreaker, TargetSample};
-use gauntlet_runtime::actor::{AskError, MailboxConfig, Policy, SendError, System, SystemConfig};
+use gauntlet_runtime::actor::{AskError, SendError, System};
 use gauntlet_runtime::device::{
     BreakerState, Command, CommandError, Database, Device, DeviceConfig, DeviceHandle, DeviceId,
     DeviceRuntime, Key, Reading, Response, Room, RoomError, RoomHandle, RoomId, RoomType,
@@ -34,7 +34,7 @@ use super::{
     Workload,
 };
 use crate::durability::{self, Ack, Stored};
-use crate::scenario::{MailboxPolicy, RuntimeSettings};
+use crate::scenario::RuntimeSettings;
 use crate::target::{BuildError, OpError, OpId, ShutdownOutcome, Target};
 use crate::units::DurationSpec;
 
@@ -352,17 +352,6 @@ pub struct SmartHomeTarget {
     first_regression: std::sync::Mutex<Option<String>>,
 }
 
-fn mailbox(settings: &RuntimeSettings) -> MailboxConfig {
-    let policy = match settings.mailbox_policy {
-        MailboxPolicy::Unbounded => return MailboxConfig::unbounded(),
-        MailboxPolicy::Block => Policy::Block,
-        MailboxPolicy::Fail => Policy::Fail,
-        MailboxPolicy::DropNewest => Policy::DropNewest,
-        MailboxPolicy::DropOldest => Policy::DropOldest,
-    };
-    MailboxConfig::new(settings.mailbox_capacity, policy)
-}
-
 impl SmartHomeTarget {
     /// Builds the runtime and registers every device and room, or, with
     /// `storage = "file"` and a database in `state_dir` that already holds them (a
@@ -378,11 +367,8 @@ impl SmartHomeTarget {
         let (homes, rooms_per_home, per_room) = spec.counts();
         let (homes, rooms_per_home, per_room) =
             (homes as u64, rooms_per_home as u64, per_room as u64);
-        let config = SystemConfig {
-            default_mailbox: mailbox(&settings),
-            ..SystemConfig::default()
-        };
-        let system = System::with_config("gauntlet", config).map_err(|e| err(&e))?;
+        let system =
+            System::with_config("gauntlet", settings.system_config()).map_err(|e| err(&e))?;
         let temperature = Key::new("temperature").map_err(|e| err(&e))?;
         let mut thresholds = std::collections::HashMap::new();
         thresholds.insert(
@@ -401,7 +387,7 @@ impl SmartHomeTarget {
                 idle_timeout: spec.idle_timeout.map_or(Duration::from_secs(5), |d| d.0),
                 flush_interval,
                 ask_timeout: spec.ask_timeout.map_or(Duration::from_secs(5), |d| d.0),
-                mailbox: mailbox(&settings),
+                mailbox: settings.mailbox(),
                 thresholds,
                 fault_seed: seed,
                 unsafe_ack_before_commit: spec.unsafe_ack_before_commit,
@@ -818,7 +804,8 @@ mod tests {
             worker_threads: 2,
             load_threads: 1,
             mailbox_capacity: 1024,
-            mailbox_policy: MailboxPolicy::Block,
+            mailbox_policy: crate::scenario::MailboxPolicy::Block,
+            hibernate_after: None,
         }
     }
 

@@ -246,3 +246,32 @@ async fn shutdown_stops_active_entities_through_their_hooks() {
     assert!(report.graceful);
     assert_eq!(store.lock().unwrap()["x"], 9);
 }
+
+/// An entity's factory runs in the entity's own task, not under the region's table
+/// lock held while routing a message: a factory that looks at its own region (here,
+/// how many keys it has) does not deadlock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_factory_may_look_at_its_own_region() {
+    let sys = System::new("own").unwrap();
+    type Region = gauntlet_runtime::actor::Entities<Counter, String>;
+    let region: Arc<std::sync::OnceLock<Region>> = Default::default();
+    let (r, store, log) = (region.clone(), Store::default(), Arc::default());
+    let props = EntityProps::new(move |key: &String| {
+        let seen = r.get().map_or(0, |r| r.registered() as u64);
+        Counter {
+            key: key.clone(),
+            n: seen,
+            store: store.clone(),
+            log: Arc::clone(&log),
+        }
+    });
+    let entities = sys.entities("counter", props).unwrap();
+    assert!(region.set(entities.clone()).is_ok());
+    let e = entities.get("e1".to_string()).unwrap();
+    let n = tokio::time::timeout(T, e.ask(CounterMsg::Get, T))
+        .await
+        .expect("the factory deadlocked")
+        .unwrap();
+    assert_eq!(n, 1, "the factory saw its own key registered");
+    sys.shutdown(T).await;
+}

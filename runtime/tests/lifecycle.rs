@@ -368,3 +368,52 @@ async fn stop_reason_reaches_the_hooks() {
     assert!(e.contains(&format!("r:stopping:{}", StopReason::Normal)));
     assert!(e.contains(&format!("r2:stopping:{}", StopReason::Shutdown)));
 }
+
+/// A killed actor's state (and whatever it holds) is dropped before its end is
+/// announced: the finalizer, which deregisters it and wakes its waiters, runs last.
+#[tokio::test]
+async fn a_killed_actors_state_is_dropped_before_its_end_is_announced() {
+    use gauntlet_runtime::actor::{Actor, Address, Context, HandlerError, Props, ReplyTo};
+    use std::sync::atomic::{AtomicU8, Ordering};
+    /// Records, when dropped, whether the actor was still registered (1) or not (2).
+    struct Guard(System, Arc<AtomicU8>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let at = Address::parse("actor://k/holder").unwrap();
+            let registered = self.0.lookup::<ReplyTo<()>>(&at).is_some();
+            self.1
+                .store(if registered { 1 } else { 2 }, Ordering::SeqCst);
+        }
+    }
+    struct Holder(#[allow(dead_code)] Guard);
+    impl Actor for Holder {
+        type Msg = ReplyTo<()>;
+        async fn handle(
+            &mut self,
+            reply: Self::Msg,
+            _: &mut Context<Self>,
+        ) -> Result<(), HandlerError> {
+            reply.send(());
+            Ok(())
+        }
+    }
+    let sys = System::new("k").unwrap();
+    let seen = Arc::new(AtomicU8::new(0));
+    let (s, d) = (sys.clone(), seen.clone());
+    let a = sys
+        .spawn(
+            "holder",
+            Props::new(move || Holder(Guard(s.clone(), d.clone()))),
+        )
+        .unwrap();
+    // Made and running: the state exists.
+    a.ask(|r| r, T).await.unwrap();
+    a.kill();
+    a.wait_terminated().await;
+    assert_eq!(
+        seen.load(Ordering::SeqCst),
+        1,
+        "the state was dropped after the actor was deregistered"
+    );
+    sys.shutdown(T).await;
+}

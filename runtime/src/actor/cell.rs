@@ -336,9 +336,13 @@ impl Core {
             .is_ok()
     }
 
-    /// Takes a pending hibernation request (the actor's own task, at a wait).
+    /// Takes a pending hibernation request (the actor's own task, at a wait). `true`
+    /// only if the actor is still idle long enough: a request that arrived as a burst
+    /// of messages began lapses.
     pub(crate) fn take_hibernation_request(&self) -> bool {
-        self.flags.fetch_and(!DROWSY, Ordering::AcqRel) & DROWSY != 0
+        let asked = self.flags.fetch_and(!DROWSY, Ordering::AcqRel) & DROWSY != 0;
+        let idle_since = self.activity.load(Ordering::Relaxed) & !super::watchdog::BUSY;
+        asked && self.system.clock.now().saturating_sub(idle_since) >= u64::from(self.hibernate_ms)
     }
 
     /// Marks the actor asleep (its state parked, no task) or awake again.

@@ -71,9 +71,15 @@ impl<A: Actor> Context<A> {
         self.parts.stop_requested
     }
 
-    /// Whether `started` is still owed (the first poll of a new actor's task); clears it.
-    pub(crate) fn take_needs_start(&mut self) -> bool {
-        std::mem::take(&mut self.parts.needs_start)
+    /// Whether the actor's state is still to be made and `started` run (a new actor's
+    /// task before its first poll; see `run::Live`).
+    pub(crate) fn needs_start(&self) -> bool {
+        self.parts.needs_start
+    }
+
+    /// The state is made: from now on it is dropped with the task's `Live`.
+    pub(crate) fn started(&mut self) {
+        self.parts.needs_start = false;
     }
 
     /// This actor's address.

@@ -117,8 +117,12 @@ mod parked {
         // SAFETY: this is the actor's own task, the mailbox's one consumer, and nobody
         // else can take over until the sleeper below is registered.
         unsafe { cell.mailbox.release_memory() };
-        // The ending task's own handle; a waking sleeper stores its new task's.
-        let own = core.take_task();
+        // The ending task's own handle; a waking sleeper stores its new task's. None:
+        // the store of this task's handle (by `spawn` or the sleeper that spawned it) is
+        // still on its way and would land on top of a later task's; stay awake.
+        let Some(own) = core.take_task() else {
+            return Some(live);
+        };
         core.set_asleep(true);
         core.kind.hibernations.fetch_add(1, Ordering::Relaxed);
         let sleeper = Arc::new(Sleeper {
@@ -130,9 +134,7 @@ mod parked {
         {
             core.set_asleep(false);
             core.kind.hibernations.fetch_sub(1, Ordering::Relaxed);
-            if let Some(own) = own {
-                *core.task_slot() = Some(own);
-            }
+            *core.task_slot() = Some(own);
             return Some(live);
         }
         None

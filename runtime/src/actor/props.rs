@@ -46,10 +46,8 @@ impl<A: Actor> Clone for Props<A> {
 }
 
 impl<A: Actor> Props<A> {
-    /// An actor made by `factory`, with the system's defaults. The first incarnation is
-    /// made on the spawner's thread, inside `spawn` (a panicking factory panics the
-    /// spawner, before anything is registered); restarts make the next one in the
-    /// actor's own task.
+    /// An actor made by `factory`, with the system's defaults. The factory runs in the
+    /// actor's own task, for its first incarnation and for each restart.
     pub fn new(factory: impl Fn() -> A + Send + Sync + 'static) -> Self {
         Self {
             factory: Arc::new(factory),

@@ -1,6 +1,7 @@
 //! The task that runs one actor: receive, handle, supervise, stop.
 
 use std::future::{Future, poll_fn};
+use std::mem::MaybeUninit;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -120,14 +121,24 @@ enum Restarted {
 /// The factory an actor's state is made (and re-made on restart) from.
 pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
 
-/// Everything an actor's task owns: the finalizer (and through it the cell), the
-/// actor's state, its context and its factory. A hibernating actor parks it in its
+/// Everything an actor's task owns: the actor's state, its context, its factory and
+/// the finalizer (and through it the cell). A hibernating actor parks it in its
 /// mailbox's waker and its next message spawns a new task from it (see `hibernate`).
+///
+/// The state is made by the task's first poll, in the actor's own task (a factory
+/// may be slow, take locks or panic; a panic finalizes the actor like any task
+/// ending). Until then it is uninitialised, and the context says so
+/// ([`Context::needs_start`]): an `Option` would cost a check on every message and,
+/// for most states, eight bytes in every actor's task.
+///
+/// Fields drop in order after [`Drop::drop`] has dropped the state: the context
+/// (cancelling timers), then the finalizer last, so that whoever waits for a killed
+/// actor's end finds its state dropped.
 pub(crate) struct Live<A: Actor> {
-    finalizer: Finalizer<A::Msg>,
-    actor: A,
+    actor: MaybeUninit<A>,
     ctx: Context<A>,
     factory: Factory<A>,
+    finalizer: Finalizer<A::Msg>,
 }
 
 impl<A: Actor> Live<A> {
@@ -136,21 +147,29 @@ impl<A: Actor> Live<A> {
     }
 }
 
-/// A new actor's task, for `actor`, made by `factory` on the spawner's thread. The
-/// finalizer is made here, before the first poll, so that a task killed or aborted
-/// before it ever ran still finalizes (the future is dropped unpolled and drops the
-/// finalizer with it) and `wait_terminated` returns.
+impl<A: Actor> Drop for Live<A> {
+    fn drop(&mut self) {
+        if !self.ctx.needs_start() {
+            // SAFETY: `needs_start` is cleared only once the state is written, and the
+            // state is dropped only here, once.
+            unsafe { self.actor.assume_init_drop() };
+        }
+    }
+}
+
+/// A new actor's task. The finalizer is made here, before the first poll, so that a
+/// task killed or aborted before it ever ran still finalizes (the future is dropped
+/// unpolled and drops the finalizer with it) and `wait_terminated` returns.
 pub(crate) fn run<A: Actor>(
     cell: Arc<Cell<A::Msg>>,
     factory: Factory<A>,
-    actor: A,
 ) -> impl Future<Output = ()> + Send + 'static {
     let ctx = Context::new(cell.clone());
     lives(Live {
-        finalizer: Finalizer(cell),
-        actor,
+        actor: MaybeUninit::uninit(),
         ctx,
         factory,
+        finalizer: Finalizer(cell),
     })
 }
 
@@ -168,10 +187,15 @@ pub(crate) fn lives<A: Actor>(mut live: Live<A>) -> impl Future<Output = ()> + S
         // Everything off the message path lives in boxed futures (`on_event`, `stop`), so an
         // idle actor's task holds little more than its state, its context and one handler.
         let mut event = None;
-        if live.ctx.take_needs_start() {
+        if live.ctx.needs_start() {
+            // A panicking factory leaves the state unwritten and `needs_start` set.
+            live.actor.write((live.factory)());
+            live.ctx.started();
+            // SAFETY: just written (the borrow is split from the context's).
+            let actor = unsafe { live.actor.assume_init_mut() };
             event = Box::pin(AsActor::new(
                 &live.finalizer.0.core,
-                guarded(live.actor.started(&mut live.ctx)),
+                guarded(actor.started(&mut live.ctx)),
             ))
             .await
             .err()
@@ -179,13 +203,9 @@ pub(crate) fn lives<A: Actor>(mut live: Live<A>) -> impl Future<Output = ()> + S
         }
         let reason = loop {
             if let Some(e) = event.take() {
-                let on = on_event(
-                    *e,
-                    &mut live.actor,
-                    &mut live.ctx,
-                    &live.factory,
-                    &live.finalizer.0,
-                );
+                // SAFETY: written before the loop (`needs_start` is clear here).
+                let actor = unsafe { live.actor.assume_init_mut() };
+                let on = on_event(*e, actor, &mut live.ctx, &live.factory, &live.finalizer.0);
                 match Box::pin(on).await {
                     Flow::Continue => {}
                     Flow::Stop(reason) => break reason,
@@ -206,7 +226,9 @@ pub(crate) fn lives<A: Actor>(mut live: Live<A>) -> impl Future<Output = ()> + S
                     {
                         Some(Box::new(Event::Failed(f)))
                     } else {
-                        AsActor::new(&cell.core, guarded(live.actor.handle(msg, &mut live.ctx)))
+                        // SAFETY: written before the loop (`needs_start` is clear here).
+                        let actor = unsafe { live.actor.assume_init_mut() };
+                        AsActor::new(&cell.core, guarded(actor.handle(msg, &mut live.ctx)))
                             .await
                             .err()
                             .map(|f| Box::new(Event::Failed(f)))
@@ -233,7 +255,9 @@ pub(crate) fn lives<A: Actor>(mut live: Live<A>) -> impl Future<Output = ()> + S
                 },
             };
         };
-        let stop = stop(&mut live.actor, &mut live.ctx, &live.finalizer.0, &reason);
+        // SAFETY: written before the loop (`needs_start` is clear here).
+        let actor = unsafe { live.actor.assume_init_mut() };
+        let stop = stop(actor, &mut live.ctx, &live.finalizer.0, &reason);
         Box::pin(stop).await;
         let node: Arc<dyn Node> = live.finalizer.0.clone();
         // SAFETY: this is the actor's own task.

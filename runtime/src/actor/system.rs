@@ -606,9 +606,6 @@ fn spawn_as<A: Actor>(
         return Err(SpawnError::ShuttingDown(address));
     }
     let config = &shared.config;
-    // The first incarnation, made before anything is registered: a panicking factory
-    // leaves nothing behind.
-    let actor = (props.factory)();
     let hibernate_ms = props
         .hibernate_after
         .or(config.hibernate_after)
@@ -650,7 +647,7 @@ fn spawn_as<A: Actor>(
     cell.core.kind.spawned.fetch_add(1, Ordering::Relaxed);
     let task = shared
         .runtime
-        .spawn(super::run::run(cell.clone(), props.factory, actor));
+        .spawn(super::run::run(cell.clone(), props.factory));
     cell.core.set_task(task);
     if shared.shutting_down.load(Ordering::Acquire) {
         // Lost a race with shutdown: do not leave an actor behind it.
@@ -702,7 +699,7 @@ mod footprint {
                     0,
                 ),
             });
-            let task = super::super::run::run(cell, Props::new(|| Idle).factory, Idle);
+            let task = super::super::run::run(cell, Props::new(|| Idle).factory);
             let (cell_size, task_size) = (size_of::<Cell<u64>>(), size_of_val(&task));
             // 264 before the first-waiter slot (issue 20, 272) and the snapshot gauges
             // (two words: handled, busy time; issue 21).

@@ -155,6 +155,11 @@ fn run(system: Weak<SystemShared>, stop: Arc<AtomicBool>) {
 fn scan(system: &SystemShared, now: u64, reported: &mut HashMap<u64, u64>) {
     let threshold = system.stall_threshold_ms();
     let mut busy_now = Vec::new();
+    // Passivated and hibernating actors are signalled after the walk, which holds the
+    // families' locks: a signal wakes a hibernating actor, and waking it on a runtime
+    // that has shut down finalizes it on the spot, which takes its parent's lock.
+    let mut passivate = Vec::new();
+    let mut hibernate = Vec::new();
     system.for_each_node(|node: &Arc<dyn Node>| {
         let core = node.core();
         let activity = core.activity.load(Ordering::Relaxed);
@@ -186,15 +191,21 @@ fn scan(system: &SystemShared, now: u64, reported: &mut HashMap<u64, u64>) {
             && !core.is_passivating()
         {
             core.mark_passivating();
-            node.signal(Signal::Stop(StopReason::Passivated));
+            passivate.push(node.clone());
         } else if core.hibernate_ms != 0
             && since >= u64::from(core.hibernate_ms)
             && !core.is_asleep()
             && node.queued() == 0
         {
-            node.ask_to_hibernate();
+            hibernate.push(node.clone());
         }
     });
+    for node in passivate {
+        node.signal(Signal::Stop(StopReason::Passivated));
+    }
+    for node in hibernate {
+        node.ask_to_hibernate();
+    }
     // Forget actors that are no longer busy, so the map stays small.
     if reported.len() > busy_now.len() {
         busy_now.sort_unstable();

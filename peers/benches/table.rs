@@ -255,40 +255,8 @@ impl<C: Contender> Entry for Setup<C> {
 
     fn idle(&self) -> Idle {
         let contender = self.on_mt.clone();
-        self.mt.block_on(async move {
-            // Let earlier work settle (gauntlet's ask reaper drops answered slots within
-            // a millisecond; other runtimes free their own leftovers).
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let (bytes0, allocs0) = (LIVE.load(Ordering::SeqCst), ALLOCS.load(Ordering::SeqCst));
-            let sizes0 = by_size();
-            let mut actors = Vec::with_capacity(IDLE_ACTORS);
-            for _ in 0..IDLE_ACTORS {
-                actors.push(contender.spawn(MAILBOX).await);
-            }
-            for a in &actors {
-                black_box(C::ask(a, 1).await);
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let bytes = LIVE.load(Ordering::SeqCst) - bytes0;
-            let allocs = ALLOCS.load(Ordering::SeqCst) - allocs0;
-            let sizes: Vec<(usize, f64)> = by_size()
-                .iter()
-                .zip(&sizes0)
-                .enumerate()
-                .map(|(size, (now, before))| (size, (now - before) as f64 / IDLE_ACTORS as f64))
-                .filter(|(_, per_actor)| *per_actor >= 0.01)
-                .collect();
-            // The Vec of handles is the driver's, not the actors'.
-            let handles = (IDLE_ACTORS * size_of::<C::Counter>()) as isize;
-            for a in actors {
-                C::stop(a).await;
-            }
-            Idle {
-                bytes: (bytes - handles) as f64 / IDLE_ACTORS as f64,
-                allocs: (allocs - 1) as f64 / IDLE_ACTORS as f64,
-                sizes,
-            }
-        })
+        self.mt
+            .block_on(async move { count_idle(&*contender, |_| std::future::ready(())).await })
     }
 
     fn teardown(self: Box<Self>) {
@@ -323,51 +291,64 @@ impl<C: Contender> Entry for Setup<C> {
     }
 }
 
+/// Heap bytes per actor once `IDLE_ACTORS` actors of `contender` have each answered
+/// one ask, and `settled` (given the actors) has returned: what they still hold, by
+/// allocation size too. Measured from after the contender's own set-up.
+async fn count_idle<C, F>(contender: &C, settled: impl FnOnce(&[C::Counter]) -> F) -> Idle
+where
+    C: Contender,
+    F: Future<Output = ()>,
+{
+    // Let earlier work settle (gauntlet's ask reaper drops answered slots within a
+    // millisecond; other runtimes free their own leftovers).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (bytes0, allocs0) = (LIVE.load(Ordering::SeqCst), ALLOCS.load(Ordering::SeqCst));
+    let sizes0 = by_size();
+    let mut actors = Vec::with_capacity(IDLE_ACTORS);
+    for _ in 0..IDLE_ACTORS {
+        actors.push(contender.spawn(MAILBOX).await);
+    }
+    for a in &actors {
+        black_box(C::ask(a, 1).await);
+    }
+    settled(&actors).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let bytes = LIVE.load(Ordering::SeqCst) - bytes0;
+    let allocs = ALLOCS.load(Ordering::SeqCst) - allocs0;
+    let sizes: Vec<(usize, f64)> = by_size()
+        .iter()
+        .zip(&sizes0)
+        .enumerate()
+        .map(|(size, (now, before))| (size, (now - before) as f64 / IDLE_ACTORS as f64))
+        .filter(|(_, per_actor)| per_actor.abs() >= 0.01)
+        .collect();
+    // The Vec of handles is the driver's, not the actors'.
+    let handles = (IDLE_ACTORS * size_of::<C::Counter>()) as isize;
+    for a in actors {
+        C::stop(a).await;
+    }
+    Idle {
+        bytes: (bytes - handles) as f64 / IDLE_ACTORS as f64,
+        allocs: (allocs - 1) as f64 / IDLE_ACTORS as f64,
+        sizes,
+    }
+}
+
 /// Gauntlet's idle actor once hibernated (`SystemConfig::hibernate_after`): the same
 /// count as [`Entry::idle`], taken once every actor has given up its task.
 fn hibernated_idle(rt: &Runtime) -> Idle {
-    const AFTER: Duration = Duration::from_millis(20);
     rt.block_on(async move {
-        let contender = Gauntlet::hibernating(AFTER);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let (bytes0, allocs0) = (LIVE.load(Ordering::SeqCst), ALLOCS.load(Ordering::SeqCst));
-        let sizes0 = by_size();
-        let mut actors = Vec::with_capacity(IDLE_ACTORS);
-        for _ in 0..IDLE_ACTORS {
-            actors.push(contender.spawn(MAILBOX).await);
-        }
-        for a in &actors {
-            black_box(Gauntlet::ask(a, 1).await);
-        }
-        // Asleep now: hibernated and not woken since (actors that hibernated during the
-        // spawn loop were woken by their ask, and hibernate again).
-        let asleep = || {
-            let s = contender.system().stats();
-            s.actors.hibernating()
-        };
-        while asleep() < IDLE_ACTORS as u64 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let bytes = LIVE.load(Ordering::SeqCst) - bytes0;
-        let allocs = ALLOCS.load(Ordering::SeqCst) - allocs0;
-        let sizes: Vec<(usize, f64)> = by_size()
-            .iter()
-            .zip(&sizes0)
-            .enumerate()
-            .map(|(size, (now, before))| (size, (now - before) as f64 / IDLE_ACTORS as f64))
-            .filter(|(_, per_actor)| per_actor.abs() >= 0.01)
-            .collect();
-        let handles = (IDLE_ACTORS * size_of::<<Gauntlet as Contender>::Counter>()) as isize;
-        for a in actors {
-            Gauntlet::stop(a).await;
-        }
+        let contender = Gauntlet::hibernating(Duration::from_millis(20));
+        let idle = count_idle(&contender, |_| async {
+            // Asleep now: hibernated and not woken since (actors that hibernated during
+            // the spawn loop were woken by their ask, and hibernate again).
+            while contender.system().stats().actors.hibernating() < IDLE_ACTORS as u64 {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+        .await;
         contender.shutdown().await;
-        Idle {
-            bytes: (bytes - handles) as f64 / IDLE_ACTORS as f64,
-            allocs: (allocs - 1) as f64 / IDLE_ACTORS as f64,
-            sizes,
-        }
+        idle
     })
 }
 

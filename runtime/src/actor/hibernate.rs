@@ -23,7 +23,7 @@
 //! again, shows the message left waiting.
 //!
 //! **What it costs.** A hibernating actor holds no task and is not polled; waking it
-//! spawns a task (about a spawn's cost, once per wake-up, not per message). A
+//! spawns one task (once per wake-up, not per message; not measured on its own). A
 //! hibernating actor is kept alive by its own mailbox (the sleeper holds the cell):
 //! stopping it (`stop`, `kill`, a parent stopping, [`System::shutdown`]) wakes it to
 //! stop, but dropping the tokio runtime without shutting the system down leaves it in

@@ -417,9 +417,9 @@ impl<M> Mailbox<M> {
         }
     }
 
-    /// A sender's eviction under `DropOldest`: pops the oldest message if the consumer
-    /// token is free, without freeing its slot (the caller passes the slot on).
-    fn try_pop_as_sender(&self) -> Option<M> {
+    /// Runs `f` as the queue's one consumer if the `DropOldest` consumer token is free
+    /// (`None`: someone else holds it).
+    fn with_free_token<R>(&self, f: impl FnOnce(&Queue<M>) -> R) -> Option<R> {
         if self
             .token
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
@@ -427,10 +427,16 @@ impl<M> Mailbox<M> {
         {
             return None;
         }
-        // SAFETY: the token makes us the only consumer.
-        let msg = unsafe { self.queue.pop() };
+        let out = f(&self.queue);
         self.token.store(false, Ordering::Release);
-        msg
+        Some(out)
+    }
+
+    /// A sender's eviction under `DropOldest`: pops the oldest message if the consumer
+    /// token is free, without freeing its slot (the caller passes the slot on).
+    fn try_pop_as_sender(&self) -> Option<M> {
+        // SAFETY: the token makes us the only consumer.
+        self.with_free_token(|q| unsafe { q.pop() }).flatten()
     }
 
     /// Takes the next message, if any, and frees its slot.
@@ -468,18 +474,10 @@ impl<M> Mailbox<M> {
     /// As for [`pop`](Self::pop).
     pub(crate) unsafe fn release_memory(&self) -> bool {
         if self.policy == Policy::DropOldest {
-            if self
-                .token
-                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-            {
-                // An evicting sender holds it: the mailbox is full, not empty.
-                return false;
-            }
+            // An evicting sender that holds the token found the mailbox full, not empty.
             // SAFETY: the token makes us the only consumer.
-            let released = unsafe { self.queue.release() };
-            self.token.store(false, Ordering::Release);
-            released
+            self.with_free_token(|q| unsafe { q.release() })
+                .unwrap_or(false)
         } else {
             // SAFETY: the caller is the only consumer, and no sender pops under this policy.
             unsafe { self.queue.release() }

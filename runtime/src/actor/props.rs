@@ -92,7 +92,7 @@ impl<A: Actor> Props<A> {
     /// actor holds about half the memory of an idle one (README, "Performance").
     ///
     /// Detected by the watchdog, so within one tick (a quarter of `idle`, 10 ms to 1 s)
-    /// after `idle`. A wake-up costs about one spawn. A hibernating actor is kept alive
+    /// after `idle`. A wake-up spawns one tokio task. A hibernating actor is kept alive
     /// by its own mailbox: stop it or shut the system down ([`System::shutdown`]) rather
     /// than drop the tokio runtime under it. Overrides
     /// [`SystemConfig::hibernate_after`](super::SystemConfig::hibernate_after); the

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gauntlet_runtime::actor::{MailboxConfig, Policy, System};
+use gauntlet_runtime::actor::System;
 use gauntlet_runtime::graph::{Graph, GraphConfig, RunError, RunLimits, TaskError};
 use serde::Deserialize;
 
@@ -307,16 +307,15 @@ impl GraphTarget {
         settings: RuntimeSettings,
         _seed: u64,
     ) -> Result<Self, BuildError> {
-        let node_mailbox = match settings.mailbox_policy {
-            MailboxPolicy::Unbounded => MailboxConfig::unbounded(),
-            MailboxPolicy::Block => MailboxConfig::new(settings.mailbox_capacity, Policy::Block),
-            MailboxPolicy::Fail => MailboxConfig::new(settings.mailbox_capacity, Policy::Fail),
-            MailboxPolicy::DropNewest | MailboxPolicy::DropOldest => {
-                return Err(BuildError(
-                    "the graph workload needs mailbox_policy block, fail or unbounded: dropped node work would be lost".to_owned(),
-                ));
-            }
-        };
+        if matches!(
+            settings.mailbox_policy,
+            MailboxPolicy::DropNewest | MailboxPolicy::DropOldest
+        ) {
+            return Err(BuildError(
+                "the graph workload needs mailbox_policy block, fail or unbounded: dropped node work would be lost".to_owned(),
+            ));
+        }
+        let node_mailbox = settings.mailbox();
         let config = GraphConfig {
             limits: RunLimits {
                 max_steps: spec.max_steps.map_or(1000, |n| n as u64),

@@ -34,13 +34,18 @@ use gauntlet_peers::{Contender, workload};
 use std::alloc::{GlobalAlloc, Layout, System as SystemAlloc};
 use std::hint::black_box;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicIsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::runtime::{Builder, Runtime};
 
 /// Counts live heap bytes, so idle memory per actor is exact and order-independent.
+/// Counts only while [`COUNTING`] is set (during the idle cases): its shared counters
+/// are three locked read-modify-writes per allocation and per free, contended between
+/// the workers, and would otherwise be charged to the timed cases in proportion to each
+/// contender's allocations.
 struct Counting;
 
+static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE: AtomicIsize = AtomicIsize::new(0);
 static ALLOCS: AtomicIsize = AtomicIsize::new(0);
 /// Live allocations by requested size (the last bucket takes every larger size), for
@@ -59,26 +64,32 @@ fn by_size() -> Vec<isize> {
 // SAFETY: forwards every call to the system allocator unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        bucket(layout.size()).fetch_add(1, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            bucket(layout.size()).fetch_add(1, Ordering::Relaxed);
+        }
         // SAFETY: the caller's contract is the system allocator's.
         unsafe { SystemAlloc.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        ALLOCS.fetch_sub(1, Ordering::Relaxed);
-        bucket(layout.size()).fetch_sub(1, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
+            ALLOCS.fetch_sub(1, Ordering::Relaxed);
+            bucket(layout.size()).fetch_sub(1, Ordering::Relaxed);
+        }
         // SAFETY: as above.
         unsafe { SystemAlloc.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(
-            new_size as isize - layout.size() as isize,
-            Ordering::Relaxed,
-        );
-        bucket(layout.size()).fetch_sub(1, Ordering::Relaxed);
-        bucket(new_size).fetch_add(1, Ordering::Relaxed);
+        if COUNTING.load(Ordering::Relaxed) {
+            LIVE.fetch_add(
+                new_size as isize - layout.size() as isize,
+                Ordering::Relaxed,
+            );
+            bucket(layout.size()).fetch_sub(1, Ordering::Relaxed);
+            bucket(new_size).fetch_add(1, Ordering::Relaxed);
+        }
         // SAFETY: as above.
         unsafe { SystemAlloc.realloc(ptr, layout, new_size) }
     }
@@ -455,6 +466,8 @@ fn main() -> Result<(), String> {
         }
         eprintln!("round {}/{} done", round + 1, args.rounds);
     }
+    // Count allocations from here on: the timed cases are over.
+    COUNTING.store(true, Ordering::SeqCst);
     let idle: Vec<Idle> = entries.iter().map(|e| e.idle()).collect();
     let hibernated = hibernated_idle(&mt);
 

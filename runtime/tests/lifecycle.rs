@@ -373,6 +373,19 @@ async fn stop_reason_reaches_the_hooks() {
 /// announced: the finalizer, which deregisters it and wakes its waiters, runs last.
 #[tokio::test]
 async fn a_killed_actors_state_is_dropped_before_its_end_is_announced() {
+    state_dropped_before_the_end_is_announced(|a| a.kill()).await;
+}
+
+/// The same for a graceful stop: the task drops the state, then finalizes (before, it
+/// finalized first, and a waiter could find the actor gone with its state alive).
+#[tokio::test]
+async fn a_stopped_actors_state_is_dropped_before_its_end_is_announced() {
+    state_dropped_before_the_end_is_announced(|a| a.stop()).await;
+}
+
+async fn state_dropped_before_the_end_is_announced(
+    end: impl FnOnce(&gauntlet_runtime::actor::ActorRef<gauntlet_runtime::actor::ReplyTo<()>>),
+) {
     use gauntlet_runtime::actor::{Actor, Address, Context, HandlerError, Props, ReplyTo};
     use std::sync::atomic::{AtomicU8, Ordering};
     /// Records, when dropped, whether the actor was still registered (1) or not (2).
@@ -408,7 +421,7 @@ async fn a_killed_actors_state_is_dropped_before_its_end_is_announced() {
         .unwrap();
     // Made and running: the state exists.
     a.ask(|r| r, T).await.unwrap();
-    a.kill();
+    end(&a);
     a.wait_terminated().await;
     assert_eq!(
         seen.load(Ordering::SeqCst),

@@ -21,7 +21,7 @@ use super::handshake::Handshake;
 use super::lifecycle::StopReason;
 use super::mailbox::Mailbox;
 use super::props::OnStop;
-use super::stats::KindStats;
+use super::stats::KindRef;
 use super::supervision::{Failure, SupervisorStrategy};
 use super::system::{DeadLetterReason, SystemShared};
 
@@ -195,7 +195,7 @@ pub(crate) enum Lane {
 pub(crate) struct Core {
     pub(crate) id: u64,
     pub(crate) address: Address,
-    pub(crate) kind: Arc<KindStats>,
+    pub(crate) kind: KindRef,
     pub(crate) system: Arc<SystemShared>,
     pub(crate) parent: Option<Arc<dyn Node>>,
     /// How this actor supervises its children (`None`: the system default).
@@ -229,7 +229,7 @@ impl Core {
     pub(crate) fn new(
         id: u64,
         address: Address,
-        kind: Arc<KindStats>,
+        kind: KindRef,
         system: Arc<SystemShared>,
         parent: Option<Arc<dyn Node>>,
         strategy: Option<Arc<SupervisorStrategy>>,
@@ -587,10 +587,11 @@ pub(crate) unsafe fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     core.kind
         .stopped
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::debug!(address = %core.address, kind = core.kind.name, %reason, "actor terminated");
+    // Last: a woken waiter may run on another worker at once.
     if core.terminated.finish() {
         // Created here if the waiter that announced itself has not yet: it then finds
         // the actor terminated once it locks the same `Notify`.
         core.waiters().notify_waiters();
     }
-    tracing::debug!(address = %core.address, kind = core.kind.name, %reason, "actor terminated");
 }

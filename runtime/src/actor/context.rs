@@ -1,6 +1,7 @@
 //! [`Context`]: what a handler can do besides changing its own state.
 
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +25,10 @@ pub struct Context<A: Actor> {
 /// Everything a context holds depends only on the message type, so contexts of two
 /// actor types with one message type have one layout (see [`Context::retype`]).
 struct Parts<M: Send + 'static> {
-    cell: Arc<Cell<M>>,
+    /// The actor's cell, borrowed: the finalizer beside this context in the actor's task
+    /// (`run::Live`) owns it and is dropped after the context. A count of its own (an
+    /// `Arc`) cost every actor's life two locked read-modify-writes.
+    cell: NonNull<Cell<M>>,
     stop_requested: bool,
     /// Set for a new incarnation until its task runs `started`; a hibernated actor's
     /// new task skips it (see `hibernate`).
@@ -46,11 +50,39 @@ impl TimerHandle {
     }
 }
 
+// SAFETY: `Parts` stands for an `Arc<Cell<M>>` (see its `cell`), which is `Send` and
+// `Sync`: a cell is shared between threads by design (its message type is `Send`).
+unsafe impl<M: Send + 'static> Send for Parts<M> {}
+// SAFETY: as above.
+unsafe impl<M: Send + 'static> Sync for Parts<M> {}
+
+impl<M: Send + 'static> Parts<M> {
+    #[inline]
+    fn cell(&self) -> &Cell<M> {
+        // SAFETY: `Context::new`'s contract: the cell outlives the context.
+        unsafe { self.cell.as_ref() }
+    }
+
+    /// A counted reference to the cell.
+    fn cell_arc(&self) -> Arc<Cell<M>> {
+        let ptr = self.cell.as_ptr().cast_const();
+        // SAFETY: the pointer came from an `Arc` that is still alive (`Context::new`'s
+        // contract), so adding a count and taking it as an `Arc` is sound.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Arc::from_raw(ptr)
+        }
+    }
+}
+
 impl<A: Actor> Context<A> {
-    pub(crate) fn new(cell: Arc<Cell<A::Msg>>) -> Self {
+    /// # Safety
+    /// `cell` must stay alive (be held by another `Arc`) as long as the context: the
+    /// actor's task holds both in `run::Live` and drops the context first.
+    pub(crate) unsafe fn new(cell: &Arc<Cell<A::Msg>>) -> Self {
         Self {
             parts: Parts {
-                cell,
+                cell: NonNull::from(&**cell),
                 stop_requested: false,
                 needs_start: true,
                 timers: None,
@@ -84,17 +116,17 @@ impl<A: Actor> Context<A> {
 
     /// This actor's address.
     pub fn address(&self) -> &Address {
-        &self.parts.cell.core.address
+        &self.parts.cell().core.address
     }
 
     /// A ref to this actor.
     pub fn myself(&self) -> ActorRef<A::Msg> {
-        ActorRef::from_cell(self.parts.cell.clone())
+        ActorRef::from_cell(self.parts.cell_arc())
     }
 
     /// The system this actor runs in.
     pub fn system(&self) -> System {
-        System::from_shared(self.parts.cell.core.system.clone())
+        System::from_shared(self.parts.cell().core.system.clone())
     }
 
     /// Spawns a child called `name`, at `<this address>/<name>`, supervised by this actor.
@@ -103,14 +135,14 @@ impl<A: Actor> Context<A> {
         name: &str,
         props: Props<C>,
     ) -> Result<ActorRef<C::Msg>, SpawnError> {
-        let parent: Arc<dyn Node> = self.parts.cell.clone();
-        super::system::spawn_under(&self.parts.cell.core.system, Some(parent), name, props)
+        let parent: Arc<dyn Node> = self.parts.cell_arc();
+        super::system::spawn_under(&self.parts.cell().core.system, Some(parent), name, props)
     }
 
     /// The addresses of this actor's live children, in spawn order.
     pub fn children(&self) -> Vec<Address> {
         self.parts
-            .cell
+            .cell()
             .core
             .children()
             .iter()

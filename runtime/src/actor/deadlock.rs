@@ -242,7 +242,7 @@ pub(crate) fn same_system(a: &Core, b: &Core) -> bool {
 #[cfg(test)]
 mod tests {
     use super::super::cell::Core;
-    use super::super::stats::KindStats;
+    use super::super::stats::{KindRef, KindStats};
     use super::super::{OnStop, System};
     use super::*;
     use std::time::Duration;
@@ -255,7 +255,8 @@ mod tests {
         let core = Core::new(
             1,
             system.address().clone(),
-            Arc::new(KindStats::new("Panicky")),
+            // SAFETY: leaked, so it outlives the core.
+            unsafe { KindRef::new(Box::leak(Box::new(KindStats::new("Panicky")))) },
             system.shared().clone(),
             None,
             None,

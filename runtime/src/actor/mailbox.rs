@@ -518,6 +518,11 @@ impl<M> Mailbox<M> {
     /// Closes the mailbox: every later send is refused as a dead letter, and blocked
     /// senders wake to see it. Returns whether this call closed it.
     pub(crate) fn close(&self) -> bool {
+        // Closed for good already (an actor's stop closes it, then its end again): its
+        // blocked senders were woken by the close that closed it.
+        if self.state.load(Ordering::Acquire) & CLOSED != 0 {
+            return false;
+        }
         let prev = self.state.fetch_or(CLOSED, Ordering::SeqCst);
         #[cfg(not(gauntlet_loom))]
         if let Some(space) = self.space.get() {

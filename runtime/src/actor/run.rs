@@ -118,8 +118,7 @@ enum Restarted {
     Killed,
 }
 
-/// The factory an actor's state is made (and re-made on restart) from.
-pub(crate) type Factory<A> = Arc<dyn Fn() -> A + Send + Sync>;
+pub(crate) use super::props::Factory;
 
 /// Everything an actor's task owns: the actor's state, its context, its factory and
 /// the finalizer (and through it the cell). A hibernating actor parks it in its
@@ -145,6 +144,34 @@ impl<A: Actor> Live<A> {
     pub(crate) fn cell(&self) -> &Arc<Cell<A::Msg>> {
         &self.finalizer.0
     }
+
+    /// The actor's graceful end: drops the state, the context and the factory, then
+    /// finalizes with `reason`, so that whoever waits for the actor finds its state
+    /// dropped (as when it is killed) and the actor's task has as little left to do as
+    /// possible once the waiter is woken (on a multi-thread runtime a long tail lets an
+    /// idle worker wake up and steal the woken waiter).
+    fn finish(self, reason: &StopReason) {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        if !this.ctx.needs_start() {
+            // SAFETY: written (`needs_start` is clear), and `this` is never dropped.
+            unsafe { this.actor.assume_init_drop() };
+        }
+        // SAFETY: each field is read out once and `this` is never dropped, so each is
+        // dropped exactly once, here (the finalizer's `Drop` is skipped on purpose: the
+        // cell is finalized below with the real reason).
+        let (ctx, factory, cell) = unsafe {
+            (
+                std::ptr::read(&this.ctx),
+                std::ptr::read(&this.factory),
+                std::ptr::read(&this.finalizer.0),
+            )
+        };
+        drop(ctx);
+        drop(factory);
+        let node: Arc<dyn Node> = cell;
+        // SAFETY: this is the actor's own task.
+        unsafe { finalize(&node, reason) };
+    }
 }
 
 impl<A: Actor> Drop for Live<A> {
@@ -164,7 +191,8 @@ pub(crate) fn run<A: Actor>(
     cell: Arc<Cell<A::Msg>>,
     factory: Factory<A>,
 ) -> impl Future<Output = ()> + Send + 'static {
-    let ctx = Context::new(cell.clone());
+    // SAFETY: the finalizer holds the cell, and `Live` drops the context first.
+    let ctx = unsafe { Context::new(&cell) };
     lives(Live {
         actor: MaybeUninit::uninit(),
         ctx,
@@ -259,9 +287,7 @@ pub(crate) fn lives<A: Actor>(mut live: Live<A>) -> impl Future<Output = ()> + S
         let actor = unsafe { live.actor.assume_init_mut() };
         let stop = stop(actor, &mut live.ctx, &live.finalizer.0, &reason);
         Box::pin(stop).await;
-        let node: Arc<dyn Node> = live.finalizer.0.clone();
-        // SAFETY: this is the actor's own task.
-        unsafe { finalize(&node, &reason) };
+        live.finish(&reason);
     }
 }
 

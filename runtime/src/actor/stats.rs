@@ -243,6 +243,36 @@ impl Counters {
     }
 }
 
+/// A kind's counters, borrowed from the system that holds them for its whole life
+/// (kinds are never removed). An actor's core holds its system, so it needs no count of
+/// its own on them: an `Arc` cost every spawn and every end a locked read-modify-write.
+#[derive(Clone, Copy)]
+pub(crate) struct KindRef(std::ptr::NonNull<KindStats>);
+
+impl KindRef {
+    /// # Safety
+    /// `kind` must outlive every dereference of the result and of its copies.
+    pub(crate) unsafe fn new(kind: &KindStats) -> Self {
+        Self(std::ptr::NonNull::from(kind))
+    }
+}
+
+impl std::ops::Deref for KindRef {
+    type Target = KindStats;
+
+    #[inline]
+    fn deref(&self) -> &KindStats {
+        // SAFETY: `new`'s contract: the stats outlive this use.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+// SAFETY: a shared reference to `KindStats` (atomics and a `&'static str`), which is
+// `Sync`; `new`'s contract keeps it valid on whichever thread uses it.
+unsafe impl Send for KindRef {}
+// SAFETY: as above.
+unsafe impl Sync for KindRef {}
+
 /// Lifecycle counters of one actor kind.
 #[derive(Debug, Default)]
 pub(crate) struct KindStats {

@@ -21,7 +21,7 @@ use super::cell::{Cell, Core, Kin, Node, Signal, lock};
 use super::lifecycle::{Actor, StopReason};
 use super::mailbox::{Mailbox, MailboxConfig};
 use super::props::{OnStop, Props};
-use super::stats::{Counters, KindStats, MailboxDepth, SystemStats};
+use super::stats::{Counters, KindRef, KindStats, MailboxDepth, SystemStats};
 use super::supervision::SupervisorStrategy;
 
 /// System-wide defaults.
@@ -157,6 +157,8 @@ pub(crate) struct SystemShared {
     /// hashes its name. Several types may share one kind (an entity and its wrapper).
     kinds_by_type: DashMap<TypeId, Arc<KindStats>, FxBuild>,
     next_id: AtomicU64,
+    /// Unique among all systems this process ever made (see `kind_of`).
+    uid: u64,
     peak: AtomicUsize,
     shutting_down: AtomicBool,
     aborted: Mutex<Vec<Address>>,
@@ -203,7 +205,11 @@ impl SystemShared {
     }
 
     pub(crate) fn note_peak(&self, depth: usize) {
-        self.peak.fetch_max(depth, Ordering::Relaxed);
+        // Looked at first: most actors end below the peak, and a read is not a locked
+        // read-modify-write.
+        if depth > self.peak.load(Ordering::Relaxed) {
+            self.peak.fetch_max(depth, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn record_aborted(&self, address: &Address) {
@@ -269,13 +275,37 @@ impl SystemShared {
         self.tick_ms.fetch_min(want, Ordering::Relaxed);
     }
 
-    fn kind_of<A: Actor>(&self) -> Arc<KindStats> {
-        if let Some(k) = self.kinds_by_type.get(&TypeId::of::<A>()) {
-            return k.clone();
+    /// The stats of `A`'s kind, for a new actor's core (which holds this system, and so
+    /// the stats). The last kind looked up on this thread is remembered, keyed by the
+    /// system's unique id: a fleet of one type spawns without touching the maps (their
+    /// read lock cost every spawn two locked read-modify-writes).
+    fn kind_of<A: Actor>(&self) -> KindRef {
+        thread_local! {
+            static LAST: std::cell::Cell<Option<(u64, TypeId, KindRef)>> =
+                const { std::cell::Cell::new(None) };
         }
-        let k = self.kind_stats(A::kind());
-        self.kinds_by_type.insert(TypeId::of::<A>(), k.clone());
-        k
+        let ty = TypeId::of::<A>();
+        if let Some((uid, t, kind)) = LAST.get()
+            && uid == self.uid
+            && t == ty
+        {
+            return kind;
+        }
+        let k = match self.kinds_by_type.get(&ty) {
+            Some(k) => k.clone(),
+            None => {
+                let k = self.kind_stats(A::kind());
+                self.kinds_by_type.insert(ty, k.clone());
+                k
+            }
+        };
+        // SAFETY: `self.kinds` holds these stats for the system's whole life (kinds are
+        // never removed), and whoever gets them is a core, which holds the system. The
+        // copy remembered above is used again only for this system (`uid` is unique
+        // among all systems, ever), so never after the system is gone.
+        let kind = unsafe { KindRef::new(&k) };
+        LAST.set(Some((self.uid, ty, kind)));
+        kind
     }
 
     pub(crate) fn kind_stats(&self, name: &'static str) -> Arc<KindStats> {
@@ -342,6 +372,10 @@ impl System {
                 kinds: DashMap::default(),
                 kinds_by_type: DashMap::default(),
                 next_id: AtomicU64::new(1),
+                uid: {
+                    static SYSTEMS: AtomicU64 = AtomicU64::new(0);
+                    SYSTEMS.fetch_add(1, Ordering::Relaxed)
+                },
                 peak: AtomicUsize::new(0),
                 shutting_down: AtomicBool::new(false),
                 aborted: Mutex::new(Vec::new()),
@@ -615,7 +649,7 @@ fn spawn_as<A: Actor>(
         });
     let core = Core::new(
         id,
-        address.clone(),
+        address,
         shared.kind_of::<A>(),
         shared.clone(),
         parent.clone(),
@@ -631,19 +665,19 @@ fn spawn_as<A: Actor>(
         mailbox: Mailbox::new(props.mailbox.unwrap_or(config.default_mailbox)),
         core,
     });
-    let node: Arc<dyn Node> = cell.clone();
+    let address = &cell.core.address;
     // Unnamed actors stay out of the registry: their `~<id>` is unique by construction
     // (named actors may not take such a name) and lookups find them through the parent.
     if matches!(name, Name::Given(_))
         && shared
             .registry
-            .claim(address.shared().clone(), node.clone())
+            .claim(address.shared().clone(), cell.clone())
             .is_err()
     {
-        return Err(SpawnError::Duplicate(address));
+        return Err(SpawnError::Duplicate(address.clone()));
     }
     let kin = parent.as_ref().map_or(&shared.guardian, |p| &p.core().kin);
-    kin.family(|f| f.children.insert(cell.core.id, node.clone()));
+    kin.family(|f| f.children.insert(cell.core.id, cell.clone()));
     cell.core.kind.spawned.fetch_add(1, Ordering::Relaxed);
     let task = shared
         .runtime
@@ -651,8 +685,8 @@ fn spawn_as<A: Actor>(
     cell.core.set_task(task);
     if shared.shutting_down.load(Ordering::Acquire) {
         // Lost a race with shutdown: do not leave an actor behind it.
-        node.kill();
-        return Err(SpawnError::ShuttingDown(address));
+        cell.kill();
+        return Err(SpawnError::ShuttingDown(address.clone()));
     }
     tracing::debug!(%address, kind = A::kind(), "actor spawned");
     Ok(ActorRef::from_cell(cell))
@@ -689,7 +723,12 @@ mod footprint {
                 core: Core::new(
                     1,
                     sys.address().clone(),
-                    Arc::new(super::super::stats::KindStats::new("Idle")),
+                    // SAFETY: leaked, so it outlives the core.
+                    unsafe {
+                        super::super::stats::KindRef::new(Box::leak(Box::new(
+                            super::super::stats::KindStats::new("Idle"),
+                        )))
+                    },
                     sys.shared.clone(),
                     None,
                     None,

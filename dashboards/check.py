@@ -38,6 +38,7 @@ EXPECTED_SERIES = [
     "gauntlet_actors_alive", "gauntlet_mailbox_depth_messages", "gauntlet_messages_sent_total",
     "gauntlet_messages_total", "gauntlet_actor_restarts_total",
     "gauntlet_actor_activations_total", "gauntlet_actor_passivations_total",
+    "gauntlet_actor_hibernations_total", "gauntlet_actors_hibernating",
     "gauntlet_deadlocks_total", "gauntlet_runtime_stalls_total",
     "gauntlet_watchdog_stalls_total", "gauntlet_watchdog_stalled",
     "gauntlet_circuit_breaker_state", "gauntlet_circuit_breaker_transitions_total",

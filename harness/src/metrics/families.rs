@@ -84,6 +84,8 @@ pub struct Families {
     restarts: IntCounterVec,
     activations: IntCounterVec,
     passivations: IntCounterVec,
+    hibernations: IntCounterVec,
+    hibernating: IntGaugeVec,
     deadlocks: IntCounterVec,
     stalls: IntCounterVec,
     watchdog_stalls: IntCounterVec,
@@ -324,6 +326,18 @@ impl Families {
                 "Actors passivated after idling.",
                 &[],
             )?,
+            hibernations: counter(
+                r,
+                "gauntlet_actor_hibernations_total",
+                "Times actors hibernated (gave up their task after idling; `[runtime] hibernate_after`).",
+                &[],
+            )?,
+            hibernating: int_gauge(
+                r,
+                "gauntlet_actors_hibernating",
+                "Actors hibernating now (no task until their next message).",
+                &[],
+            )?,
             deadlocks: counter(
                 r,
                 "gauntlet_deadlocks_total",
@@ -467,6 +481,8 @@ impl Families {
         mirror(&self.restarts, &[], s.restarts);
         mirror(&self.activations, &[], s.activations);
         mirror(&self.passivations, &[], s.passivations);
+        mirror(&self.hibernations, &[], s.hibernations);
+        set_int(&self.hibernating, &[], s.actors_hibernating);
         mirror(&self.deadlocks, &[], s.deadlocks);
         mirror(&self.stalls, &[], s.stalls);
         mirror(&self.watchdog_stalls, &[], Some(o.watchdog_stalls));
@@ -608,7 +624,10 @@ mod tests {
     fn counters_add_up_ticks_and_mirror_cumulative_figures() {
         let e = exporter();
         observe(&e, &tick(1.0, &[], None));
-        observe(&e, &tick(2.0, &[], None));
+        let mut second = tick(2.0, &[], None);
+        second.target.hibernations = Some(9);
+        second.target.actors_hibernating = Some(3);
+        observe(&e, &second);
         let t = e.render().unwrap();
         let ops = |o: &str| {
             format!("gauntlet_ops_total{{op=\"call\",outcome=\"{o}\",scenario=\"unit\"}}")
@@ -623,6 +642,15 @@ mod tests {
         assert_eq!(
             value(&t, "gauntlet_actor_restarts_total{scenario=\"unit\"}"),
             Some(4.0)
+        );
+        // Hibernations too (cumulative); the hibernating actors are a gauge.
+        assert_eq!(
+            value(&t, "gauntlet_actor_hibernations_total{scenario=\"unit\"}"),
+            Some(9.0)
+        );
+        assert_eq!(
+            value(&t, "gauntlet_actors_hibernating{scenario=\"unit\"}"),
+            Some(3.0)
         );
         // 50% of a core over 2 s of ticks.
         assert_eq!(
@@ -647,6 +675,8 @@ mod tests {
         for absent in [
             "gauntlet_scheduling_lag_mean_seconds{",
             "gauntlet_actors_alive{",
+            "gauntlet_actors_hibernating{",
+            "gauntlet_actor_hibernations_total{",
             "gauntlet_messages_sent_total{",
             "gauntlet_circuit_breaker_state{",
         ] {

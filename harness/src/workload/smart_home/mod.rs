@@ -659,6 +659,8 @@ impl Target for SmartHomeTarget {
             deadlocks: Some(s.deadlocks),
             stalls: Some(s.stalls),
             activations: Some(d.actors.activations),
+            hibernations: Some(s.actors.hibernations),
+            actors_hibernating: Some(s.actors.hibernating()),
             breaker_state: Some(match d.breaker.state {
                 BreakerState::Closed => SampledBreaker::Closed,
                 BreakerState::Open => SampledBreaker::Open,

@@ -100,7 +100,7 @@ impl<M: Send + 'static> Clone for ActorRef<M> {
 
 impl<M: Send + 'static> fmt::Debug for ActorRef<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ActorRef({})", self.cell.core.address)
+        write!(f, "ActorRef({})", self.cell.core.address())
     }
 }
 
@@ -117,13 +117,18 @@ impl<M: Send + 'static> ActorRef<M> {
         Self { cell }
     }
 
+    #[cfg(test)]
+    pub(crate) fn cell(&self) -> &Arc<Cell<M>> {
+        &self.cell
+    }
+
     pub(crate) fn node(&self) -> Arc<dyn Node> {
         self.cell.clone()
     }
 
     /// The actor's address.
     pub fn address(&self) -> &Address {
-        &self.cell.core.address
+        self.cell.core.address()
     }
 
     /// Whether the actor has terminated.
@@ -158,7 +163,7 @@ impl<M: Send + 'static> ActorRef<M> {
             Push::Closed(m) => {
                 stripe.bump(&stripe.dead_lettered);
                 system.publish_dead_letters(
-                    &self.cell.core.address,
+                    self.cell.core.address(),
                     std::any::type_name::<M>(),
                     DeadLetterReason::Stopped,
                     1,

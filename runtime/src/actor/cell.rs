@@ -9,7 +9,7 @@
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use std::time::{Duration, Instant};
 
@@ -194,7 +194,11 @@ pub(crate) enum Lane {
 /// The untyped part of a cell.
 pub(crate) struct Core {
     pub(crate) id: u64,
-    pub(crate) address: Address,
+    /// Set at spawn for a named actor; for an unnamed one (`…/~<id>`), made from its
+    /// parent's address the first time anyone asks (a log line, a snapshot, a dead
+    /// letter): most fleet actors are never named anywhere, and formatting and
+    /// allocating the string cost every unnamed spawn about 400 instructions.
+    address: OnceLock<Address>,
     pub(crate) kind: KindRef,
     pub(crate) system: Arc<SystemShared>,
     pub(crate) parent: Option<Arc<dyn Node>>,
@@ -225,10 +229,26 @@ pub(crate) struct Core {
 }
 
 impl Core {
+    /// This actor's address (see the field).
+    pub(crate) fn address(&self) -> &Address {
+        self.address.get_or_init(|| {
+            let parent = self
+                .parent
+                .as_ref()
+                .map_or(&self.system.root, |p| p.core().address());
+            parent.unnamed_child(self.id)
+        })
+    }
+
+    /// Whether this actor was spawned without a name (it is in no registry).
+    pub(crate) fn is_unnamed(&self) -> bool {
+        self.address.get().is_none_or(Address::is_unnamed)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         id: u64,
-        address: Address,
+        address: Option<Address>,
         kind: KindRef,
         system: Arc<SystemShared>,
         parent: Option<Arc<dyn Node>>,
@@ -241,7 +261,7 @@ impl Core {
         let now = system.clock.now();
         Self {
             id,
-            address,
+            address: address.map_or_else(OnceLock::new, OnceLock::from),
             kind,
             system,
             parent,
@@ -541,7 +561,7 @@ impl<M: Send + 'static> Node for Cell<M> {
             stripe.add(&stripe.dead_lettered, n);
             stripe.add(&stripe.discarded, n);
             system.publish_dead_letters(
-                &self.core.address,
+                self.core.address(),
                 std::any::type_name::<M>(),
                 DeadLetterReason::DiscardedOnStop,
                 n,
@@ -572,7 +592,7 @@ pub(crate) unsafe fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     let children = core.kin.take_children();
     for child in children.into_values() {
         if !child.core().is_terminated() {
-            core.system.record_aborted(&child.core().address);
+            core.system.record_aborted(child.core().address());
             child.kill();
         }
     }
@@ -587,11 +607,46 @@ pub(crate) unsafe fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     core.kind
         .stopped
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    tracing::debug!(address = %core.address, kind = core.kind.name, %reason, "actor terminated");
+    tracing::debug!(address = %core.address(), kind = core.kind.name, %reason, "actor terminated");
     // Last: a woken waiter may run on another worker at once.
     if core.terminated.finish() {
         // Created here if the waiter that announced itself has not yet: it then finds
         // the actor terminated once it locks the same `Notify`.
         core.waiters().notify_waiters();
+    }
+}
+
+#[cfg(test)]
+mod lazy_address {
+    use super::super::*;
+
+    struct Idle;
+    impl Actor for Idle {
+        type Msg = ();
+        async fn handle(&mut self, _: (), _: &mut Context<Self>) -> Result<(), HandlerError> {
+            Ok(())
+        }
+    }
+
+    /// An unnamed actor's address is not made at spawn, and is made right (under an
+    /// unnamed parent too) when asked for; a named actor's is made at spawn.
+    #[tokio::test]
+    async fn an_unnamed_actors_address_is_made_when_first_asked_for() {
+        let sys = System::new("lazy").unwrap();
+        let a = sys.spawn_unnamed(Props::new(|| Idle)).unwrap();
+        let core = &a.cell().core;
+        assert!(core.address.get().is_none(), "formatted at spawn");
+        assert!(core.is_unnamed());
+        let id = core.id;
+        assert_eq!(a.address().as_str(), format!("actor://lazy/~{id}"));
+        assert!(core.address.get().is_some());
+        assert!(core.is_unnamed());
+        // Found by its address, like any actor.
+        assert!(sys.lookup::<()>(a.address()).is_some());
+
+        let named = sys.spawn("named", Props::new(|| Idle)).unwrap();
+        assert!(named.cell().core.address.get().is_some());
+        assert!(!named.cell().core.is_unnamed());
+        sys.shutdown(std::time::Duration::from_secs(5)).await;
     }
 }

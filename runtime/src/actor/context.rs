@@ -116,7 +116,7 @@ impl<A: Actor> Context<A> {
 
     /// This actor's address.
     pub fn address(&self) -> &Address {
-        &self.parts.cell().core.address
+        self.parts.cell().core.address()
     }
 
     /// A ref to this actor.
@@ -146,7 +146,7 @@ impl<A: Actor> Context<A> {
             .core
             .children()
             .iter()
-            .map(|c| c.core().address.clone())
+            .map(|c| c.core().address().clone())
             .collect()
     }
 

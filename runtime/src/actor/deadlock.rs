@@ -179,7 +179,7 @@ impl WaitGraph {
             asker.id,
             Edge {
                 target: target.id,
-                target_address: target.address.clone(),
+                target_address: target.address().clone(),
             },
         );
         let guard = Waiting {
@@ -205,7 +205,7 @@ impl WaitGraph {
                     cycle: cycle.clone(),
                 },
             ));
-            tracing::warn!(asker = %asker.address, cycle = ?cycle, "ask would deadlock: refused");
+            tracing::warn!(asker = %asker.address(), cycle = ?cycle, "ask would deadlock: refused");
             return Err(cycle);
         }
         Ok(guard)
@@ -220,8 +220,8 @@ impl WaitGraph {
         for _ in 0..MAX_HOPS {
             if cur == asker.id {
                 let mut cycle = Vec::with_capacity(addresses.len() + 2);
-                cycle.push(asker.address.clone());
-                cycle.push(target.address.clone());
+                cycle.push(asker.address().clone());
+                cycle.push(target.address().clone());
                 cycle.extend(addresses);
                 return Some((ids, cycle));
             }
@@ -254,7 +254,7 @@ mod tests {
         let system = System::new("s").unwrap();
         let core = Core::new(
             1,
-            system.address().clone(),
+            Some(system.address().clone()),
             // SAFETY: leaked, so it outlives the core.
             unsafe { KindRef::new(Box::leak(Box::new(KindStats::new("Panicky")))) },
             system.shared().clone(),

@@ -185,7 +185,7 @@ pub(crate) fn drop_partitioned<M>(to: &Core, msg: M) -> Result<(), SendError<M>>
     stripe.bump(&stripe.dead_lettered);
     system.faults.partitioned.fetch_add(1, Ordering::Relaxed);
     system.publish_dead_letters(
-        &to.address,
+        to.address(),
         std::any::type_name::<M>(),
         DeadLetterReason::Partitioned,
         1,

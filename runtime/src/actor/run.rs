@@ -359,7 +359,7 @@ async fn on_event<A: Actor>(
             Directive::Escalate => {
                 if let Some(parent) = &cell.core.parent {
                     parent.signal(Signal::Escalated(Failure::Escalated {
-                        from: cell.core.address.clone(),
+                        from: cell.core.address().clone(),
                         cause: Arc::new(failure.clone()),
                     }));
                 }
@@ -417,7 +417,7 @@ fn decide(core: &Core, failure: &Failure) -> Decision {
         }
     }
     tracing::warn!(
-        address = %core.address,
+        address = %core.address(),
         kind = core.kind.name,
         %failure,
         directive = ?decision.directive,
@@ -437,7 +437,7 @@ async fn restart<A: Actor>(
     delay: Duration,
 ) -> Restarted {
     if let Err(f) = guarded_sync(|| actor.before_restart(ctx, cause)) {
-        tracing::warn!(address = %cell.core.address, failure = %f, "before_restart failed");
+        tracing::warn!(address = %cell.core.address(), failure = %f, "before_restart failed");
     }
     ctx.cancel_timers().await;
     stop_children(&cell.core, StopReason::ParentStopping).await;
@@ -478,7 +478,7 @@ async fn restart<A: Actor>(
         .restarted
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     cell.core.system.failures.restarted(&cell.core);
-    tracing::info!(address = %cell.core.address, kind = cell.core.kind.name, "actor restarted");
+    tracing::info!(address = %cell.core.address(), kind = cell.core.kind.name, "actor restarted");
     Restarted::Running(
         AsActor::new(&cell.core, guarded(actor.started(ctx)))
             .await
@@ -497,8 +497,14 @@ async fn stop<A: Actor>(
     core.gauges.stopping();
     cell.mailbox.close();
     ctx.cancel_timers().await;
-    let deadline = tokio::time::Instant::now() + core.stop_timeout();
-    if core.on_stop == OnStop::Drain {
+    // The stop's deadline, read from the clock only when something needs it: most
+    // actors stop with an empty mailbox and hooks that finish at their first poll, and
+    // each clock read costs about 20 ns.
+    let mut deadline = None;
+    let mut deadline =
+        move || *deadline.get_or_insert_with(|| tokio::time::Instant::now() + core.stop_timeout());
+    if core.on_stop == OnStop::Drain && cell.mailbox.len() > 0 {
+        let deadline = deadline();
         while tokio::time::Instant::now() < deadline {
             // SAFETY: the actor's own task, the mailbox's one consumer.
             let Some(msg) = (unsafe { cell.mailbox.pop_closed() }) else {
@@ -509,10 +515,10 @@ async fn stop<A: Actor>(
             stripe.bump(&stripe.drained);
             core.gauges.handled_one();
             let handled = AsActor::new(core, guarded(actor.handle(msg, ctx)));
-            match within(deadline, handled).await {
+            match within(&mut || deadline, handled).await {
                 Some(Ok(())) => {}
                 Some(Err(f)) => {
-                    tracing::warn!(address = %core.address, failure = %f, "handler failed while draining")
+                    tracing::warn!(address = %core.address(), failure = %f, "handler failed while draining")
                 }
                 None => break,
             }
@@ -523,33 +529,37 @@ async fn stop<A: Actor>(
     // SAFETY: `stop` runs in the actor's own task.
     unsafe { node.close_and_discard() };
     let stopping = AsActor::new(core, guarded(actor.stopping(ctx, reason)));
-    match within(deadline, stopping).await {
+    match within(&mut deadline, stopping).await {
         Some(Ok(())) => {}
         Some(Err(f)) => {
-            tracing::warn!(address = %core.address, failure = %f, "stopping hook failed")
+            tracing::warn!(address = %core.address(), failure = %f, "stopping hook failed")
         }
         None => {
-            tracing::warn!(address = %core.address, "stopping hook ran past the stop deadline")
+            tracing::warn!(address = %core.address(), "stopping hook ran past the stop deadline")
         }
     }
     // Handlers run while draining, and `stopping`, may have started timers.
     ctx.cancel_timers().await;
     stop_children(core, StopReason::ParentStopping).await;
     if let Err(f) = guarded_sync(|| actor.stopped(reason)) {
-        tracing::warn!(address = %core.address, failure = %f, "stopped hook failed");
+        tracing::warn!(address = %core.address(), failure = %f, "stopped hook failed");
     }
 }
 
 /// `fut`'s output, or `None` if `deadline` passes first. `fut` is polled once before a
 /// timer is armed: most handlers and hooks finish at their first poll, and a tokio timer
 /// costs a timer-wheel insert and removal under the wheel's lock (twice per stop, when
-/// every stop armed one for draining and one for `stopping`).
-async fn within<F: Future>(deadline: tokio::time::Instant, fut: F) -> Option<F::Output> {
+/// every stop armed one for draining and one for `stopping`). `deadline` is asked for
+/// only then.
+async fn within<F: Future>(
+    deadline: &mut impl FnMut() -> tokio::time::Instant,
+    fut: F,
+) -> Option<F::Output> {
     let mut fut = std::pin::pin!(fut);
     if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
         return Some(out);
     }
-    tokio::time::timeout_at(deadline, fut).await.ok()
+    tokio::time::timeout_at(deadline(), fut).await.ok()
 }
 
 /// Stops every child (each stops its own children first, so the deepest go first) and
@@ -570,7 +580,7 @@ pub(crate) async fn stop_children(core: &Core, reason: StopReason) {
     {
         for child in &children {
             if !child.core().is_terminated() {
-                core.system.record_aborted(&child.core().address);
+                core.system.record_aborted(child.core().address());
                 child.kill();
             }
         }

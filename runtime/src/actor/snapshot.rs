@@ -491,7 +491,7 @@ fn row_of(
         ActorState::Idle
     };
     ActorRow {
-        address: core.address.clone(),
+        address: core.address().clone(),
         kind: core.kind.name,
         state,
         mailbox_depth: node.queued() as u64,
@@ -565,9 +565,9 @@ impl System {
             peak = peak.max(node.peak() as u64);
             let core = node.core();
             if !waiting.is_empty() && waiting.contains_key(&core.id) {
-                waiter_addresses.insert(core.id, core.address.clone());
+                waiter_addresses.insert(core.id, core.address().clone());
             }
-            if query.glob.is_some() && !query.matches(core.address.as_str()) {
+            if query.glob.is_some() && !query.matches(core.address().as_str()) {
                 return;
             }
             matched += 1;

@@ -182,9 +182,9 @@ impl SystemShared {
     /// it).
     pub(crate) fn deregister(&self, node: &Arc<dyn Node>) {
         let core = node.core();
-        if !core.address.is_unnamed() {
+        if !core.is_unnamed() {
             self.registry
-                .release(core.address.as_str(), core.id, |n| n.core().id);
+                .release(core.address().as_str(), core.id, |n| n.core().id);
         }
     }
 
@@ -201,7 +201,7 @@ impl SystemShared {
         } else {
             self.node_at(parent)?.core().kin.child(id)
         }?;
-        (child.core().address.as_str() == address).then_some(child)
+        (child.core().address().as_str() == address).then_some(child)
     }
 
     pub(crate) fn note_peak(&self, depth: usize) {
@@ -480,7 +480,7 @@ impl System {
     pub fn addresses(&self) -> Vec<Address> {
         let mut out = Vec::new();
         self.shared
-            .for_each_node(|n| out.push(n.core().address.clone()));
+            .for_each_node(|n| out.push(n.core().address().clone()));
         out
     }
 
@@ -553,7 +553,7 @@ impl System {
         let all = futures_util::future::join_all(top.iter().map(|n| n.core().wait_terminated()));
         let graceful = tokio::time::timeout(deadline, all).await.is_ok();
         if !graceful {
-            shared.for_each_node(|node| shared.record_aborted(&node.core().address));
+            shared.for_each_node(|node| shared.record_aborted(node.core().address()));
             for node in &everyone {
                 node.kill();
             }
@@ -627,17 +627,20 @@ fn spawn_as<A: Actor>(
     name: Name<'_>,
     props: Props<A>,
 ) -> Result<ActorRef<A::Msg>, SpawnError> {
-    let parent_address = parent.as_ref().map_or(&shared.root, |p| &p.core().address);
+    let parent_address = || parent.as_ref().map_or(&shared.root, |p| p.core().address());
     let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+    // A named actor's address now; an unnamed one's when first asked for (see `Core`).
     let address = match name {
         Name::Given(name) => {
             super::address::validate_actor_name(name)?;
-            parent_address.child(name)?
+            Some(parent_address().child(name)?)
         }
-        Name::Unnamed => parent_address.unnamed_child(id),
+        Name::Unnamed => None,
     };
     if shared.shutting_down.load(Ordering::Acquire) {
-        return Err(SpawnError::ShuttingDown(address));
+        return Err(SpawnError::ShuttingDown(
+            address.unwrap_or_else(|| parent_address().unnamed_child(id)),
+        ));
     }
     let config = &shared.config;
     let hibernate_ms = props
@@ -665,16 +668,17 @@ fn spawn_as<A: Actor>(
         mailbox: Mailbox::new(props.mailbox.unwrap_or(config.default_mailbox)),
         core,
     });
-    let address = &cell.core.address;
     // Unnamed actors stay out of the registry: their `~<id>` is unique by construction
     // (named actors may not take such a name) and lookups find them through the parent.
-    if matches!(name, Name::Given(_))
-        && shared
+    if matches!(name, Name::Given(_)) {
+        let address = cell.core.address();
+        if shared
             .registry
             .claim(address.shared().clone(), cell.clone())
             .is_err()
-    {
-        return Err(SpawnError::Duplicate(address.clone()));
+        {
+            return Err(SpawnError::Duplicate(address.clone()));
+        }
     }
     let kin = parent.as_ref().map_or(&shared.guardian, |p| &p.core().kin);
     kin.family(|f| f.children.insert(cell.core.id, cell.clone()));
@@ -686,9 +690,9 @@ fn spawn_as<A: Actor>(
     if shared.shutting_down.load(Ordering::Acquire) {
         // Lost a race with shutdown: do not leave an actor behind it.
         cell.kill();
-        return Err(SpawnError::ShuttingDown(address.clone()));
+        return Err(SpawnError::ShuttingDown(cell.core.address().clone()));
     }
-    tracing::debug!(%address, kind = A::kind(), "actor spawned");
+    tracing::debug!(address = %cell.core.address(), kind = A::kind(), "actor spawned");
     Ok(ActorRef::from_cell(cell))
 }
 
@@ -722,7 +726,7 @@ mod footprint {
                 mailbox: Mailbox::<u64>::new(MailboxConfig::default()),
                 core: Core::new(
                     1,
-                    sys.address().clone(),
+                    Some(sys.address().clone()),
                     // SAFETY: leaked, so it outlives the core.
                     unsafe {
                         super::super::stats::KindRef::new(Box::leak(Box::new(
@@ -744,7 +748,10 @@ mod footprint {
             // (two words: handled, busy time; issue 21).
             // 280 since the rare part (children, signals) is one pointer, null until
             // first use, instead of a mutex around an optional box.
-            assert!(cell_size <= 280, "cell grew to {cell_size} bytes");
+            // 288 since an unnamed actor's address is made when first asked for: the
+            // `OnceLock` around it costs 8 bytes and saves the string's 40-byte
+            // allocation in every unnamed actor.
+            assert!(cell_size <= 288, "cell grew to {cell_size} bytes");
             // 264 until the handler's future was no longer stored twice, the task's
             // captures no longer copied, and timers kept out of line (issue 20). At 184
             // tokio's task (header, 128-byte-aligned core, trailer) takes 384 bytes; one

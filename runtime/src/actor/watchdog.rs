@@ -170,7 +170,7 @@ fn scan(system: &SystemShared, now: u64, reported: &mut HashMap<u64, u64>) {
             if threshold.is_some_and(|t| since >= t) && reported.get(&core.id) != Some(&stamp) {
                 reported.insert(core.id, stamp);
                 let report = StallReport {
-                    address: core.address.clone(),
+                    address: core.address().clone(),
                     kind: core.kind.name,
                     busy_for: Duration::from_millis(since),
                     waiting_on: system.waits.waiting_on(core.id),

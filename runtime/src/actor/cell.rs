@@ -7,7 +7,7 @@
 //! is only taken when a signal is actually pending.
 
 use std::any::Any;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -17,6 +17,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::address::Address;
+use super::children::Children;
 use super::handshake::Handshake;
 use super::lifecycle::StopReason;
 use super::mailbox::Mailbox;
@@ -33,12 +34,11 @@ pub(crate) enum Signal {
     Escalated(Failure),
 }
 
-/// A supervisor's children and its recent restarts. Children are keyed by id; ids grow
-/// with every spawn, so key order is spawn order and removal is O(log n) even for a
-/// guardian with a million top-level actors.
+/// A supervisor's children (by id, in spawn order: see [`Children`]) and its recent
+/// restarts.
 #[derive(Default)]
 pub(crate) struct Family {
-    pub(crate) children: BTreeMap<u64, Arc<dyn Node>>,
+    pub(crate) children: Children,
     pub(crate) restarts: VecDeque<Instant>,
 }
 
@@ -124,20 +124,20 @@ impl Kin {
         }
     }
 
-    fn take_children(&self) -> BTreeMap<u64, Arc<dyn Node>> {
+    fn take_children(&self) -> Vec<Arc<dyn Node>> {
         self.get()
-            .map(|mut k| std::mem::take(&mut k.family.children))
+            .map(|mut k| k.family.children.take())
             .unwrap_or_default()
     }
 
     /// The child with actor id `id`, if it is alive and still in the family.
     pub(crate) fn child(&self, id: u64) -> Option<Arc<dyn Node>> {
-        self.get().and_then(|k| k.family.children.get(&id).cloned())
+        self.get().and_then(|k| k.family.children.get(id).cloned())
     }
 
     fn remove_child(&self, id: u64) {
         if let Some(mut k) = self.get() {
-            k.family.children.remove(&id);
+            k.family.children.remove(id);
         }
     }
 
@@ -590,7 +590,7 @@ pub(crate) unsafe fn finalize(node: &Arc<dyn Node>, reason: &StopReason) {
     unsafe { node.close_and_discard() };
     // Children still alive here (kill, or a panic during stop) are killed with us.
     let children = core.kin.take_children();
-    for child in children.into_values() {
+    for child in children {
         if !child.core().is_terminated() {
             core.system.record_aborted(child.core().address());
             child.kill();

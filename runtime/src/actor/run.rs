@@ -396,14 +396,10 @@ fn decide(core: &Core, failure: &Failure) -> Decision {
             RestartScope::OneForAll => fam
                 .children
                 .iter()
-                .filter(|(id, _)| **id != core.id)
+                .filter(|(id, _)| *id != core.id)
                 .map(|(_, c)| c.clone())
                 .collect(),
-            RestartScope::RestForOne => fam
-                .children
-                .range(core.id + 1..)
-                .map(|(_, c)| c.clone())
-                .collect(),
+            RestartScope::RestForOne => fam.children.after(core.id).cloned().collect(),
         };
         (decision, siblings)
     });

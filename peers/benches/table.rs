@@ -20,6 +20,9 @@
 //! - `tell round-robin to 100 actors`: bursts of 10 000 tells spread over 100 actors,
 //!   then one concurrent barrier per actor; throughput relative to raw tokio's.
 //! - `spawn + ask + stop + wait`: an actor's whole short life (time ratio).
+//! - `next ask to each of 10 000 idle (or hibernated) actors`: one pass of asks over
+//!   those actors, in spawn order, after the idle count (one pass: not a median of
+//!   rounds); hibernated actors are each woken, a new tokio task, by their ask.
 //! - `idle actor after one message`: heap bytes still allocated per actor once 10 000
 //!   actors have each handled one message and gone idle, counted by this binary's
 //!   global allocator (bytes requested, without the allocator's own overhead; the
@@ -199,9 +202,9 @@ fn enter<C>(rt: &Runtime, make: impl FnOnce() -> C) -> C {
     make()
 }
 
-/// Runs `driver` as a task (as an actor talking to another would) and returns the time
-/// it measured itself.
-fn timed(rt: &Runtime, driver: impl Future<Output = Duration> + Send + 'static) -> Duration {
+/// Runs `driver` as a task (as an actor talking to another would) and returns its
+/// output (the time it measured itself, for the timed cases).
+fn timed<T: Send + 'static>(rt: &Runtime, driver: impl Future<Output = T> + Send + 'static) -> T {
     rt.block_on(rt.spawn(driver)).expect("driver panicked")
 }
 
@@ -266,8 +269,11 @@ impl<C: Contender> Entry for Setup<C> {
 
     fn idle(&self) -> Idle {
         let contender = self.on_mt.clone();
-        self.mt
-            .block_on(async move { count_idle(&*contender, |_| std::future::ready(())).await })
+        // As a task on the runtime (like the timed drivers): `block_on` would ask from
+        // outside its workers, and every ask would wait for a worker to be woken.
+        timed(&self.mt, async move {
+            count_idle(&*contender, |_| std::future::ready(())).await
+        })
     }
 
     fn teardown(self: Box<Self>) {
@@ -335,6 +341,16 @@ where
         .collect();
     // The Vec of handles is the driver's, not the actors'.
     let handles = (IDLE_ACTORS * size_of::<C::Counter>()) as isize;
+    // Then one more ask to each, in spawn order: to an idle actor whose memory has gone
+    // cold, or, hibernated, one that must be woken (a new task) first. Not counted: the
+    // counting allocator's shared counters would charge the allocations a wake-up makes.
+    COUNTING.store(false, Ordering::SeqCst);
+    let start = Instant::now();
+    for a in &actors {
+        black_box(C::ask(a, 1).await);
+    }
+    let ask_ns = start.elapsed().as_nanos() as f64 / IDLE_ACTORS as f64;
+    COUNTING.store(true, Ordering::SeqCst);
     for a in actors {
         C::stop(a).await;
     }
@@ -342,13 +358,14 @@ where
         bytes: (bytes - handles) as f64 / IDLE_ACTORS as f64,
         allocs: (allocs - 1) as f64 / IDLE_ACTORS as f64,
         sizes,
+        ask_ns,
     }
 }
 
 /// Gauntlet's idle actor once hibernated (`SystemConfig::hibernate_after`): the same
 /// count as [`Entry::idle`], taken once every actor has given up its task.
 fn hibernated_idle(rt: &Runtime) -> Idle {
-    rt.block_on(async move {
+    timed(rt, async move {
         let contender = Gauntlet::hibernating(Duration::from_millis(20));
         let idle = count_idle(&contender, |_| async {
             // Asleep now: hibernated and not woken since (actors that hibernated during
@@ -363,11 +380,13 @@ fn hibernated_idle(rt: &Runtime) -> Idle {
     })
 }
 
-/// What one idle actor holds on the heap.
+/// What one idle actor holds on the heap, and what the next ask to it takes.
 struct Idle {
     bytes: f64,
     allocs: f64,
     sizes: Vec<(usize, f64)>,
+    /// Nanoseconds per ask, asking each of the idle actors once in turn.
+    ask_ns: f64,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -517,6 +536,19 @@ fn main() -> Result<(), String> {
     println!(
         "| idle actor, hibernated (gauntlet, `hibernate_after` 20 ms; heap bytes, allocations) | | {:.0} B, {:.1} |",
         hibernated.bytes, hibernated.allocs
+    );
+    print!(
+        "| next ask to each of 10 000 idle actors (time, one pass) | {:.0} ns |",
+        idle[0].ask_ns
+    );
+    for i in &idle[1..] {
+        print!(" {:.2}x ({:.0} ns) |", i.ask_ns / idle[0].ask_ns, i.ask_ns);
+    }
+    println!();
+    println!(
+        "| next ask to each of 10 000 hibernated actors (wakes each; time, one pass) | | {:.2}x ({:.0} ns) |",
+        hibernated.ask_ns / idle[0].ask_ns,
+        hibernated.ask_ns
     );
     if args.sizes {
         let hibernated = ("gauntlet, hibernated", &hibernated);

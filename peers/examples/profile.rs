@@ -3,8 +3,9 @@
 //!
 //! `cargo run --release -p gauntlet-peers --example profile -- WORKLOAD CONTENDER COUNT [FLAVOR]`
 //!
-//! WORKLOAD: `ask`, `tell` (COUNT tells to one actor, then a barrier ask), `spawn-stop`
-//! or `spawn-ask-stop`.
+//! WORKLOAD: `ask`, `tell` (COUNT tells to one actor, then a barrier ask),
+//! `round-robin` (COUNT tells spread over 100 actors, in bursts of 10 000, each closed
+//! by one ask per actor), `spawn-stop` or `spawn-ask-stop`.
 //! CONTENDER: `tokio`, `tokio+timeout`, `gauntlet`, `kameo` or `ractor`.
 //! FLAVOR: `ct` (current-thread, the default: deterministic instruction counts under
 //! callgrind) or `mt2`.
@@ -29,6 +30,31 @@ async fn run<C: Contender>(contender: C, what: &str, count: u64) -> Result<(), S
         }
         "tell" => {
             black_box(workload::tell_burst::<C>(&counter, count).await);
+        }
+        "round-robin" => {
+            let mut hundred = Vec::with_capacity(100);
+            for _ in 0..100 {
+                hundred.push(contender.spawn(1024).await);
+            }
+            let start = Instant::now();
+            let mut left = count;
+            while left > 0 {
+                let burst = left.min(10_000);
+                black_box(workload::tell_round_robin::<C>(&hundred, burst).await);
+                left -= burst;
+            }
+            let elapsed = start.elapsed();
+            for counter in hundred {
+                C::stop(counter).await;
+            }
+            println!(
+                "{what} {} x{count}: {:.1} ns/op",
+                C::NAME,
+                elapsed.as_nanos() as f64 / count.max(1) as f64
+            );
+            C::stop(counter).await;
+            contender.shutdown().await;
+            return Ok(());
         }
         "spawn-stop" => {
             for _ in 0..count {

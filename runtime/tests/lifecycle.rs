@@ -430,3 +430,36 @@ async fn state_dropped_before_the_end_is_announced(
     );
     sys.shutdown(T).await;
 }
+
+/// A state whose `Drop` panics during a graceful stop still ends the actor: whoever
+/// waits for it is woken (the actor is finalized as killed), nothing hangs. (With the
+/// state dropped before the finalizer was out of the way, a panic there skipped the
+/// finalizer and the wait below never ended.)
+#[tokio::test(start_paused = true)]
+async fn a_state_that_panics_when_dropped_still_ends() {
+    use gauntlet_runtime::actor::{Actor, Context, HandlerError, Props};
+    struct Bomb;
+    impl Drop for Bomb {
+        fn drop(&mut self) {
+            panic!("the state's drop panics (on purpose)");
+        }
+    }
+    struct Fragile(#[allow(dead_code)] Bomb);
+    impl Actor for Fragile {
+        type Msg = ();
+        async fn handle(&mut self, _: (), _: &mut Context<Self>) -> Result<(), HandlerError> {
+            Ok(())
+        }
+    }
+    let sys = System::new("fragile").unwrap();
+    let a = sys.spawn("f", Props::new(|| Fragile(Bomb))).unwrap();
+    a.tell(()).await.unwrap();
+    a.stop();
+    // The paused clock jumps to the limit at once if nothing else can run: a hang fails
+    // here instead of stalling the suite.
+    tokio::time::timeout(Duration::from_secs(3600), a.wait_terminated())
+        .await
+        .expect("the actor never ended");
+    assert!(a.is_terminated());
+    sys.shutdown(T).await;
+}

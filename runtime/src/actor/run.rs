@@ -100,6 +100,15 @@ fn next<M: Send + 'static>(cell: &Cell<M>) -> impl Future<Output = Next<M>> + '_
 /// in a stop hook, or the runtime shutting down).
 struct Finalizer<M: Send + 'static>(Arc<Cell<M>>);
 
+impl<M: Send + 'static> Finalizer<M> {
+    /// The cell, without finalizing it (the caller does, with the real reason).
+    fn into_cell(self) -> Arc<Cell<M>> {
+        let this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: read once from a value that is never dropped.
+        unsafe { std::ptr::read(&this.0) }
+    }
+}
+
 impl<M: Send + 'static> Drop for Finalizer<M> {
     fn drop(&mut self) {
         let node: Arc<dyn Node> = self.0.clone();
@@ -152,23 +161,24 @@ impl<A: Actor> Live<A> {
     /// idle worker wake up and steal the woken waiter).
     fn finish(self, reason: &StopReason) {
         let mut this = std::mem::ManuallyDrop::new(self);
-        if !this.ctx.needs_start() {
-            // SAFETY: written (`needs_start` is clear), and `this` is never dropped.
-            unsafe { this.actor.assume_init_drop() };
-        }
         // SAFETY: each field is read out once and `this` is never dropped, so each is
-        // dropped exactly once, here (the finalizer's `Drop` is skipped on purpose: the
-        // cell is finalized below with the real reason).
-        let (ctx, factory, cell) = unsafe {
+        // dropped exactly once (the state below, the rest as locals). They are read out
+        // before the state is dropped: if that panics, unwinding drops them, and the
+        // finalizer's `Drop` finalizes the actor (as a kill), so nobody waits forever.
+        let (ctx, factory, finalizer) = unsafe {
             (
                 std::ptr::read(&this.ctx),
                 std::ptr::read(&this.factory),
-                std::ptr::read(&this.finalizer.0),
+                std::ptr::read(&this.finalizer),
             )
         };
+        if !ctx.needs_start() {
+            // SAFETY: written (`needs_start` is clear), and `this` is never dropped.
+            unsafe { this.actor.assume_init_drop() };
+        }
         drop(ctx);
         drop(factory);
-        let node: Arc<dyn Node> = cell;
+        let node: Arc<dyn Node> = finalizer.into_cell();
         // SAFETY: this is the actor's own task.
         unsafe { finalize(&node, reason) };
     }

@@ -135,6 +135,7 @@ mod actor_ref;
 pub mod address;
 #[cfg(not(gauntlet_loom))]
 mod cell;
+#[cfg(not(gauntlet_loom))]
 mod children;
 #[cfg(not(gauntlet_loom))]
 mod context;

@@ -146,3 +146,60 @@ async fn unnamed_actors_and_their_named_children_are_found_counted_and_stopped()
     assert!(sys.addresses().is_empty());
     assert_eq!(log.count("kid:stopped"), 1);
 }
+
+/// Four tasks on two workers spawn unnamed actors into the guardian at once, and stop
+/// every other one of theirs as they go: the guardian's children stay in id (spawn)
+/// order, the live ones are all found and the stopped ones are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_guardians_children_stay_in_order_under_racing_spawns_and_stops() {
+    let sys = System::new("race").unwrap();
+    let spawners: Vec<_> = (0..4)
+        .map(|_| {
+            let sys = sys.clone();
+            tokio::spawn(async move {
+                let (mut kept, mut stopped) = (Vec::new(), Vec::new());
+                for i in 0..500 {
+                    let r = sys
+                        .spawn_unnamed(Recorder::props("r", &Log::default()))
+                        .unwrap();
+                    if i % 2 == 0 {
+                        kept.push(r);
+                    } else {
+                        r.stop();
+                        stopped.push(r);
+                    }
+                    if i % 16 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+                for r in &stopped {
+                    r.wait_terminated().await;
+                }
+                (kept, stopped)
+            })
+        })
+        .collect();
+    let (mut kept, mut stopped) = (Vec::new(), Vec::new());
+    for s in spawners {
+        let (k, st) = s.await.unwrap();
+        kept.extend(k);
+        stopped.extend(st);
+    }
+    let ids: Vec<u64> = sys
+        .addresses()
+        .iter()
+        .map(|a| a.name().unwrap()[1..].parse().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "children out of spawn order: {ids:?}"
+    );
+    assert_eq!(ids.len(), kept.len());
+    for r in &kept {
+        assert_eq!(sys.lookup::<Msg>(r.address()).as_ref(), Some(r));
+    }
+    for r in &stopped {
+        assert!(sys.lookup::<Msg>(r.address()).is_none());
+    }
+    assert!(sys.shutdown(Duration::from_secs(10)).await.graceful);
+}

@@ -12,7 +12,8 @@
 //! - `ask`: one request/reply round trip. `tokio` has no timeout; `tokio+timeout` wraps
 //!   the same exchange in `tokio::time::timeout`, as gauntlet's `ask` always does, to
 //!   show what the timer costs on its own.
-//! - `spawn_stop`: spawn one actor, stop it, wait until its task has ended.
+//! - `spawn_stop`: spawn one actor, stop it, wait until its task has ended (`gauntlet`:
+//!   named, `counter-<n>`; `gauntlet-unnamed`: `System::spawn_unnamed`, as fleets spawn).
 //! - `mailbox_contention/<policy>`: [`SENDERS`] tasks tell [`PER_SENDER`] messages each
 //!   to one actor with a small mailbox ([`SMALL_MAILBOX`]), so the mailbox is full much
 //!   of the time and every policy's "full" path runs. Throughput counts messages
@@ -143,6 +144,13 @@ impl Gauntlet {
                 &format!("counter-{id}"),
                 Props::new(Counter::default).mailbox(mailbox),
             )
+            .expect("spawn")
+    }
+
+    /// An unnamed actor (`System::spawn_unnamed`), as fleets spawn.
+    fn spawn_unnamed(&self, mailbox: MailboxConfig) -> ActorRef<Msg> {
+        self.system
+            .spawn_unnamed(Props::new(Counter::default).mailbox(mailbox))
             .expect("spawn")
     }
 
@@ -372,6 +380,13 @@ fn spawn_stop(c: &mut Criterion) {
         b.iter_custom(|iters| {
             timed(&rt, iters, Arc::clone(&g), |g| async move {
                 g_stop(g.spawn(MailboxConfig::new(MAILBOX, Policy::Block))).await;
+            })
+        })
+    });
+    group.bench_function("gauntlet-unnamed", |b| {
+        b.iter_custom(|iters| {
+            timed(&rt, iters, Arc::clone(&g), |g| async move {
+                g_stop(g.spawn_unnamed(MailboxConfig::new(MAILBOX, Policy::Block))).await;
             })
         })
     });

@@ -229,7 +229,9 @@ pub(crate) struct Core {
 }
 
 impl Core {
-    /// This actor's address (see the field).
+    /// This actor's address (see the field). For an unnamed actor under an unnamed
+    /// parent this recurses to the first ancestor with an address made; only the system
+    /// spawns unnamed actors today, so that is at most one level.
     pub(crate) fn address(&self) -> &Address {
         self.address.get_or_init(|| {
             let parent = self

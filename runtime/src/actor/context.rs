@@ -82,7 +82,11 @@ impl<A: Actor> Context<A> {
     pub(crate) unsafe fn new(cell: &Arc<Cell<A::Msg>>) -> Self {
         Self {
             parts: Parts {
-                cell: NonNull::from(&**cell),
+                // From `Arc::as_ptr`, not from a reference to the cell: `cell_arc` steps
+                // back to the `Arc`'s counts, which a pointer made from `&Cell` may not
+                // touch (Miri: undefined behaviour under both borrow models).
+                // SAFETY: `Arc::as_ptr` is never null.
+                cell: unsafe { NonNull::new_unchecked(Arc::as_ptr(cell).cast_mut()) },
                 stop_requested: false,
                 needs_start: true,
                 timers: None,
@@ -215,5 +219,36 @@ impl<M: Send + 'static> Drop for Parts<M> {
         for t in self.timers.iter().flat_map(|t| t.iter()) {
             t.abort();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+
+    /// `myself` counts a new reference to the cell from the context's borrowed pointer.
+    /// (Made from a `&Cell` reference, that pointer could not touch the `Arc`'s counts:
+    /// undefined behaviour, which `cargo +nightly miri test -p gauntlet-runtime --lib
+    /// myself` reports where a nightly toolchain is installed.)
+    #[tokio::test]
+    async fn myself_in_started_is_the_actor_itself() {
+        struct Me(Option<ActorRef<()>>);
+        impl Actor for Me {
+            type Msg = ();
+            async fn started(&mut self, ctx: &mut Context<Self>) -> Result<(), HandlerError> {
+                self.0 = Some(ctx.myself());
+                Ok(())
+            }
+            async fn handle(&mut self, _: (), _: &mut Context<Self>) -> Result<(), HandlerError> {
+                Ok(())
+            }
+        }
+        let sys = System::new("me").unwrap();
+        let a = sys.spawn("me", Props::new(|| Me(None))).unwrap();
+        a.tell(()).await.unwrap();
+        a.stop();
+        a.wait_terminated().await;
+        assert!(a.is_terminated());
+        sys.shutdown(std::time::Duration::from_secs(5)).await;
     }
 }

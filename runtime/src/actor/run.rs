@@ -165,11 +165,13 @@ impl<A: Actor> Live<A> {
         // dropped exactly once (the state below, the rest as locals). They are read out
         // before the state is dropped: if that panics, unwinding drops them, and the
         // finalizer's `Drop` finalizes the actor (as a kill), so nobody waits forever.
-        let (ctx, factory, finalizer) = unsafe {
+        // (Bound in this order so that an unwind, which drops them in reverse, drops the
+        // context before the finalizer that holds its cell.)
+        let (finalizer, factory, ctx) = unsafe {
             (
-                std::ptr::read(&this.ctx),
-                std::ptr::read(&this.factory),
                 std::ptr::read(&this.finalizer),
+                std::ptr::read(&this.factory),
+                std::ptr::read(&this.ctx),
             )
         };
         if !ctx.needs_start() {
@@ -503,14 +505,9 @@ async fn stop<A: Actor>(
     core.gauges.stopping();
     cell.mailbox.close();
     ctx.cancel_timers().await;
-    // The stop's deadline, read from the clock only when something needs it: most
-    // actors stop with an empty mailbox and hooks that finish at their first poll, and
-    // each clock read costs about 20 ns.
-    let mut deadline = None;
-    let mut deadline =
-        move || *deadline.get_or_insert_with(|| tokio::time::Instant::now() + core.stop_timeout());
+    let deadline = tokio::time::Instant::now() + core.stop_timeout();
+    // Draining reads the clock before each message: skipped when there is none.
     if core.on_stop == OnStop::Drain && cell.mailbox.len() > 0 {
-        let deadline = deadline();
         while tokio::time::Instant::now() < deadline {
             // SAFETY: the actor's own task, the mailbox's one consumer.
             let Some(msg) = (unsafe { cell.mailbox.pop_closed() }) else {
@@ -521,7 +518,7 @@ async fn stop<A: Actor>(
             stripe.bump(&stripe.drained);
             core.gauges.handled_one();
             let handled = AsActor::new(core, guarded(actor.handle(msg, ctx)));
-            match within(&mut || deadline, handled).await {
+            match within(deadline, handled).await {
                 Some(Ok(())) => {}
                 Some(Err(f)) => {
                     tracing::warn!(address = %core.address(), failure = %f, "handler failed while draining")
@@ -535,7 +532,7 @@ async fn stop<A: Actor>(
     // SAFETY: `stop` runs in the actor's own task.
     unsafe { node.close_and_discard() };
     let stopping = AsActor::new(core, guarded(actor.stopping(ctx, reason)));
-    match within(&mut deadline, stopping).await {
+    match within(deadline, stopping).await {
         Some(Ok(())) => {}
         Some(Err(f)) => {
             tracing::warn!(address = %core.address(), failure = %f, "stopping hook failed")
@@ -555,17 +552,13 @@ async fn stop<A: Actor>(
 /// `fut`'s output, or `None` if `deadline` passes first. `fut` is polled once before a
 /// timer is armed: most handlers and hooks finish at their first poll, and a tokio timer
 /// costs a timer-wheel insert and removal under the wheel's lock (twice per stop, when
-/// every stop armed one for draining and one for `stopping`). `deadline` is asked for
-/// only then.
-async fn within<F: Future>(
-    deadline: &mut impl FnMut() -> tokio::time::Instant,
-    fut: F,
-) -> Option<F::Output> {
+/// every stop armed one for draining and one for `stopping`).
+async fn within<F: Future>(deadline: tokio::time::Instant, fut: F) -> Option<F::Output> {
     let mut fut = std::pin::pin!(fut);
     if let Poll::Ready(out) = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await {
         return Some(out);
     }
-    tokio::time::timeout_at(deadline(), fut).await.ok()
+    tokio::time::timeout_at(deadline, fut).await.ok()
 }
 
 /// Stops every child (each stops its own children first, so the deepest go first) and

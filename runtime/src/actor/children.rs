@@ -107,14 +107,15 @@ mod tests {
     use crate::actor::{MailboxConfig, OnStop, System};
     use std::time::Duration;
 
-    fn node(sys: &System, id: u64) -> Arc<dyn Node> {
+    /// A cell with id `id`; `kind` must outlive it (the tests declare it first).
+    fn node(sys: &System, kind: &KindStats, id: u64) -> Arc<dyn Node> {
         Arc::new(Cell {
             mailbox: Mailbox::<()>::new(MailboxConfig::default()),
             core: Core::new(
                 id,
                 None,
-                // SAFETY: leaked, so it outlives the core.
-                unsafe { KindRef::new(Box::leak(Box::new(KindStats::new("T")))) },
+                // SAFETY: the caller's `kind` outlives the cell.
+                unsafe { KindRef::new(kind) },
                 sys.shared().clone(),
                 None,
                 None,
@@ -132,13 +133,15 @@ mod tests {
 
     #[tokio::test]
     async fn children_stay_in_spawn_order_through_races_and_removals() {
+        let kind = KindStats::new("T");
         let sys = System::new("c").unwrap();
+        let node = |id| node(&sys, &kind, id);
         let mut c = Children::default();
         for id in [1, 2, 4, 5] {
-            c.insert(id, node(&sys, id));
+            c.insert(id, node(id));
         }
         // A spawn that took id 3 and then lost the race for the lock to 4 and 5.
-        c.insert(3, node(&sys, 3));
+        c.insert(3, node(3));
         assert_eq!(ids(c.values()), [1, 2, 3, 4, 5]);
         assert_eq!(ids(c.values().rev()), [5, 4, 3, 2, 1]);
         assert_eq!(ids(c.after(2)), [3, 4, 5]);
@@ -161,17 +164,19 @@ mod tests {
     /// children once there are enough to sweep.
     #[tokio::test]
     async fn holes_are_swept() {
+        let kind = KindStats::new("T");
         let sys = System::new("c").unwrap();
+        let node = |id| node(&sys, &kind, id);
         let mut c = Children::default();
-        c.insert(1, node(&sys, 1));
+        c.insert(1, node(1));
         for id in 2..1000 {
-            c.insert(id, node(&sys, id));
+            c.insert(id, node(id));
             c.remove(id);
             assert_eq!(c.entries.len(), 1, "a hole was kept at the end");
         }
         let mut c = Children::default();
         for id in 0..1000 {
-            c.insert(id, node(&sys, id));
+            c.insert(id, node(id));
         }
         for id in 0..990 {
             c.remove(id);

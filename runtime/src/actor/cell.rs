@@ -630,8 +630,8 @@ mod lazy_address {
         }
     }
 
-    /// An unnamed actor's address is not made at spawn, and is made right (under an
-    /// unnamed parent too) when asked for; a named actor's is made at spawn.
+    /// An unnamed actor's address is not made at spawn, and is made right when asked
+    /// for; a named actor's is made at spawn.
     #[tokio::test]
     async fn an_unnamed_actors_address_is_made_when_first_asked_for() {
         let sys = System::new("lazy").unwrap();

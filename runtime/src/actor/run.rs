@@ -12,7 +12,7 @@ use super::cell::{Cell, Core, Lane, Node, Signal, finalize};
 use super::context::Context;
 use super::deadlock::AsActor;
 use super::lifecycle::{Actor, HandlerError, StopReason};
-use super::props::OnStop;
+use super::props::{Factory, OnStop};
 use super::supervision::{Decision, Directive, Failure};
 
 /// Runs a hook or handler, turning an error or a panic into a [`Failure`].
@@ -126,8 +126,6 @@ enum Restarted {
     Stop(StopReason),
     Killed,
 }
-
-pub(crate) use super::props::Factory;
 
 /// Everything an actor's task owns: the actor's state, its context, its factory and
 /// the finalizer (and through it the cell). A hibernating actor parks it in its
